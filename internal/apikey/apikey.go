@@ -1,0 +1,151 @@
+// Package apikey owns the API keys that mobile backends and operators use to
+// call tokensvc: minting them, storing only their hashes, and checking a
+// presented key against an in-memory copy of the store.
+package apikey
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Scope is what an API key may do.
+type Scope string
+
+// The scopes. Admin may do everything Issue may.
+const (
+	ScopeIssue Scope = "issue"
+	ScopeAdmin Scope = "admin"
+)
+
+// Allows reports whether a key of scope s may act where need is required.
+func (s Scope) Allows(need Scope) bool {
+	return s == need || s == ScopeAdmin
+}
+
+// Valid reports whether s is a known scope.
+func (s Scope) Valid() bool { return s == ScopeIssue || s == ScopeAdmin }
+
+// ErrNotFound is returned when no API key has the requested id.
+var ErrNotFound = errors.New("API key not found")
+
+// InvalidError says which field of a new API key is wrong and why.
+type InvalidError struct {
+	Field  string
+	Reason string
+}
+
+func (e *InvalidError) Error() string { return e.Field + ": " + e.Reason }
+
+// Key is an API key as stored: never the secret, only its SHA-256. The
+// secret is 256 random bits, so a fast hash is enough: there is nothing to
+// brute-force.
+type Key struct {
+	ID        string
+	Name      string
+	Scope     Scope
+	Hash      [sha256.Size]byte
+	Hint      string // the secret's first characters, to recognise it in a list
+	CreatedAt time.Time
+	RevokedAt time.Time // zero while the key is usable
+}
+
+// Revoked reports whether the key has been revoked.
+func (k Key) Revoked() bool { return !k.RevokedAt.IsZero() }
+
+// Store persists API keys. The Postgres and embedded stores implement it.
+type Store interface {
+	// APIKeys returns every API key, revoked ones included, oldest first.
+	APIKeys(ctx context.Context) ([]Key, error)
+	// CreateAPIKey stores a new key.
+	CreateAPIKey(ctx context.Context, k Key) error
+	// CreateFirstAPIKey stores k only if no unrevoked key exists, atomically
+	// across every process sharing the store, and reports whether it did.
+	CreateFirstAPIKey(ctx context.Context, k Key) (bool, error)
+	// RevokeAPIKey marks the key revoked at the given time. Revoking a
+	// revoked key keeps its first revocation time. An unknown id gives
+	// ErrNotFound.
+	RevokeAPIKey(ctx context.Context, id string, at time.Time) error
+}
+
+// secretPrefix marks tokensvc API keys so that secret scanners and people
+// recognise one in a log or a repository.
+const secretPrefix = "tks_"
+
+const hintLen = len(secretPrefix) + 6
+
+// MinBootstrapLen is the shortest TOKENSVC_BOOTSTRAP_API_KEY accepted: an
+// admin key must not be guessable.
+const MinBootstrapLen = 32
+
+// New makes an API key with a fresh secret. The secret is returned once and
+// is not kept anywhere.
+func New(name string, scope Scope, now time.Time) (Key, string, error) {
+	secret, err := randomString(32, base64.RawURLEncoding.EncodeToString)
+	if err != nil {
+		return Key{}, "", err
+	}
+	k, err := FromSecret(secretPrefix+secret, name, scope, now)
+	return k, secretPrefix + secret, err
+}
+
+// FromSecret makes the stored form of an API key whose secret is given, as
+// for TOKENSVC_BOOTSTRAP_API_KEY.
+func FromSecret(secret, name string, scope Scope, now time.Time) (Key, error) {
+	if err := validName(name); err != nil {
+		return Key{}, err
+	}
+	if !scope.Valid() {
+		return Key{}, &InvalidError{Field: "scope", Reason: fmt.Sprintf("must be %q or %q", ScopeIssue, ScopeAdmin)}
+	}
+	id, err := randomString(10, lowerBase32)
+	if err != nil {
+		return Key{}, err
+	}
+	hint := secret
+	if len(hint) > hintLen {
+		hint = hint[:hintLen]
+	}
+	return Key{
+		ID:        "ak_" + id,
+		Name:      name,
+		Scope:     scope,
+		Hash:      sha256.Sum256([]byte(secret)),
+		Hint:      hint,
+		CreatedAt: now.UTC().Truncate(time.Microsecond),
+	}, nil
+}
+
+func validName(name string) error {
+	switch {
+	case name == "":
+		return &InvalidError{Field: "name", Reason: "is required"}
+	case !utf8.ValidString(name):
+		return &InvalidError{Field: "name", Reason: "must be valid UTF-8"}
+	case utf8.RuneCountInString(name) > 100:
+		return &InvalidError{Field: "name", Reason: "must be at most 100 characters"}
+	case strings.IndexFunc(name, unicode.IsControl) >= 0:
+		return &InvalidError{Field: "name", Reason: "must not contain control characters"}
+	}
+	return nil
+}
+
+func lowerBase32(b []byte) string {
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
+}
+
+func randomString(n int, encode func([]byte) string) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("random: %w", err)
+	}
+	return encode(b), nil
+}

@@ -1,0 +1,182 @@
+// Package keys owns tokensvc's signing key material: generating RSA keys,
+// sealing their private halves under the master key, the store contract that
+// persists them, and the in-memory Ring that the mint path signs from.
+package keys
+
+import (
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v2/jwa"
+	"github.com/lestrrat-go/jwx/v2/jwk"
+)
+
+// State is where a signing key is in its lifecycle.
+type State string
+
+// The lifecycle states. Only Active signs; Pending, Active and Retired keys
+// are published so that verifiers already know a key before it signs and
+// still know it until the last token it signed has expired.
+const (
+	StatePending State = "pending"
+	StateActive  State = "active"
+	StateRetired State = "retired"
+	StateExpired State = "expired"
+)
+
+// Published reports whether verifiers must be able to find a key in this state.
+func (s State) Published() bool {
+	return s == StatePending || s == StateActive || s == StateRetired
+}
+
+// Algorithms MoEngage (and Braze) accept for SDK authentication tokens.
+var supportedAlgs = map[string]jwa.SignatureAlgorithm{
+	"RS256": jwa.RS256,
+	"RS512": jwa.RS512,
+}
+
+// ErrNotFound is returned when no key has the requested kid.
+var ErrNotFound = errors.New("signing key not found")
+
+// ErrNoActiveKey is returned when no key is active, so nothing can be signed.
+var ErrNoActiveKey = errors.New("no active signing key")
+
+// Record is a signing key as the store keeps it: the public half in the
+// clear, the private half only sealed under the master key.
+type Record struct {
+	KID              string
+	Alg              string
+	Bits             int
+	State            State
+	PublicKey        []byte // DER SubjectPublicKeyInfo
+	SealedPrivateKey []byte // nil once the private half has been destroyed
+	CreatedAt        time.Time
+	ActivatedAt      time.Time // zero if never activated
+	RetiredAt        time.Time // zero if never retired
+	ExpiredAt        time.Time // zero if never expired
+}
+
+// Key is a usable signing key: a Record's metadata with its halves parsed.
+type Key struct {
+	KID       string
+	Alg       jwa.SignatureAlgorithm
+	Bits      int
+	State     State
+	CreatedAt time.Time
+	Public    *rsa.PublicKey
+	Private   *rsa.PrivateKey // nil unless the key is active
+	PublicPEM []byte
+}
+
+// Generate creates a new RSA key for alg and returns its record, sealed by
+// sealer, in the given state. The kid is the key's RFC 7638 thumbprint, so
+// it is derived from the key itself and is the same wherever it is computed.
+func Generate(alg string, bits int, state State, now time.Time, sealer *Sealer) (Record, error) {
+	if _, ok := supportedAlgs[alg]; !ok {
+		return Record{}, fmt.Errorf("generate key: unsupported algorithm %q (use RS256 or RS512)", alg)
+	}
+	if bits < 2048 {
+		return Record{}, fmt.Errorf("generate key: %d-bit RSA is too small (MoEngage needs at least 2048)", bits)
+	}
+	priv, err := rsa.GenerateKey(rand.Reader, bits)
+	if err != nil {
+		return Record{}, fmt.Errorf("generate %d-bit RSA key: %w", bits, err)
+	}
+	kid, err := Thumbprint(&priv.PublicKey)
+	if err != nil {
+		return Record{}, err
+	}
+	pub, err := x509.MarshalPKIXPublicKey(&priv.PublicKey)
+	if err != nil {
+		return Record{}, fmt.Errorf("encode public key: %w", err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return Record{}, fmt.Errorf("encode private key: %w", err)
+	}
+	sealed, err := sealer.Seal(kid, der)
+	if err != nil {
+		return Record{}, err
+	}
+	rec := Record{
+		KID:              kid,
+		Alg:              alg,
+		Bits:             bits,
+		State:            state,
+		PublicKey:        pub,
+		SealedPrivateKey: sealed,
+		CreatedAt:        now.UTC().Truncate(time.Microsecond),
+	}
+	if state == StateActive {
+		rec.ActivatedAt = rec.CreatedAt
+	}
+	return rec, nil
+}
+
+// Thumbprint returns the RFC 7638 SHA-256 thumbprint of pub, base64url-encoded.
+func Thumbprint(pub *rsa.PublicKey) (string, error) {
+	jk, err := jwk.FromRaw(pub)
+	if err != nil {
+		return "", fmt.Errorf("thumbprint: %w", err)
+	}
+	tp, err := jk.Thumbprint(crypto.SHA256)
+	if err != nil {
+		return "", fmt.Errorf("thumbprint: %w", err)
+	}
+	return base64URL(tp), nil
+}
+
+// open parses a record into a Key. The private half is decrypted only when
+// withPrivate is set: keys that do not sign never have theirs in memory.
+func open(rec Record, sealer *Sealer, withPrivate bool) (*Key, error) {
+	alg, ok := supportedAlgs[rec.Alg]
+	if !ok {
+		return nil, fmt.Errorf("key %s: unsupported algorithm %q", rec.KID, rec.Alg)
+	}
+	parsed, err := x509.ParsePKIXPublicKey(rec.PublicKey)
+	if err != nil {
+		return nil, fmt.Errorf("key %s: parse public key: %w", rec.KID, err)
+	}
+	pub, ok := parsed.(*rsa.PublicKey)
+	if !ok {
+		return nil, fmt.Errorf("key %s: public key is %T, not RSA", rec.KID, parsed)
+	}
+	k := &Key{
+		KID:       rec.KID,
+		Alg:       alg,
+		Bits:      rec.Bits,
+		State:     rec.State,
+		CreatedAt: rec.CreatedAt,
+		Public:    pub,
+		PublicPEM: pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: rec.PublicKey}),
+	}
+	if !withPrivate {
+		return k, nil
+	}
+	if rec.SealedPrivateKey == nil {
+		return nil, fmt.Errorf("key %s: private key has been destroyed", rec.KID)
+	}
+	der, err := sealer.Open(rec.KID, rec.SealedPrivateKey)
+	if err != nil {
+		return nil, err
+	}
+	parsedPriv, err := x509.ParsePKCS8PrivateKey(der)
+	if err != nil {
+		return nil, fmt.Errorf("key %s: parse private key: %w", rec.KID, err)
+	}
+	priv, ok := parsedPriv.(*rsa.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("key %s: private key is %T, not RSA", rec.KID, parsedPriv)
+	}
+	if !priv.PublicKey.Equal(pub) {
+		return nil, fmt.Errorf("key %s: private key does not match its public key", rec.KID)
+	}
+	k.Private = priv
+	return k, nil
+}
