@@ -7,6 +7,7 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
@@ -72,6 +73,8 @@ type Key struct {
 	Public    *rsa.PublicKey
 	Private   *rsa.PrivateKey // nil unless the key is active
 	PublicPEM []byte
+	// PEMETag is a strong entity tag of PublicPEM.
+	PEMETag string
 }
 
 // Generate creates a new RSA key for alg and returns its record, sealed by
@@ -156,6 +159,7 @@ func open(rec Record, sealer *Sealer, withPrivate bool) (*Key, error) {
 		Public:    pub,
 		PublicPEM: pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: rec.PublicKey}),
 	}
+	k.PEMETag = etag(k.PublicPEM)
 	if !withPrivate {
 		return k, nil
 	}
@@ -179,4 +183,16 @@ func open(rec Record, sealer *Sealer, withPrivate bool) (*Key, error) {
 	}
 	k.Private = priv
 	return k, nil
+}
+
+// OpenRecord parses rec into a Key, decrypting its private half when the
+// record still has one.
+func OpenRecord(rec Record, sealer *Sealer) (*Key, error) {
+	return open(rec, sealer, rec.SealedPrivateKey != nil)
+}
+
+// etag returns a strong entity tag for body.
+func etag(body []byte) string {
+	sum := sha256.Sum256(body)
+	return `"` + base64URL(sum[:16]) + `"`
 }

@@ -2,7 +2,6 @@ package keys
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"sync"
@@ -105,8 +104,7 @@ func (r *Ring) Load(ctx context.Context) error {
 	if snap.JWKS, err = encodeJWKS(snap.Published); err != nil {
 		return fmt.Errorf("load signing keys: %w", err)
 	}
-	sum := sha256.Sum256(snap.JWKS)
-	snap.JWKSETag = `"` + base64URL(sum[:16]) + `"`
+	snap.JWKSETag = etag(snap.JWKS)
 
 	r.opened = opened
 	r.current.Store(snap)

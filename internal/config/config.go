@@ -1,0 +1,182 @@
+// Package config reads tokensvc's settings from TOKENSVC_* environment
+// variables and checks them all at once, so an operator sees every problem
+// in one start instead of fixing them one restart at a time.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/tokensvc/tokensvc/internal/apikey"
+	"github.com/tokensvc/tokensvc/internal/issuer"
+	"github.com/tokensvc/tokensvc/internal/keys"
+)
+
+// Config is tokensvc's validated configuration.
+type Config struct {
+	Addr            string
+	DatabaseURL     string // empty: use the embedded store under DataDir
+	DataDir         string
+	MasterKey       []byte // nil: the embedded store generates and keeps one
+	BootstrapAPIKey string
+	Profile         issuer.Profile
+	SubjectKey      string
+	Alg             string
+	RSABits         int
+	TokenTTL        time.Duration
+	MaxTokenTTL     time.Duration
+	Issuer          string
+	Audience        string
+	LogLevel        string
+}
+
+// Var documents one environment variable: the README's configuration table
+// is checked against this list by a test, so the two cannot drift apart.
+type Var struct {
+	Name    string
+	Default string
+	Usage   string
+}
+
+// Vars lists every environment variable Load reads.
+func Vars() []Var {
+	return []Var{
+		{"TOKENSVC_ADDR", "127.0.0.1:8080", "Address the HTTP server listens on (host:port; `:8080` for every interface)."},
+		{"TOKENSVC_DATABASE_URL", "", "PostgreSQL URL. Unset: an embedded store in TOKENSVC_DATA_DIR."},
+		{"TOKENSVC_DATA_DIR", "./tokensvc-data", "Directory of the embedded store and its generated master key."},
+		{"TOKENSVC_MASTER_KEY", "", "32-byte key, base64, that encrypts private keys at rest. Required with PostgreSQL."},
+		{"TOKENSVC_MASTER_KEY_FILE", "", "File holding the master key (instead of TOKENSVC_MASTER_KEY)."},
+		{"TOKENSVC_BOOTSTRAP_API_KEY", "", "Admin API key registered when the store has none (at least 32 characters)."},
+		{"TOKENSVC_PROFILE", "moengage", "Claim layout: `moengage` (sub is an object) or `braze` (sub is a string)."},
+		{"TOKENSVC_SUBJECT_KEY", "uid", "The `key` in MoEngage's sub object: the User ID key configured in MoEngage."},
+		{"TOKENSVC_ALG", "RS256", "Signing algorithm of new keys: RS256 or RS512."},
+		{"TOKENSVC_RSA_BITS", "2048", "RSA size of new keys: 2048, 3072 or 4096."},
+		{"TOKENSVC_TOKEN_TTL", "1h", "Lifetime of a token when the request gives none."},
+		{"TOKENSVC_MAX_TOKEN_TTL", "24h", "Longest lifetime a request may ask for."},
+		{"TOKENSVC_ISSUER", "", "Value of the iss claim; unset: no iss."},
+		{"TOKENSVC_AUDIENCE", "", "Value of the aud claim; unset: no aud."},
+		{"TOKENSVC_LOG_LEVEL", "info", "debug, info, warn or error."},
+	}
+}
+
+// Load reads the configuration through getenv and returns every problem
+// found, one line each, joined.
+func Load(getenv func(string) string) (Config, error) {
+	env := func(name string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		for _, v := range Vars() {
+			if v.Name == name {
+				return v.Default
+			}
+		}
+		return ""
+	}
+	var errs []error
+	fail := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{name}, args...)...))
+	}
+
+	c := Config{
+		Addr:            env("TOKENSVC_ADDR"),
+		DatabaseURL:     env("TOKENSVC_DATABASE_URL"),
+		DataDir:         env("TOKENSVC_DATA_DIR"),
+		BootstrapAPIKey: env("TOKENSVC_BOOTSTRAP_API_KEY"),
+		Profile:         issuer.Profile(env("TOKENSVC_PROFILE")),
+		SubjectKey:      env("TOKENSVC_SUBJECT_KEY"),
+		Alg:             env("TOKENSVC_ALG"),
+		Issuer:          env("TOKENSVC_ISSUER"),
+		Audience:        env("TOKENSVC_AUDIENCE"),
+		LogLevel:        strings.ToLower(env("TOKENSVC_LOG_LEVEL")),
+	}
+
+	if _, port, err := net.SplitHostPort(c.Addr); err != nil {
+		fail("TOKENSVC_ADDR", "%q is not host:port (for example 127.0.0.1:8080 or :8080)", c.Addr)
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		fail("TOKENSVC_ADDR", "port %q is not a number from 0 to 65535", port)
+	}
+	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		fail("TOKENSVC_DATABASE_URL", "must be a postgres:// or postgresql:// URL")
+	}
+
+	masterInline, masterFile := env("TOKENSVC_MASTER_KEY"), env("TOKENSVC_MASTER_KEY_FILE")
+	switch {
+	case masterInline != "" && masterFile != "":
+		fail("TOKENSVC_MASTER_KEY", "set either TOKENSVC_MASTER_KEY or TOKENSVC_MASTER_KEY_FILE, not both")
+	case masterInline != "":
+		if k, err := keys.ParseMasterKey(masterInline); err != nil {
+			fail("TOKENSVC_MASTER_KEY", "%v", err)
+		} else {
+			c.MasterKey = k
+		}
+	case masterFile != "":
+		if b, err := os.ReadFile(masterFile); err != nil {
+			fail("TOKENSVC_MASTER_KEY_FILE", "%v", err)
+		} else if k, err := keys.ParseMasterKey(string(b)); err != nil {
+			fail("TOKENSVC_MASTER_KEY_FILE", "%s: %v", masterFile, err)
+		} else {
+			c.MasterKey = k
+		}
+	case c.DatabaseURL != "":
+		fail("TOKENSVC_MASTER_KEY", "is required with TOKENSVC_DATABASE_URL: private keys in PostgreSQL are stored only encrypted (generate one with: openssl rand -base64 32)")
+	}
+
+	if k := c.BootstrapAPIKey; k != "" {
+		if len(k) < apikey.MinBootstrapLen {
+			fail("TOKENSVC_BOOTSTRAP_API_KEY", "is %d characters, want at least %d (generate one with: openssl rand -base64 32)", len(k), apikey.MinBootstrapLen)
+		} else if strings.IndexFunc(k, func(r rune) bool { return r > unicode.MaxASCII || !unicode.IsPrint(r) || r == ' ' }) >= 0 {
+			fail("TOKENSVC_BOOTSTRAP_API_KEY", "must be printable ASCII without spaces: it is sent in an HTTP header")
+		}
+	}
+
+	switch c.Profile {
+	case issuer.ProfileMoEngage, issuer.ProfileBraze:
+	default:
+		fail("TOKENSVC_PROFILE", "%q is not a profile (use moengage or braze)", c.Profile)
+	}
+	if c.SubjectKey == "" || strings.IndexFunc(c.SubjectKey, unicode.IsControl) >= 0 {
+		fail("TOKENSVC_SUBJECT_KEY", "must be a non-empty name without control characters")
+	}
+	if c.Alg != "RS256" && c.Alg != "RS512" {
+		fail("TOKENSVC_ALG", "%q is not supported (use RS256 or RS512, which MoEngage accepts)", c.Alg)
+	}
+	bits := env("TOKENSVC_RSA_BITS")
+	switch bits {
+	case "2048", "3072", "4096":
+		c.RSABits, _ = strconv.Atoi(bits)
+	default:
+		fail("TOKENSVC_RSA_BITS", "%q is not supported (use 2048, 3072 or 4096)", bits)
+	}
+	c.TokenTTL = duration(env("TOKENSVC_TOKEN_TTL"), "TOKENSVC_TOKEN_TTL", fail)
+	c.MaxTokenTTL = duration(env("TOKENSVC_MAX_TOKEN_TTL"), "TOKENSVC_MAX_TOKEN_TTL", fail)
+	if c.TokenTTL > 0 && c.MaxTokenTTL > 0 && c.TokenTTL > c.MaxTokenTTL {
+		fail("TOKENSVC_TOKEN_TTL", "%s is longer than TOKENSVC_MAX_TOKEN_TTL (%s)", c.TokenTTL, c.MaxTokenTTL)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		fail("TOKENSVC_LOG_LEVEL", "%q is not a level (use debug, info, warn or error)", c.LogLevel)
+	}
+	return c, errors.Join(errs...)
+}
+
+// duration parses a positive whole-second Go duration such as 1h or 90m.
+func duration(s, name string, fail func(string, string, ...any)) time.Duration {
+	d, err := time.ParseDuration(s)
+	switch {
+	case err != nil:
+		fail(name, "%q is not a duration (for example 15m, 1h or 24h)", s)
+	case d < time.Second || d%time.Second != 0:
+		fail(name, "%s must be a whole number of seconds, at least 1s", s)
+	default:
+		return d
+	}
+	return 0
+}

@@ -1,0 +1,137 @@
+// Package httpapi is tokensvc's HTTP interface: routing, request decoding,
+// authentication by API key, and the one mapping from domain errors to
+// problem+json responses.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/tokensvc/tokensvc/internal/apikey"
+	"github.com/tokensvc/tokensvc/internal/issuer"
+	"github.com/tokensvc/tokensvc/internal/keys"
+)
+
+// Minter signs tokens.
+type Minter interface {
+	Issue(issuer.Request) (issuer.Token, error)
+}
+
+// KeySet gives the keys currently published.
+type KeySet interface {
+	Snapshot() *keys.Snapshot
+}
+
+// APIKeys authenticates callers and administers API keys.
+type APIKeys interface {
+	Verify(secret string) (apikey.Key, error)
+	Create(ctx context.Context, name string, scope apikey.Scope) (apikey.Key, string, error)
+	List(ctx context.Context) ([]apikey.Key, error)
+	Revoke(ctx context.Context, id string) error
+}
+
+// Deps is what the HTTP API needs from the rest of tokensvc.
+type Deps struct {
+	Minter  Minter
+	Keys    KeySet
+	APIKeys APIKeys
+	// Ready reports why the service cannot serve mint requests, or nil.
+	Ready   func(context.Context) error
+	Metrics *Metrics
+	Logger  *slog.Logger
+	// OpenAPI is the contract document served at /openapi.yaml.
+	OpenAPI []byte
+}
+
+type api struct {
+	minter  Minter
+	keys    KeySet
+	apiKeys APIKeys
+	ready   func(context.Context) error
+	metrics *Metrics
+	log     *slog.Logger
+	openAPI []byte
+}
+
+// New returns the HTTP handler serving every tokensvc endpoint.
+func New(d Deps) http.Handler {
+	a := &api{
+		minter:  d.Minter,
+		keys:    d.Keys,
+		apiKeys: d.APIKeys,
+		ready:   d.Ready,
+		metrics: d.Metrics,
+		log:     d.Logger,
+		openAPI: d.OpenAPI,
+	}
+	return a.routes()
+}
+
+// routes declares every endpoint, with the middleware each group needs.
+func (a *api) routes() chi.Router {
+	r := chi.NewRouter()
+	r.Use(a.recoverPanics, a.instrument)
+	r.NotFound(a.notFound)
+	r.MethodNotAllowed(a.methodNotAllowed(r))
+
+	r.Get("/healthz", a.healthz)
+	r.Get("/readyz", a.readyz)
+	r.Method(http.MethodGet, "/metrics", a.metrics.Handler())
+	r.Get("/openapi.yaml", a.serveOpenAPI)
+	r.Get("/.well-known/jwks.json", a.jwks)
+	r.Get("/v1/keys/{kid}/public.pem", a.publicPEM)
+
+	r.Group(func(r chi.Router) {
+		r.Use(a.requireScope(apikey.ScopeIssue))
+		r.Post("/v1/tokens", a.mintToken)
+	})
+	r.Group(func(r chi.Router) {
+		r.Use(a.requireScope(apikey.ScopeAdmin))
+		r.Post("/v1/apikeys", a.createAPIKey)
+		r.Get("/v1/apikeys", a.listAPIKeys)
+		r.Delete("/v1/apikeys/{id}", a.revokeAPIKey)
+	})
+	return r
+}
+
+func (a *api) notFound(w http.ResponseWriter, r *http.Request) {
+	writeProblem(w, newProblem(http.StatusNotFound, "not-found", "Not found",
+		"no endpoint at "+r.URL.Path+"; /openapi.yaml lists them"))
+}
+
+// methodNotAllowed answers 405 with the Allow header that RFC 9110 requires,
+// found by asking the router which methods match the path.
+func (a *api) methodNotAllowed(routes chi.Routes) http.HandlerFunc {
+	methods := []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+	return func(w http.ResponseWriter, r *http.Request) {
+		var allowed []string
+		for _, m := range methods {
+			if routes.Match(chi.NewRouteContext(), m, r.URL.Path) {
+				allowed = append(allowed, m)
+			}
+		}
+		for _, m := range allowed {
+			w.Header().Add("Allow", m)
+		}
+		writeProblem(w, newProblem(http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed",
+			r.Method+" is not allowed on "+r.URL.Path))
+	}
+}
+
+func (a *api) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				a.log.ErrorContext(r.Context(), "panic serving request", slog.String("path", r.URL.Path), slog.Any("panic", v))
+				writeProblem(w, newProblem(http.StatusInternalServerError, "internal", "Internal error", "tokensvc failed to handle the request; the service log has the cause"))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}

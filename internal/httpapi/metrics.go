@@ -1,0 +1,99 @@
+package httpapi
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics are the Prometheus series the HTTP API and the issuer feed. They
+// carry routes and results, never user ids or key material.
+type Metrics struct {
+	gatherer     prometheus.Gatherer
+	tokens       *prometheus.CounterVec
+	signDuration prometheus.Histogram
+	requests     *prometheus.CounterVec
+	reqDuration  *prometheus.HistogramVec
+}
+
+// NewMetrics registers tokensvc's series with reg.
+func NewMetrics(reg *prometheus.Registry) *Metrics {
+	m := &Metrics{
+		gatherer: reg,
+		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tokensvc_tokens_issued_total",
+			Help: "Mint requests by result: ok, invalid (refused input) or error (tokensvc failed).",
+		}, []string{"result"}),
+		signDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "tokensvc_sign_duration_seconds",
+			Help:    "Time to sign one token.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 10),
+		}),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tokensvc_http_requests_total",
+			Help: "HTTP requests by route pattern, method and status.",
+		}, []string{"route", "method", "status"}),
+		reqDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "tokensvc_http_request_duration_seconds",
+			Help:    "HTTP request latency by route pattern.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}, []string{"route"}),
+	}
+	reg.MustRegister(m.tokens, m.signDuration, m.requests, m.reqDuration)
+	// Pre-create the result series so dashboards see zeros, not gaps.
+	for _, r := range []string{"ok", "invalid", "error"} {
+		m.tokens.WithLabelValues(r)
+	}
+	return m
+}
+
+// ObserveSign records how long one signature took.
+func (m *Metrics) ObserveSign(d time.Duration) { m.signDuration.Observe(d.Seconds()) }
+
+func (m *Metrics) tokenIssued(result string) { m.tokens.WithLabelValues(result).Inc() }
+
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.gatherer, promhttp.HandlerOpts{})
+}
+
+// instrument counts and times every request by its route pattern, so that
+// a path parameter (a kid, an API key id) never becomes a label value.
+func (a *api) instrument(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(sw, r)
+		route := "unmatched"
+		if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
+			route = rc.RoutePattern()
+		}
+		a.metrics.requests.WithLabelValues(route, r.Method, strconv.Itoa(sw.status)).Inc()
+		a.metrics.reqDuration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -1,0 +1,105 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/tokensvc/tokensvc/internal/apikey"
+	"github.com/tokensvc/tokensvc/internal/issuer"
+	"github.com/tokensvc/tokensvc/internal/keys"
+)
+
+// problem is an RFC 9457 problem details body.
+type problem struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail,omitempty"`
+	Field  string `json:"field,omitempty"`
+}
+
+func (p *problem) Error() string { return p.Title + ": " + p.Detail }
+
+// newProblem builds a problem whose type is urn:tokensvc:problem:<slug>.
+func newProblem(status int, slug, title, detail string) *problem {
+	return &problem{Type: "urn:tokensvc:problem:" + slug, Title: title, Status: status, Detail: detail}
+}
+
+func badField(field, detail string) *problem {
+	p := newProblem(http.StatusBadRequest, "invalid-field", "Invalid field", detail)
+	p.Field = field
+	return p
+}
+
+// unavailable is implemented by store errors that mean the store cannot be
+// reached right now, as opposed to a request it refused.
+type unavailable interface{ Unavailable() bool }
+
+// problemFor maps an error to the problem the client sees. It is the one
+// place where domain errors become HTTP statuses.
+func problemFor(err error) *problem {
+	var (
+		p     *problem
+		field *issuer.FieldError
+		inval *apikey.InvalidError
+		unav  unavailable
+	)
+	switch {
+	case errors.As(err, &p):
+		return p
+	case errors.As(err, &field):
+		return badField(field.Field, field.Error())
+	case errors.As(err, &inval):
+		return badField(inval.Field, inval.Error())
+	case errors.Is(err, keys.ErrNoActiveKey):
+		return newProblem(http.StatusServiceUnavailable, "no-active-key", "No active signing key",
+			"tokensvc has no active signing key loaded; check the service log")
+	case errors.Is(err, keys.ErrNotFound):
+		return newProblem(http.StatusNotFound, "not-found", "Not found", "no published key has this kid")
+	case errors.Is(err, apikey.ErrNotFound):
+		return newProblem(http.StatusNotFound, "not-found", "Not found", "no API key has this id")
+	case errors.As(err, &unav) && unav.Unavailable(), errors.Is(err, context.DeadlineExceeded):
+		return newProblem(http.StatusServiceUnavailable, "unavailable", "Store unavailable",
+			"the key store cannot be reached; retry later")
+	default:
+		return newProblem(http.StatusInternalServerError, "internal", "Internal error",
+			"tokensvc failed to handle the request; the service log has the cause")
+	}
+}
+
+// writeError answers with the problem for err, logging the errors that are
+// ours rather than the caller's.
+func (a *api) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	p := problemFor(err)
+	if p.Status >= 500 {
+		a.log.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method),
+			slog.String("path", r.URL.Path), slog.Int("status", p.Status), slog.Any("err", err))
+	}
+	writeProblem(w, p)
+}
+
+func writeProblem(w http.ResponseWriter, p *problem) {
+	h := w.Header()
+	switch p.Status {
+	case http.StatusUnauthorized:
+		h.Set("WWW-Authenticate", `Bearer realm="tokensvc"`)
+	case http.StatusServiceUnavailable:
+		h.Set("Retry-After", strconv.Itoa(5))
+	}
+	h.Set("Content-Type", "application/problem+json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(p.Status)
+	_ = json.NewEncoder(w).Encode(p)
+}
+
+// writeJSON answers with v as JSON.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,231 @@
+// Package issuer turns a user id into a signed JWT that the vendor's servers
+// accept: it builds the claims of the configured profile and signs them with
+// the active key.
+package issuer
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/lestrrat-go/jwx/v2/jws"
+
+	"github.com/tokensvc/tokensvc/internal/keys"
+)
+
+// Profile selects the claim layout a vendor's SDK expects.
+type Profile string
+
+// The supported profiles.
+const (
+	// ProfileMoEngage puts the user in sub as {"key": SubjectKey, "value": id}.
+	ProfileMoEngage Profile = "moengage"
+	// ProfileBraze puts the user id in sub as a plain string (Braze SDK Authentication).
+	ProfileBraze Profile = "braze"
+)
+
+// MaxUserIDLen is the longest user id accepted, in characters.
+const MaxUserIDLen = 256
+
+// reserved claims are set by the issuer alone: letting a caller set them
+// would let it forge who or when a token is for.
+var reserved = []string{"sub", "exp", "iat", "nbf", "iss", "aud", "jti"}
+
+// Source gives the key to sign with.
+type Source interface {
+	Active() (*keys.Key, error)
+}
+
+// Settings fixes what every token carries.
+type Settings struct {
+	Profile    Profile
+	SubjectKey string // the key of MoEngage's sub object, e.g. "uid"
+	Issuer     string // iss; empty: none
+	Audience   string // aud; empty: none
+	DefaultTTL time.Duration
+	MaxTTL     time.Duration
+}
+
+// Issuer mints tokens. It is safe for concurrent use.
+type Issuer struct {
+	keys     Source
+	now      func() time.Time
+	settings Settings
+	// observeSign receives the duration of each signature, for metrics.
+	observeSign func(time.Duration)
+}
+
+// New returns an Issuer signing with keys from src at the time now gives.
+// observeSign, if not nil, is called with how long each signature took.
+func New(src Source, now func() time.Time, s Settings, observeSign func(time.Duration)) *Issuer {
+	if observeSign == nil {
+		observeSign = func(time.Duration) {}
+	}
+	return &Issuer{keys: src, now: now, settings: s, observeSign: observeSign}
+}
+
+// Request asks for a token.
+type Request struct {
+	UserID string
+	TTL    time.Duration  // zero: the default
+	Claims map[string]any // extra claims; may not use reserved names
+}
+
+// Token is a signed token and what a caller needs to know about it.
+type Token struct {
+	Token     string
+	KID       string
+	Alg       string
+	IssuedAt  time.Time
+	ExpiresAt time.Time
+}
+
+// FieldError says which field of a Request is wrong and why.
+type FieldError struct {
+	Field  string // the field's JSON name in the HTTP API
+	Reason string
+}
+
+func (e *FieldError) Error() string { return e.Field + " " + e.Reason }
+
+// Issue validates req and returns a token signed with the active key.
+func (i *Issuer) Issue(req Request) (Token, error) {
+	if err := i.validate(&req); err != nil {
+		return Token{}, err
+	}
+	key, err := i.keys.Active()
+	if err != nil {
+		return Token{}, fmt.Errorf("issue token: %w", err)
+	}
+	// NumericDate has whole seconds; truncating first makes expires_at in
+	// the response match exp in the token exactly.
+	now := i.now().UTC().Truncate(time.Second)
+	exp := now.Add(req.TTL)
+	payload, err := i.payload(req, now, exp)
+	if err != nil {
+		return Token{}, fmt.Errorf("issue token: %w", err)
+	}
+	hdr := jws.NewHeaders()
+	if err := hdr.Set(jws.TypeKey, "JWT"); err != nil {
+		return Token{}, fmt.Errorf("issue token: %w", err)
+	}
+	if err := hdr.Set(jws.KeyIDKey, key.KID); err != nil {
+		return Token{}, fmt.Errorf("issue token: %w", err)
+	}
+	start := time.Now()
+	signed, err := jws.Sign(payload, jws.WithKey(key.Alg, key.Private, jws.WithProtectedHeaders(hdr)))
+	i.observeSign(time.Since(start))
+	if err != nil {
+		return Token{}, fmt.Errorf("issue token: sign with %s: %w", key.KID, err)
+	}
+	return Token{
+		Token:     string(signed),
+		KID:       key.KID,
+		Alg:       key.Alg.String(),
+		IssuedAt:  now,
+		ExpiresAt: exp,
+	}, nil
+}
+
+func (i *Issuer) validate(req *Request) error {
+	switch id := req.UserID; {
+	case id == "":
+		return &FieldError{"user_id", "is required"}
+	case !utf8.ValidString(id):
+		return &FieldError{"user_id", "must be valid UTF-8"}
+	case utf8.RuneCountInString(id) > MaxUserIDLen:
+		return &FieldError{"user_id", fmt.Sprintf("must be at most %d characters", MaxUserIDLen)}
+	case strings.IndexFunc(id, unicode.IsControl) >= 0:
+		return &FieldError{"user_id", "must not contain control characters"}
+	}
+	switch {
+	case req.TTL == 0:
+		req.TTL = i.settings.DefaultTTL
+	case req.TTL < time.Second:
+		return &FieldError{"ttl_seconds", "must be at least 1"}
+	case req.TTL > i.settings.MaxTTL:
+		return &FieldError{"ttl_seconds", fmt.Sprintf("must be at most %d (TOKENSVC_MAX_TOKEN_TTL)", int64(i.settings.MaxTTL/time.Second))}
+	}
+	for name := range req.Claims {
+		if slices.Contains(reserved, name) {
+			return &FieldError{"claims", fmt.Sprintf("may not set %q: it is reserved (reserved: %s)", name, strings.Join(reserved, ", "))}
+		}
+		if name == "" || !utf8.ValidString(name) || strings.IndexFunc(name, unicode.IsControl) >= 0 {
+			return &FieldError{"claims", fmt.Sprintf("claim name %q must be non-empty valid UTF-8 without control characters", name)}
+		}
+	}
+	return nil
+}
+
+// payload encodes the claims in a fixed order: sub, iat, exp, jti, iss,
+// aud, then the caller's extra claims by name.
+func (i *Issuer) payload(req Request, iat, exp time.Time) ([]byte, error) {
+	jti, err := newJTI()
+	if err != nil {
+		return nil, err
+	}
+	buf := make([]byte, 0, 256)
+	buf = append(buf, `{"sub":`...)
+	if i.settings.Profile == ProfileBraze {
+		buf = appendJSON(buf, req.UserID)
+	} else {
+		buf = append(buf, `{"key":`...)
+		buf = appendJSON(buf, i.settings.SubjectKey)
+		buf = append(buf, `,"value":`...)
+		buf = appendJSON(buf, req.UserID)
+		buf = append(buf, '}')
+	}
+	buf = append(buf, `,"iat":`...)
+	buf = strconv.AppendInt(buf, iat.Unix(), 10)
+	buf = append(buf, `,"exp":`...)
+	buf = strconv.AppendInt(buf, exp.Unix(), 10)
+	buf = append(buf, `,"jti":"`...)
+	buf = append(buf, jti...)
+	buf = append(buf, '"')
+	if i.settings.Issuer != "" {
+		buf = append(buf, `,"iss":`...)
+		buf = appendJSON(buf, i.settings.Issuer)
+	}
+	if i.settings.Audience != "" {
+		buf = append(buf, `,"aud":`...)
+		buf = appendJSON(buf, i.settings.Audience)
+	}
+	names := make([]string, 0, len(req.Claims))
+	for name := range req.Claims {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		v, err := json.Marshal(req.Claims[name])
+		if err != nil {
+			return nil, &FieldError{"claims", fmt.Sprintf("claim %q cannot be encoded as JSON: %v", name, err)}
+		}
+		buf = append(buf, ',')
+		buf = appendJSON(buf, name)
+		buf = append(buf, ':')
+		buf = append(buf, v...)
+	}
+	return append(buf, '}'), nil
+}
+
+// appendJSON appends s as a JSON string. Marshalling a string cannot fail.
+func appendJSON(buf []byte, s string) []byte {
+	b, _ := json.Marshal(s)
+	return append(buf, b...)
+}
+
+// newJTI returns 128 random bits, enough that two tokens never share an id.
+func newJTI() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("jti: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+}

@@ -1,0 +1,210 @@
+package issuer_test
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/tokensvc/tokensvc/internal/issuer"
+	"github.com/tokensvc/tokensvc/internal/keys"
+)
+
+// testKeys is a Source over one active key, made once per process: RSA key
+// generation is the slowest thing these tests do.
+var testKeys = sync.OnceValues(func() (*keys.Key, error) {
+	master := make([]byte, keys.MasterKeySize)
+	rand.Read(master)
+	sealer, err := keys.NewSealer(master)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := keys.Generate("RS256", 2048, keys.StateActive, time.Now(), sealer)
+	if err != nil {
+		return nil, err
+	}
+	return keys.OpenRecord(rec, sealer)
+})
+
+type fixedSource struct{ key *keys.Key }
+
+func (s fixedSource) Active() (*keys.Key, error) {
+	if s.key == nil {
+		return nil, keys.ErrNoActiveKey
+	}
+	return s.key, nil
+}
+
+func newIssuer(t *testing.T, s issuer.Settings, now time.Time) (*issuer.Issuer, *keys.Key) {
+	t.Helper()
+	k, err := testKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.DefaultTTL == 0 {
+		s.DefaultTTL = time.Hour
+	}
+	if s.MaxTTL == 0 {
+		s.MaxTTL = 24 * time.Hour
+	}
+	return issuer.New(fixedSource{k}, func() time.Time { return now }, s, nil), k
+}
+
+// decodeSegment returns the JSON object in one part of a compact JWS.
+func decodeSegment(t *testing.T, token string, i int) map[string]any {
+	t.Helper()
+	b, err := base64.RawURLEncoding.DecodeString(strings.Split(token, ".")[i])
+	if err != nil {
+		t.Fatalf("segment %d: %v", i, err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("segment %d: %v", i, err)
+	}
+	return m
+}
+
+func TestIssueProfiles(t *testing.T) {
+	now := time.Date(2026, 11, 24, 12, 0, 0, 500, time.UTC)
+	tests := []struct {
+		name     string
+		settings issuer.Settings
+		req      issuer.Request
+		wantSub  any
+		wantTTL  time.Duration
+		wantMore map[string]any
+	}{
+		{
+			name:     "moengage sub object",
+			settings: issuer.Settings{Profile: issuer.ProfileMoEngage, SubjectKey: "uid"},
+			req:      issuer.Request{UserID: "user-42"},
+			wantSub:  map[string]any{"key": "uid", "value": "user-42"},
+			wantTTL:  time.Hour,
+		},
+		{
+			name:     "braze sub string",
+			settings: issuer.Settings{Profile: issuer.ProfileBraze, SubjectKey: "uid"},
+			req:      issuer.Request{UserID: "user-42", TTL: 10 * time.Minute},
+			wantSub:  "user-42",
+			wantTTL:  10 * time.Minute,
+		},
+		{
+			name:     "iss aud and extra claims",
+			settings: issuer.Settings{Profile: issuer.ProfileMoEngage, SubjectKey: "email", Issuer: "https://auth.example", Audience: "moengage"},
+			req:      issuer.Request{UserID: "a@b.example", Claims: map[string]any{"plan": "pro", "n": json.Number("3")}},
+			wantSub:  map[string]any{"key": "email", "value": "a@b.example"},
+			wantTTL:  time.Hour,
+			wantMore: map[string]any{"iss": "https://auth.example", "aud": "moengage", "plan": "pro", "n": float64(3)},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			iss, key := newIssuer(t, tc.settings, now)
+			tok, err := iss.Issue(tc.req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Verify with a different JWT library from the one that signed.
+			parsed, err := jwt.Parse(tok.Token, func(*jwt.Token) (any, error) { return key.Public, nil },
+				jwt.WithValidMethods([]string{"RS256"}), jwt.WithTimeFunc(func() time.Time { return now }))
+			if err != nil {
+				t.Fatalf("independent verification: %v", err)
+			}
+			hdr := parsed.Header
+			if hdr["alg"] != "RS256" || hdr["typ"] != "JWT" || hdr["kid"] != key.KID || len(hdr) != 3 {
+				t.Errorf("header = %v, want exactly alg RS256, typ JWT, kid %s", hdr, key.KID)
+			}
+			claims := decodeSegment(t, tok.Token, 1)
+			wantExp := now.Truncate(time.Second).Add(tc.wantTTL)
+			want := map[string]any{
+				"sub": tc.wantSub,
+				"iat": float64(now.Unix()),
+				"exp": float64(wantExp.Unix()),
+				"jti": claims["jti"],
+			}
+			for k, v := range tc.wantMore {
+				want[k] = v
+			}
+			if got, _ := json.Marshal(claims); string(got) != string(mustJSON(t, want)) {
+				t.Errorf("claims = %s\nwant     %s", got, mustJSON(t, want))
+			}
+			if jti, _ := claims["jti"].(string); len(jti) < 22 {
+				t.Errorf("jti = %q, want 128 random bits", jti)
+			}
+			if !tok.ExpiresAt.Equal(wantExp) || tok.KID != key.KID || tok.Alg != "RS256" {
+				t.Errorf("token metadata = %+v", tok)
+			}
+		})
+	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestIssueRejects(t *testing.T) {
+	iss, _ := newIssuer(t, issuer.Settings{Profile: issuer.ProfileMoEngage, SubjectKey: "uid", MaxTTL: 2 * time.Hour}, time.Now())
+	tests := []struct {
+		name  string
+		req   issuer.Request
+		field string
+	}{
+		{"empty user", issuer.Request{}, "user_id"},
+		{"long user", issuer.Request{UserID: strings.Repeat("é", 257)}, "user_id"},
+		{"control char", issuer.Request{UserID: "a\x00b"}, "user_id"},
+		{"newline", issuer.Request{UserID: "a\nb"}, "user_id"},
+		{"bad utf8", issuer.Request{UserID: "a\xffb"}, "user_id"},
+		{"negative ttl", issuer.Request{UserID: "u", TTL: -time.Second}, "ttl_seconds"},
+		{"ttl over max", issuer.Request{UserID: "u", TTL: 2*time.Hour + time.Second}, "ttl_seconds"},
+		{"reserved sub", issuer.Request{UserID: "u", Claims: map[string]any{"sub": "admin"}}, "claims"},
+		{"reserved exp", issuer.Request{UserID: "u", Claims: map[string]any{"exp": 1}}, "claims"},
+		{"empty claim name", issuer.Request{UserID: "u", Claims: map[string]any{"": 1}}, "claims"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := iss.Issue(tc.req)
+			var fe *issuer.FieldError
+			if !errors.As(err, &fe) || fe.Field != tc.field {
+				t.Fatalf("err = %v, want a FieldError on %s", err, tc.field)
+			}
+		})
+	}
+	if _, err := iss.Issue(issuer.Request{UserID: strings.Repeat("é", 256), TTL: 2 * time.Hour}); err != nil {
+		t.Errorf("256 characters and the max TTL must be accepted: %v", err)
+	}
+}
+
+func TestIssueWithoutActiveKey(t *testing.T) {
+	iss := issuer.New(fixedSource{}, time.Now, issuer.Settings{DefaultTTL: time.Hour, MaxTTL: time.Hour}, nil)
+	if _, err := iss.Issue(issuer.Request{UserID: "u"}); !errors.Is(err, keys.ErrNoActiveKey) {
+		t.Fatalf("err = %v, want ErrNoActiveKey", err)
+	}
+}
+
+// BenchmarkIssue measures one mint in process: claims, signature, encoding.
+func BenchmarkIssue(b *testing.B) {
+	k, err := testKeys()
+	if err != nil {
+		b.Fatal(err)
+	}
+	iss := issuer.New(fixedSource{k}, time.Now, issuer.Settings{Profile: issuer.ProfileMoEngage, SubjectKey: "uid", DefaultTTL: time.Hour, MaxTTL: time.Hour}, nil)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := iss.Issue(issuer.Request{UserID: "user-42"}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
