@@ -65,6 +65,16 @@ func Vars() []Var {
 	}
 }
 
+// Default returns the default value of the variable name, or "".
+func Default(name string) string {
+	for _, v := range Vars() {
+		if v.Name == name {
+			return v.Default
+		}
+	}
+	return ""
+}
+
 // Load reads the configuration through getenv and returns every problem
 // found, one line each, joined.
 func Load(getenv func(string) string) (Config, error) {
@@ -72,12 +82,7 @@ func Load(getenv func(string) string) (Config, error) {
 		if v := strings.TrimSpace(getenv(name)); v != "" {
 			return v
 		}
-		for _, v := range Vars() {
-			if v.Name == name {
-				return v.Default
-			}
-		}
-		return ""
+		return Default(name)
 	}
 	var errs []error
 	fail := func(name, format string, args ...any) {

@@ -1,0 +1,109 @@
+package config_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tokensvc/tokensvc/internal/config"
+	"github.com/tokensvc/tokensvc/internal/issuer"
+)
+
+const goodMaster = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=" // 32 bytes
+
+func envOf(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := config.Load(envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := config.Config{
+		Addr: "127.0.0.1:8080", DataDir: "./tokensvc-data", Profile: issuer.ProfileMoEngage, SubjectKey: "uid",
+		Alg: "RS256", RSABits: 2048, TokenTTL: time.Hour, MaxTokenTTL: 24 * time.Hour, LogLevel: "info",
+	}
+	if c.Addr != want.Addr || c.DataDir != want.DataDir || c.Profile != want.Profile || c.SubjectKey != want.SubjectKey ||
+		c.Alg != want.Alg || c.RSABits != want.RSABits || c.TokenTTL != want.TokenTTL || c.MaxTokenTTL != want.MaxTokenTTL ||
+		c.LogLevel != want.LogLevel || c.DatabaseURL != "" || c.MasterKey != nil {
+		t.Errorf("defaults = %+v\nwant %+v", c, want)
+	}
+}
+
+func TestEverySetting(t *testing.T) {
+	keyFile := filepath.Join(t.TempDir(), "master.key")
+	if err := os.WriteFile(keyFile, []byte(goodMaster+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := config.Load(envOf(map[string]string{
+		"TOKENSVC_ADDR":              ":9090",
+		"TOKENSVC_DATABASE_URL":      "postgres://u@db/tokensvc",
+		"TOKENSVC_MASTER_KEY_FILE":   keyFile,
+		"TOKENSVC_BOOTSTRAP_API_KEY": strings.Repeat("k", 32),
+		"TOKENSVC_PROFILE":           "braze",
+		"TOKENSVC_SUBJECT_KEY":       "email",
+		"TOKENSVC_ALG":               "RS512",
+		"TOKENSVC_RSA_BITS":          "3072",
+		"TOKENSVC_TOKEN_TTL":         "10m",
+		"TOKENSVC_MAX_TOKEN_TTL":     "2h",
+		"TOKENSVC_ISSUER":            "https://auth.example",
+		"TOKENSVC_AUDIENCE":          "moengage",
+		"TOKENSVC_LOG_LEVEL":         "DEBUG",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != ":9090" || len(c.MasterKey) != 32 || c.Profile != issuer.ProfileBraze || c.SubjectKey != "email" ||
+		c.Alg != "RS512" || c.RSABits != 3072 || c.TokenTTL != 10*time.Minute || c.MaxTokenTTL != 2*time.Hour ||
+		c.Issuer != "https://auth.example" || c.Audience != "moengage" || c.LogLevel != "debug" {
+		t.Errorf("config = %+v", c)
+	}
+}
+
+func TestProblems(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want []string // each must appear in the error, one line each
+	}{
+		{"postgres without master key", map[string]string{"TOKENSVC_DATABASE_URL": "postgres://db/x"},
+			[]string{"TOKENSVC_MASTER_KEY: is required with TOKENSVC_DATABASE_URL"}},
+		{"short master key", map[string]string{"TOKENSVC_MASTER_KEY": "c2hvcnQ="},
+			[]string{"TOKENSVC_MASTER_KEY: master key is 5 bytes, want 32"}},
+		{"both master keys", map[string]string{"TOKENSVC_MASTER_KEY": goodMaster, "TOKENSVC_MASTER_KEY_FILE": "/x"},
+			[]string{"not both"}},
+		{"missing key file", map[string]string{"TOKENSVC_MASTER_KEY_FILE": "/nonexistent/master.key"},
+			[]string{"TOKENSVC_MASTER_KEY_FILE:"}},
+		{"many at once", map[string]string{
+			"TOKENSVC_ADDR": "8080", "TOKENSVC_PROFILE": "okta", "TOKENSVC_ALG": "HS256", "TOKENSVC_RSA_BITS": "1024",
+			"TOKENSVC_TOKEN_TTL": "soon", "TOKENSVC_LOG_LEVEL": "loud", "TOKENSVC_DATABASE_URL": "mysql://x",
+			"TOKENSVC_BOOTSTRAP_API_KEY": "short",
+		}, []string{
+			"TOKENSVC_ADDR:", "TOKENSVC_PROFILE:", "TOKENSVC_ALG:", "TOKENSVC_RSA_BITS:", "TOKENSVC_TOKEN_TTL:",
+			"TOKENSVC_LOG_LEVEL:", "TOKENSVC_DATABASE_URL:", "TOKENSVC_BOOTSTRAP_API_KEY:", "TOKENSVC_MASTER_KEY:",
+		}},
+		{"ttl over max", map[string]string{"TOKENSVC_TOKEN_TTL": "48h"}, []string{"longer than TOKENSVC_MAX_TOKEN_TTL"}},
+		{"fractional ttl", map[string]string{"TOKENSVC_TOKEN_TTL": "1.5s"}, []string{"whole number of seconds"}},
+		{"bootstrap with space", map[string]string{"TOKENSVC_BOOTSTRAP_API_KEY": strings.Repeat("k ", 20)}, []string{"printable ASCII"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := config.Load(envOf(tc.env))
+			if err == nil {
+				t.Fatal("Load accepted a bad configuration")
+			}
+			lines := strings.Split(err.Error(), "\n")
+			if len(lines) != len(tc.want) {
+				t.Errorf("got %d problems, want %d:\n%v", len(lines), len(tc.want), err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q:\n%v", w, err)
+				}
+			}
+		})
+	}
+}

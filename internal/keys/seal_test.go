@@ -1,0 +1,97 @@
+package keys_test
+
+import (
+	"bytes"
+	"crypto/rand"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/tokensvc/tokensvc/internal/keys"
+)
+
+func newSealer(t testing.TB) *keys.Sealer {
+	t.Helper()
+	master := make([]byte, keys.MasterKeySize)
+	if _, err := rand.Read(master); err != nil {
+		t.Fatal(err)
+	}
+	s, err := keys.NewSealer(master)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestSealRoundTrip(t *testing.T) {
+	s := newSealer(t)
+	secret := []byte("private key bytes")
+	sealed, err := s.Seal("kid-1", secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(sealed, secret) {
+		t.Fatal("sealed blob contains the plaintext")
+	}
+	got, err := s.Open("kid-1", sealed)
+	if err != nil || !bytes.Equal(got, secret) {
+		t.Fatalf("Open = %q, %v; want the plaintext", got, err)
+	}
+	again, _ := s.Seal("kid-1", secret)
+	if bytes.Equal(again, sealed) {
+		t.Error("two seals of the same plaintext are identical: the nonce is not fresh")
+	}
+}
+
+func TestOpenRefuses(t *testing.T) {
+	s := newSealer(t)
+	sealed, err := s.Seal("kid-1", []byte("private key bytes"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tampered := bytes.Clone(sealed)
+	tampered[len(tampered)-1] ^= 1
+
+	tests := []struct {
+		name      string
+		sealer    *keys.Sealer
+		kid       string
+		blob      []byte
+		wrongKey  bool
+		errSubstr string
+	}{
+		{"other master key", newSealer(t), "kid-1", sealed, true, "sealed under master key"},
+		{"other kid", s, "kid-2", sealed, false, "fails authentication"},
+		{"tampered", s, "kid-1", tampered, false, "fails authentication"},
+		{"truncated", s, "kid-1", sealed[:10], false, "malformed"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := tc.sealer.Open(tc.kid, tc.blob)
+			if err == nil {
+				t.Fatal("Open accepted a blob it must refuse")
+			}
+			if errors.Is(err, keys.ErrWrongMasterKey) != tc.wrongKey {
+				t.Errorf("errors.Is(ErrWrongMasterKey) = %v, want %v (err: %v)", !tc.wrongKey, tc.wrongKey, err)
+			}
+			if !strings.Contains(err.Error(), tc.errSubstr) {
+				t.Errorf("err = %v, want it to say %q", err, tc.errSubstr)
+			}
+		})
+	}
+}
+
+func TestParseMasterKey(t *testing.T) {
+	good, err := keys.NewMasterKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k, err := keys.ParseMasterKey(" " + good + "\n"); err != nil || len(k) != 32 {
+		t.Errorf("ParseMasterKey(generated) = %d bytes, %v", len(k), err)
+	}
+	for _, bad := range []string{"", "not base64!", "c2hvcnQ="} {
+		if _, err := keys.ParseMasterKey(bad); err == nil {
+			t.Errorf("ParseMasterKey(%q) accepted", bad)
+		}
+	}
+}
