@@ -1,0 +1,86 @@
+// Package embedded is tokensvc's single-file store for running without a
+// database server: signing keys and API keys in a bbolt file, whose
+// copy-on-write B+tree and fsync on commit make every write crash-safe, and
+// whose file lock keeps a second process off the same data.
+package embedded
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+var (
+	bucketSigningKeys = []byte("signing_keys")
+	bucketAPIKeys     = []byte("api_keys")
+)
+
+// lockWait is how long Open waits for another process to release the file.
+const lockWait = time.Second
+
+// Store is the embedded store. It is safe for concurrent use.
+type Store struct {
+	db *bolt.DB
+}
+
+// Open opens or creates the store file at path.
+func Open(path string) (*Store, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("open embedded store: %w", err)
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockWait})
+	if errors.Is(err, berrors.ErrTimeout) {
+		return nil, fmt.Errorf("open embedded store: data dir %s is in use by another tokensvc process (stop it, or give this one its own TOKENSVC_DATA_DIR)", filepath.Dir(path))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open embedded store %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketSigningKeys, bucketAPIKeys} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open embedded store %s: %w", path, err)
+	}
+	return &Store{db: db}, nil
+}
+
+// Close releases the file.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Ping checks that the store can be read.
+func (s *Store) Ping(context.Context) error {
+	return s.db.View(func(*bolt.Tx) error { return nil })
+}
+
+// each decodes every value of bucket into a T, in key order.
+func each[T any](tx *bolt.Tx, bucket []byte, f func(T)) error {
+	return tx.Bucket(bucket).ForEach(func(k, v []byte) error {
+		var t T
+		if err := json.Unmarshal(v, &t); err != nil {
+			return fmt.Errorf("decode %s/%s: %w", bucket, k, err)
+		}
+		f(t)
+		return nil
+	})
+}
+
+func put(tx *bolt.Tx, bucket []byte, key string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode %s/%s: %w", bucket, key, err)
+	}
+	return tx.Bucket(bucket).Put([]byte(key), b)
+}

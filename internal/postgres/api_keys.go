@@ -1,0 +1,89 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/tokensvc/tokensvc/internal/apikey"
+)
+
+// APIKeys returns every API key, revoked ones included, oldest first.
+func (s *Store) APIKeys(ctx context.Context) ([]apikey.Key, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, name, scope, hash, hint, created_at, revoked_at
+		FROM api_keys ORDER BY created_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("list API keys: %w", classify(err))
+	}
+	ks, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (apikey.Key, error) {
+		var (
+			k       apikey.Key
+			hash    []byte
+			revoked *time.Time
+		)
+		err := row.Scan(&k.ID, &k.Name, &k.Scope, &hash, &k.Hint, &k.CreatedAt, &revoked)
+		if err == nil && len(hash) != len(k.Hash) {
+			err = fmt.Errorf("API key %s: hash is %d bytes, want %d", k.ID, len(hash), len(k.Hash))
+		}
+		copy(k.Hash[:], hash)
+		k.CreatedAt, k.RevokedAt = k.CreatedAt.UTC(), timeOf(revoked)
+		return k, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list API keys: %w", classify(err))
+	}
+	return ks, nil
+}
+
+// CreateAPIKey stores a new API key.
+func (s *Store) CreateAPIKey(ctx context.Context, k apikey.Key) error {
+	if err := insertAPIKey(ctx, s.pool, k); err != nil {
+		return fmt.Errorf("create API key: %w", classify(err))
+	}
+	return nil
+}
+
+// CreateFirstAPIKey stores k only if no unrevoked key exists. The advisory
+// lock makes replicas starting together agree on one bootstrap key.
+func (s *Store) CreateFirstAPIKey(ctx context.Context, k apikey.Key) (bool, error) {
+	var created bool
+	err := s.inTx(ctx, lockAPIKeys, func(tx pgx.Tx) error {
+		var exists bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM api_keys WHERE revoked_at IS NULL)`).Scan(&exists); err != nil || exists {
+			return err
+		}
+		created = true
+		return insertAPIKey(ctx, tx, k)
+	})
+	if err != nil {
+		return false, fmt.Errorf("create first API key: %w", err)
+	}
+	return created, nil
+}
+
+// RevokeAPIKey marks the key revoked at the given time, keeping the first
+// revocation time of a key revoked twice.
+func (s *Store) RevokeAPIKey(ctx context.Context, id string, at time.Time) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1`, id, at.UTC())
+	if err != nil {
+		return fmt.Errorf("revoke API key %s: %w", id, classify(err))
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("revoke API key %s: %w", id, apikey.ErrNotFound)
+	}
+	return nil
+}
+
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+func insertAPIKey(ctx context.Context, db execer, k apikey.Key) error {
+	_, err := db.Exec(ctx, `INSERT INTO api_keys (id, name, scope, hash, hint, created_at, revoked_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		k.ID, k.Name, k.Scope, k.Hash[:], k.Hint, k.CreatedAt, nullTime(k.RevokedAt))
+	return err
+}
