@@ -1,0 +1,136 @@
+// Command tokensvc mints per-user JWTs for MoEngage's SDK JWT
+// authentication, publishes the matching public keys, and administers both.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+)
+
+// version is set at release build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "tokensvc:", err)
+		var u usageError
+		if errors.As(err, &u) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+// usageError is a mistake in how the command was called, as opposed to a
+// failure while running it; it exits 2, as flag parsing does.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+// command is one tokensvc subcommand.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error
+}
+
+func commands() []command {
+	return []command{
+		{"serve", "run the HTTP service", serve},
+		{"migrate", "apply database migrations to TOKENSVC_DATABASE_URL and exit", migrate},
+		{"healthcheck", "exit 0 if the service on TOKENSVC_ADDR answers /healthz (for container health checks)", healthcheck},
+		{"version", "print the version", printVersion},
+	}
+}
+
+// run is tokensvc's whole program, with its surroundings passed in so that
+// tests can call it.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stdout)
+		return nil
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return c.run(ctx, args[1:], getenv, stdout, stderr)
+		}
+	}
+	usage(stderr)
+	return usageError{fmt.Sprintf("unknown command %q (see tokensvc --help)", args[0])}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `tokensvc mints JWTs for MoEngage SDK authentication and publishes the
+public keys to register in the MoEngage dashboard.
+
+Usage:
+  tokensvc <command> [flags]
+
+Commands:
+`)
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
+	}
+	fmt.Fprint(w, `
+Run "tokensvc <command> --help" for a command's flags and examples.
+Configuration comes from TOKENSVC_* environment variables (see README.md).
+`)
+}
+
+// newFlagSet returns a flag set whose --help prints text, then the flags.
+func newFlagSet(name, text string, stdout io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("tokensvc "+name, flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	fs.Usage = func() {
+		fmt.Fprint(stdout, text)
+		var n int
+		fs.VisitAll(func(*flag.Flag) { n++ })
+		if n > 0 {
+			fmt.Fprintln(stdout, "\nFlags:")
+			fs.PrintDefaults()
+		}
+	}
+	return fs
+}
+
+// parseFlags parses args and reports whether the command should go on: it
+// should not after --help, which is not an error.
+func parseFlags(fs *flag.FlagSet, args []string) (bool, error) {
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return false, nil
+	case err != nil:
+		return false, usageError{err.Error()}
+	case fs.NArg() > 0:
+		return false, usageError{fmt.Sprintf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))}
+	}
+	return true, nil
+}
+
+func printVersion(_ context.Context, args []string, _ func(string) string, stdout, _ io.Writer) error {
+	fs := newFlagSet("version", "Usage: tokensvc version\n\nPrints the version and the commit it was built from.\n", stdout)
+	if ok, err := parseFlags(fs, args); !ok {
+		return err
+	}
+	rev := "unknown"
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" {
+				rev = s.Value
+			}
+		}
+	}
+	fmt.Fprintf(stdout, "tokensvc %s (commit %s)\n", version, rev)
+	return nil
+}

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/tokensvc/tokensvc/internal/config"
+	"github.com/tokensvc/tokensvc/internal/postgres"
+)
+
+const migrateHelp = `Usage: tokensvc migrate
+
+Applies the database migrations built into this binary to the PostgreSQL
+database at TOKENSVC_DATABASE_URL, then exits. serve applies them too; run
+this first when the service's database user may not change the schema.
+Migrations only move forward and each runs in its own transaction.
+
+Example:
+  TOKENSVC_DATABASE_URL=postgres://postgres@127.0.0.1:5432/tokensvc tokensvc migrate
+`
+
+func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, _ io.Writer) error {
+	if ok, err := parseFlags(newFlagSet("migrate", migrateHelp, stdout), args); !ok {
+		return err
+	}
+	url := strings.TrimSpace(getenv("TOKENSVC_DATABASE_URL"))
+	if url == "" {
+		fmt.Fprintln(stdout, "TOKENSVC_DATABASE_URL is not set: the embedded store needs no migrations.")
+		return nil
+	}
+	db, err := postgres.Open(ctx, url)
+	if err != nil {
+		return fmt.Errorf("open TOKENSVC_DATABASE_URL: %w", err)
+	}
+	defer db.Close()
+	applied, err := db.Migrate(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if len(applied) == 0 {
+		fmt.Fprintln(stdout, "database is up to date")
+	}
+	for _, v := range applied {
+		fmt.Fprintln(stdout, "applied", v)
+	}
+	return nil
+}
+
+const healthcheckHelp = `Usage: tokensvc healthcheck
+
+Asks the service listening on TOKENSVC_ADDR for /healthz and exits 0 if it
+answers 200, 1 otherwise. Container images without curl use it as their
+HEALTHCHECK.
+`
+
+func healthcheck(ctx context.Context, args []string, getenv func(string) string, stdout, _ io.Writer) error {
+	if ok, err := parseFlags(newFlagSet("healthcheck", healthcheckHelp, stdout), args); !ok {
+		return err
+	}
+	addr := strings.TrimSpace(getenv("TOKENSVC_ADDR"))
+	if addr == "" {
+		addr = config.Default("TOKENSVC_ADDR")
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("TOKENSVC_ADDR %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	url := "http://" + net.JoinHostPort(host, port) + "/healthz"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := (&http.Client{}).Do(req)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthcheck: %s answered %s", url, resp.Status)
+	}
+	fmt.Fprintln(stdout, "ok")
+	return nil
+}

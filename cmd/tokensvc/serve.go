@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/tokensvc/tokensvc/api"
+	"github.com/tokensvc/tokensvc/internal/apikey"
+	"github.com/tokensvc/tokensvc/internal/config"
+	"github.com/tokensvc/tokensvc/internal/httpapi"
+	"github.com/tokensvc/tokensvc/internal/issuer"
+	"github.com/tokensvc/tokensvc/internal/keys"
+)
+
+const serveHelp = `Usage: tokensvc serve
+
+Runs the HTTP service. With TOKENSVC_DATABASE_URL unset it keeps its keys in
+an embedded store under TOKENSVC_DATA_DIR (default ./tokensvc-data), so it
+runs on a bare machine; with it set it uses PostgreSQL, applying migrations
+first. On first start it creates the signing key and, unless
+TOKENSVC_BOOTSTRAP_API_KEY is set, prints an admin API key once on stderr.
+
+Examples:
+  tokensvc serve
+  TOKENSVC_DATABASE_URL=postgres://tokensvc@db/tokensvc \
+  TOKENSVC_MASTER_KEY=$(cat master.key) tokensvc serve
+`
+
+// How often a replica re-reads what other replicas may have changed. API
+// keys are re-read more often: a revoked key must stop working quickly.
+const (
+	keysReloadEvery    = 30 * time.Second
+	apiKeysReloadEvery = 10 * time.Second
+	shutdownGrace      = 20 * time.Second
+)
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if ok, err := parseFlags(newFlagSet("serve", serveHelp, stdout), args); !ok {
+		return err
+	}
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
+	log := newLogger(stderr, cfg.LogLevel)
+
+	st, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer st.close()
+
+	ring := keys.NewRing(st, st.sealer)
+	created, err := ring.EnsureActive(ctx, cfg.Alg, cfg.RSABits, time.Now)
+	if errors.Is(err, keys.ErrWrongMasterKey) {
+		return fmt.Errorf("%w\nThe signing keys were encrypted under another master key: set TOKENSVC_MASTER_KEY (or TOKENSVC_MASTER_KEY_FILE) to the key they were created with", err)
+	}
+	if err != nil {
+		return err
+	}
+	active, _ := ring.Active()
+	if created {
+		log.Info("created the first signing key; register its public key in the MoEngage dashboard",
+			"kid", active.KID, "alg", active.Alg.String(), "bits", active.Bits, "pem", "/v1/keys/"+active.KID+"/public.pem")
+	}
+
+	registry := apikey.NewRegistry(st, time.Now)
+	secret, err := registry.Bootstrap(ctx, cfg.BootstrapAPIKey)
+	if err != nil {
+		return err
+	}
+	if secret != "" {
+		// Printed, not logged: log pipelines keep lines for months.
+		fmt.Fprintf(stderr, "tokensvc: created an admin API key; it will not be shown again:\n\n    %s\n\n", secret)
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := httpapi.NewMetrics(reg)
+	minter := issuer.New(ring, time.Now, issuer.Settings{
+		Profile:    cfg.Profile,
+		SubjectKey: cfg.SubjectKey,
+		Issuer:     cfg.Issuer,
+		Audience:   cfg.Audience,
+		DefaultTTL: cfg.TokenTTL,
+		MaxTTL:     cfg.MaxTokenTTL,
+	}, metrics.ObserveSign)
+
+	handler := httpapi.New(httpapi.Deps{
+		Minter:  minter,
+		Keys:    ring,
+		APIKeys: registry,
+		Ready: func(ctx context.Context) error {
+			if err := st.Ping(ctx); err != nil {
+				return fmt.Errorf("store: %w", err)
+			}
+			_, err := ring.Active()
+			return err
+		},
+		Metrics: metrics,
+		Logger:  log,
+		OpenAPI: api.OpenAPI,
+	})
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on TOKENSVC_ADDR %s: %w", cfg.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      15 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+
+	bg, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBackground()
+	go every(bg, keysReloadEvery, func() {
+		if err := ring.Load(bg); err != nil {
+			log.Warn("reloading signing keys failed; still signing with the keys loaded before", "err", err)
+		}
+	})
+	go every(bg, apiKeysReloadEvery, func() {
+		if err := registry.Refresh(bg); err != nil {
+			log.Warn("reloading API keys failed; still using the keys loaded before", "err", err)
+		}
+	})
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Info("tokensvc serving", "addr", ln.Addr().String(), "store", st.kind, "profile", cfg.Profile,
+		"active_kid", active.KID, "version", version)
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing requests in flight", "grace", shutdownGrace.String())
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// every calls f each interval until ctx ends.
+func every(ctx context.Context, interval time.Duration, f func()) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			f()
+		}
+	}
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level)) // config.Load has checked it
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}

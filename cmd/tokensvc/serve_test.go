@@ -1,0 +1,160 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tokensvc/tokensvc/internal/keys"
+	"github.com/tokensvc/tokensvc/internal/pgtest"
+)
+
+// storeSetups are the two ways to run tokensvc; every scenario runs on both.
+func storeSetups(t *testing.T) map[string]func(t *testing.T) map[string]string {
+	return map[string]func(t *testing.T) map[string]string{
+		"embedded": func(t *testing.T) map[string]string {
+			return map[string]string{"TOKENSVC_DATA_DIR": filepath.Join(t.TempDir(), "data")}
+		},
+		"postgres": func(t *testing.T) map[string]string {
+			master, err := keys.NewMasterKey()
+			if err != nil {
+				t.Fatal(err)
+			}
+			return map[string]string{"TOKENSVC_DATABASE_URL": pgtest.NewDatabase(t), "TOKENSVC_MASTER_KEY": master}
+		},
+	}
+}
+
+// TestServeEndToEnd mints a token through the running service and verifies
+// it with another JWT library against both the JWKS and the PEM, then
+// restarts the service and checks that the key and API key survive.
+func TestServeEndToEnd(t *testing.T) {
+	for name, setup := range storeSetups(t) {
+		t.Run(name, func(t *testing.T) {
+			env := setup(t)
+			svc := start(t, env)
+			admin := svc.bootstrapSecret()
+			if admin == "" {
+				t.Fatalf("no admin API key printed on first start; stderr:\n%s", svc.stderr)
+			}
+			m := svc.mint(t, admin, `{"user_id":"user-42","ttl_seconds":600}`)
+			jwks := svc.jwksKeys(t)
+			if len(jwks) != 1 || jwks[m.KID] == nil {
+				t.Fatalf("JWKS has %d keys, want exactly the signing key %s", len(jwks), m.KID)
+			}
+			verifyMoEngageToken(t, m, jwks[m.KID], "user-42", 600*time.Second)
+			verifyMoEngageToken(t, m, svc.pemKey(t, m.KID), "user-42", 600*time.Second)
+			if strings.Contains(svc.stderr.String(), m.Token) {
+				t.Error("the service logged a token")
+			}
+			if err := svc.stop(); err != nil {
+				t.Fatalf("graceful stop: %v", err)
+			}
+
+			again := start(t, env)
+			if s := again.bootstrapSecret(); s != "" {
+				t.Error("a second admin API key was printed on restart")
+			}
+			m2 := again.mint(t, admin, `{"user_id":"user-43"}`)
+			if m2.KID != m.KID {
+				t.Fatalf("restart changed the signing key: %s then %s", m.KID, m2.KID)
+			}
+			verifyMoEngageToken(t, m2, again.jwksKeys(t)[m.KID], "user-43", time.Hour)
+		})
+	}
+}
+
+func TestServeWrongMasterKey(t *testing.T) {
+	for name, setup := range storeSetups(t) {
+		t.Run(name, func(t *testing.T) {
+			env := setup(t)
+			start(t, env).stop()
+			other, _ := keys.NewMasterKey()
+			env["TOKENSVC_MASTER_KEY"] = other
+			_, err := tryStart(t, env)
+			if err == nil {
+				t.Fatal("started with the wrong master key")
+			}
+			if !strings.Contains(err.Error(), "encrypted under another master key") {
+				t.Errorf("error does not tell the operator what is wrong:\n%v", err)
+			}
+		})
+	}
+}
+
+func TestServeBootstrapAPIKeyFromEnv(t *testing.T) {
+	for name, setup := range storeSetups(t) {
+		t.Run(name, func(t *testing.T) {
+			env := setup(t)
+			env["TOKENSVC_BOOTSTRAP_API_KEY"] = strings.Repeat("s3cret-", 6)
+			svc := start(t, env)
+			if svc.bootstrapSecret() != "" {
+				t.Error("printed a generated key although TOKENSVC_BOOTSTRAP_API_KEY was set")
+			}
+			svc.mint(t, env["TOKENSVC_BOOTSTRAP_API_KEY"], `{"user_id":"u"}`)
+			if strings.Contains(svc.stderr.String(), env["TOKENSVC_BOOTSTRAP_API_KEY"]) {
+				t.Error("the bootstrap API key appears in the log")
+			}
+		})
+	}
+}
+
+// TestEmbeddedGeneratesMasterKey checks that the embedded store creates its
+// master key once, readable only by its owner, and says so.
+func TestEmbeddedGeneratesMasterKey(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	svc := start(t, map[string]string{"TOKENSVC_DATA_DIR": dir})
+	svc.stop()
+	fi, err := os.Stat(filepath.Join(dir, "master.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o600 {
+		t.Errorf("master.key mode = %v, want 0600", fi.Mode().Perm())
+	}
+	if n := strings.Count(svc.stderr.String(), "generated a master key"); n != 1 {
+		t.Errorf("said %d times that it generated a master key, want once", n)
+	}
+	again := start(t, map[string]string{"TOKENSVC_DATA_DIR": dir})
+	if strings.Contains(again.stderr.String(), "generated a master key") {
+		t.Error("generated a master key again on restart")
+	}
+}
+
+// TestPostgresReplicasStartTogether starts two instances at once on one
+// empty database: they must end with one signing key that both use.
+func TestPostgresReplicasStartTogether(t *testing.T) {
+	env := storeSetups(t)["postgres"](t)
+	env["TOKENSVC_BOOTSTRAP_API_KEY"] = strings.Repeat("k", 40)
+	var wg sync.WaitGroup
+	svcs := make([]*instance, 2)
+	for i := range svcs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			svcs[i] = start(t, env)
+		}()
+	}
+	wg.Wait()
+	a, b := svcs[0].jwksKeys(t), svcs[1].jwksKeys(t)
+	if len(a) != 1 || len(b) != 1 {
+		t.Fatalf("replicas publish %d and %d keys, want 1 each", len(a), len(b))
+	}
+	ma := svcs[0].mint(t, env["TOKENSVC_BOOTSTRAP_API_KEY"], `{"user_id":"u"}`)
+	mb := svcs[1].mint(t, env["TOKENSVC_BOOTSTRAP_API_KEY"], `{"user_id":"u"}`)
+	if ma.KID != mb.KID {
+		t.Errorf("replicas sign with different keys: %s and %s", ma.KID, mb.KID)
+	}
+}
+
+func TestPostgresRequiresMasterKey(t *testing.T) {
+	err := run(t.Context(), []string{"serve"}, func(k string) string {
+		return map[string]string{"TOKENSVC_DATABASE_URL": "postgres://postgres@127.0.0.1:5432/test"}[k]
+	}, &syncBuffer{}, &syncBuffer{})
+	if err == nil || !strings.Contains(err.Error(), "TOKENSVC_MASTER_KEY: is required") {
+		t.Fatalf("err = %v, want the missing master key named", err)
+	}
+}

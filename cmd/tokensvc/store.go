@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/tokensvc/tokensvc/internal/apikey"
+	"github.com/tokensvc/tokensvc/internal/config"
+	"github.com/tokensvc/tokensvc/internal/embedded"
+	"github.com/tokensvc/tokensvc/internal/keys"
+	"github.com/tokensvc/tokensvc/internal/postgres"
+)
+
+// store is the persistence serve runs on, whichever backend it is.
+type store interface {
+	keys.Store
+	apikey.Store
+	Ping(ctx context.Context) error
+}
+
+type openedStore struct {
+	store
+	kind   string
+	sealer *keys.Sealer
+	close  func()
+}
+
+// masterKeyFile is where the embedded store keeps a generated master key.
+const masterKeyFile = "master.key"
+
+// openStore opens PostgreSQL when TOKENSVC_DATABASE_URL is set, applying
+// migrations, and otherwise the embedded store under the data dir.
+func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*openedStore, error) {
+	if cfg.DatabaseURL != "" {
+		sealer, err := keys.NewSealer(cfg.MasterKey)
+		if err != nil {
+			return nil, err
+		}
+		pg, err := postgres.Open(ctx, cfg.DatabaseURL)
+		if err != nil {
+			return nil, fmt.Errorf("open TOKENSVC_DATABASE_URL: %w", err)
+		}
+		applied, err := pg.Migrate(ctx)
+		if err != nil {
+			pg.Close()
+			return nil, fmt.Errorf("migrate: %w", err)
+		}
+		if len(applied) > 0 {
+			log.Info("applied database migrations", "versions", applied)
+		}
+		return &openedStore{store: pg, kind: "postgres", sealer: sealer, close: pg.Close}, nil
+	}
+
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("TOKENSVC_DATA_DIR: %w", err)
+	}
+	master := cfg.MasterKey
+	if master == nil {
+		var err error
+		if master, err = embeddedMasterKey(cfg.DataDir, log); err != nil {
+			return nil, err
+		}
+	}
+	sealer, err := keys.NewSealer(master)
+	if err != nil {
+		return nil, err
+	}
+	db, err := embedded.Open(filepath.Join(cfg.DataDir, "tokensvc.db"))
+	if err != nil {
+		return nil, err
+	}
+	closeDB := func() {
+		if err := db.Close(); err != nil {
+			log.Error("closing the embedded store", "err", err)
+		}
+	}
+	return &openedStore{store: db, kind: "embedded", sealer: sealer, close: closeDB}, nil
+}
+
+// embeddedMasterKey reads the data dir's master key, generating it on first
+// start: the embedded store must just work on a bare machine, and a key
+// beside the data still keeps private keys out of backups of the store file
+// alone.
+func embeddedMasterKey(dir string, log *slog.Logger) ([]byte, error) {
+	path := filepath.Join(dir, masterKeyFile)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		encoded, err := keys.NewMasterKey()
+		if err != nil {
+			return nil, err
+		}
+		// O_EXCL: if another process created it meanwhile, use theirs.
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err == nil {
+			_, werr := f.WriteString(encoded + "\n")
+			if err := errors.Join(werr, f.Sync(), f.Close()); err != nil {
+				return nil, fmt.Errorf("write master key %s: %w", path, err)
+			}
+			log.Warn("generated a master key for the embedded store; back it up with the data dir, signing keys cannot be read without it", "path", path)
+			return keys.ParseMasterKey(encoded)
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return nil, fmt.Errorf("create master key %s: %w", path, err)
+		}
+		b, err = os.ReadFile(path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read master key: %w", err)
+	}
+	k, err := keys.ParseMasterKey(string(b))
+	if err != nil {
+		return nil, fmt.Errorf("master key %s: %w", path, err)
+	}
+	return k, nil
+}

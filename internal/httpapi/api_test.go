@@ -1,0 +1,261 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tokensvc/tokensvc/api"
+	"github.com/tokensvc/tokensvc/internal/apikey"
+	"github.com/tokensvc/tokensvc/internal/embedded"
+	"github.com/tokensvc/tokensvc/internal/httpapi"
+	"github.com/tokensvc/tokensvc/internal/issuer"
+	"github.com/tokensvc/tokensvc/internal/keys"
+)
+
+// harness is the HTTP API over real components and an embedded store in a
+// temporary directory.
+type harness struct {
+	srv         *httptest.Server
+	ring        *keys.Ring
+	adminSecret string
+	issueSecret string
+	ready       error // what the Ready check answers
+}
+
+type options struct {
+	noActiveKey bool
+}
+
+func newHarness(t *testing.T, opt options) *harness {
+	t.Helper()
+	ctx := context.Background()
+	st, err := embedded.Open(filepath.Join(t.TempDir(), "tokensvc.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	master, _ := keys.NewMasterKey()
+	mk, _ := keys.ParseMasterKey(master)
+	sealer, err := keys.NewSealer(mk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring := keys.NewRing(st, sealer)
+	if !opt.noActiveKey {
+		if _, err := ring.EnsureActive(ctx, "RS256", 2048, time.Now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reg := apikey.NewRegistry(st, time.Now)
+	h := &harness{ring: ring}
+	if h.adminSecret, err = reg.Bootstrap(ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, h.issueSecret, err = reg.Create(ctx, "backend", apikey.ScopeIssue); err != nil {
+		t.Fatal(err)
+	}
+	metrics := httpapi.NewMetrics(prometheus.NewRegistry())
+	handler := httpapi.New(httpapi.Deps{
+		Minter: issuer.New(ring, time.Now, issuer.Settings{
+			Profile: issuer.ProfileMoEngage, SubjectKey: "uid", DefaultTTL: time.Hour, MaxTTL: 24 * time.Hour,
+		}, metrics.ObserveSign),
+		Keys:    ring,
+		APIKeys: reg,
+		Ready: func(context.Context) error {
+			if h.ready != nil {
+				return h.ready
+			}
+			_, err := ring.Active()
+			return err
+		},
+		Metrics: metrics,
+		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
+		OpenAPI: api.OpenAPI,
+	})
+	h.srv = httptest.NewServer(handler)
+	t.Cleanup(h.srv.Close)
+	return h
+}
+
+type call struct {
+	method, path string
+	auth         string // full Authorization header value
+	contentType  string
+	body         string
+	header       map[string]string
+}
+
+type reply struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (h *harness) do(t *testing.T, c call) reply {
+	t.Helper()
+	req, err := http.NewRequest(c.method, h.srv.URL+c.path, strings.NewReader(c.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.auth != "" {
+		req.Header.Set("Authorization", c.auth)
+	}
+	if c.contentType != "" {
+		req.Header.Set("Content-Type", c.contentType)
+	}
+	for k, v := range c.header {
+		req.Header.Set(k, v)
+	}
+	resp, err := h.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return reply{status: resp.StatusCode, header: resp.Header, body: body}
+}
+
+func (h *harness) mint(t *testing.T, body string) reply {
+	t.Helper()
+	return h.do(t, call{method: "POST", path: "/v1/tokens", auth: "Bearer " + h.issueSecret, contentType: "application/json", body: body})
+}
+
+type problemBody struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail"`
+	Field  string `json:"field"`
+}
+
+// checkProblem asserts that r is a problem+json response with status and,
+// when field is set, names that field.
+func checkProblem(t *testing.T, r reply, status int, slug, field string) problemBody {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("status = %d, want %d; body %s", r.status, status, r.body)
+	}
+	if ct := r.header.Get("Content-Type"); ct != "application/problem+json" {
+		t.Errorf("Content-Type = %q, want application/problem+json", ct)
+	}
+	var p problemBody
+	if err := json.Unmarshal(r.body, &p); err != nil {
+		t.Fatalf("problem body %s: %v", r.body, err)
+	}
+	if p.Status != status || p.Type != "urn:tokensvc:problem:"+slug || p.Title == "" || p.Detail == "" {
+		t.Errorf("problem = %+v, want status %d type %s with title and detail", p, status, slug)
+	}
+	if p.Field != field {
+		t.Errorf("problem field = %q, want %q (detail: %s)", p.Field, field, p.Detail)
+	}
+	return p
+}
+
+func TestErrorStatuses(t *testing.T) {
+	h := newHarness(t, options{})
+	adminAuth, issueAuth := "Bearer "+h.adminSecret, "Bearer "+h.issueSecret
+	tests := []struct {
+		name   string
+		call   call
+		status int
+		slug   string
+		field  string
+		header map[string]string // response headers that must be present
+	}{
+		{"missing user_id", call{body: `{}`}, 400, "invalid-field", "user_id", nil},
+		{"empty user_id", call{body: `{"user_id":""}`}, 400, "invalid-field", "user_id", nil},
+		{"user_id too long", call{body: `{"user_id":"` + strings.Repeat("x", 257) + `"}`}, 400, "invalid-field", "user_id", nil},
+		{"user_id control char", call{body: `{"user_id":"a\u0007b"}`}, 400, "invalid-field", "user_id", nil},
+		{"user_id not a string", call{body: `{"user_id":42}`}, 400, "invalid-field", "user_id", nil},
+		{"ttl zero", call{body: `{"user_id":"u","ttl_seconds":0}`}, 400, "invalid-field", "ttl_seconds", nil},
+		{"ttl fractional", call{body: `{"user_id":"u","ttl_seconds":1.5}`}, 400, "invalid-field", "ttl_seconds", nil},
+		{"ttl over max", call{body: `{"user_id":"u","ttl_seconds":86401}`}, 400, "invalid-field", "ttl_seconds", nil},
+		{"ttl huge", call{body: `{"user_id":"u","ttl_seconds":1e30}`}, 400, "invalid-field", "ttl_seconds", nil},
+		{"reserved claim", call{body: `{"user_id":"u","claims":{"sub":"admin"}}`}, 400, "invalid-field", "claims", nil},
+		{"claims not object", call{body: `{"user_id":"u","claims":[1]}`}, 400, "invalid-field", "claims", nil},
+		{"unknown field", call{body: `{"user_id":"u","user":"v"}`}, 400, "invalid-field", "user", nil},
+		{"not json", call{body: `{"user_id":`}, 400, "invalid-request", "", nil},
+		{"empty body", call{body: ``}, 400, "invalid-request", "", nil},
+		{"two objects", call{body: `{"user_id":"u"}{"user_id":"v"}`}, 400, "invalid-request", "", nil},
+		{"array body", call{body: `[]`}, 400, "invalid-request", "", nil},
+		{"no auth", call{auth: "-"}, 401, "unauthorized", "", map[string]string{"WWW-Authenticate": `Bearer realm="tokensvc"`}},
+		{"basic auth", call{auth: "Basic dXNlcjpwYXNz"}, 401, "unauthorized", "", map[string]string{"WWW-Authenticate": `Bearer realm="tokensvc"`}},
+		{"unknown key", call{auth: "Bearer tks_nope"}, 401, "unauthorized", "", map[string]string{"WWW-Authenticate": `Bearer realm="tokensvc"`}},
+		{"issue key on admin route", call{path: "/v1/apikeys", method: "GET", auth: issueAuth}, 403, "forbidden", "", nil},
+		{"unknown route", call{path: "/v1/nothing", method: "GET"}, 404, "not-found", "", nil},
+		{"unknown kid", call{path: "/v1/keys/nope/public.pem", method: "GET"}, 404, "not-found", "", nil},
+		{"unknown api key id", call{path: "/v1/apikeys/ak_nope", method: "DELETE", auth: adminAuth}, 404, "not-found", "", nil},
+		{"wrong method", call{method: "PUT"}, 405, "method-not-allowed", "", map[string]string{"Allow": "POST"}},
+		{"body too large", call{body: `{"user_id":"` + strings.Repeat("x", 70<<10) + `"}`}, 413, "body-too-large", "", nil},
+		{"form body", call{contentType: "application/x-www-form-urlencoded", body: "user_id=u"}, 415, "unsupported-media-type", "", nil},
+		{"no content type", call{contentType: "-", body: `{"user_id":"u"}`}, 415, "unsupported-media-type", "", nil},
+		{"bad api key name", call{path: "/v1/apikeys", auth: adminAuth, body: `{"name":"","scope":"issue"}`}, 400, "invalid-field", "name", nil},
+		{"bad api key scope", call{path: "/v1/apikeys", auth: adminAuth, body: `{"name":"x","scope":"root"}`}, 400, "invalid-field", "scope", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := tc.call
+			if c.method == "" {
+				c.method = "POST"
+			}
+			if c.path == "" {
+				c.path = "/v1/tokens"
+			}
+			switch c.auth {
+			case "":
+				c.auth = issueAuth
+			case "-":
+				c.auth = ""
+			}
+			switch c.contentType {
+			case "":
+				c.contentType = "application/json"
+			case "-":
+				c.contentType = ""
+			}
+			r := h.do(t, c)
+			checkProblem(t, r, tc.status, tc.slug, tc.field)
+			for k, v := range tc.header {
+				if got := r.header.Get(k); got != v {
+					t.Errorf("header %s = %q, want %q", k, got, v)
+				}
+			}
+		})
+	}
+}
+
+func TestNoActiveKey(t *testing.T) {
+	h := newHarness(t, options{noActiveKey: true})
+	r := h.mint(t, `{"user_id":"u"}`)
+	checkProblem(t, r, 503, "no-active-key", "")
+	if r.header.Get("Retry-After") == "" {
+		t.Error("503 without Retry-After")
+	}
+	checkProblem(t, h.do(t, call{method: "GET", path: "/readyz"}), 503, "no-active-key", "")
+}
+
+func TestReadyzStoreDown(t *testing.T) {
+	h := newHarness(t, options{})
+	if r := h.do(t, call{method: "GET", path: "/readyz"}); r.status != 200 {
+		t.Fatalf("readyz = %d %s, want 200", r.status, r.body)
+	}
+	h.ready = errors.New("store: connection refused")
+	p := checkProblem(t, h.do(t, call{method: "GET", path: "/readyz"}), 503, "unavailable", "")
+	if !strings.Contains(p.Detail, "connection refused") {
+		t.Errorf("readyz detail %q does not say why", p.Detail)
+	}
+}
