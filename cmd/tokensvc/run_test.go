@@ -67,7 +67,9 @@ func tryStart(t *testing.T, env map[string]string) (*instance, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	stderr := &syncBuffer{}
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"serve"}, func(k string) string { return env[k] }, io.Discard, stderr) }()
+	go func() {
+		done <- run(ctx, []string{"serve"}, func(k string) string { return env[k] }, io.Discard, stderr)
+	}()
 	deadline := time.After(60 * time.Second)
 	for {
 		if m := servingAddr.FindStringSubmatch(stderr.String()); m != nil {
