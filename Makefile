@@ -9,6 +9,8 @@ BUILD_FLAGS = -trimpath -ldflags "-s -w -X main.version=$(VERSION)"
 .PHONY: test check build bench
 test: check
 	$(GO) test -race -count=1 ./...
+	@# Each benchmark once, so that none of them rots unnoticed.
+	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
 
 # check fails on unformatted files and on go vet findings.
 check:

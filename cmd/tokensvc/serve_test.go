@@ -1,8 +1,13 @@
 package main
 
 import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -156,5 +161,52 @@ func TestPostgresRequiresMasterKey(t *testing.T) {
 	}, &syncBuffer{}, &syncBuffer{})
 	if err == nil || !strings.Contains(err.Error(), "TOKENSVC_MASTER_KEY: is required") {
 		t.Fatalf("err = %v, want the missing master key named", err)
+	}
+}
+
+// TestGracefulShutdownFinishesInFlight sends a mint request's headers, stops
+// the service, then sends the body: the request, which the handler is
+// already reading, must still be answered.
+func TestGracefulShutdownFinishesInFlight(t *testing.T) {
+	env := map[string]string{"TOKENSVC_DATA_DIR": t.TempDir(), "TOKENSVC_BOOTSTRAP_API_KEY": strings.Repeat("k", 40)}
+	svc := start(t, env)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(svc.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	body := `{"user_id":"in-flight"}`
+	head := "POST /v1/tokens HTTP/1.1\r\nHost: tokensvc\r\nAuthorization: Bearer " + env["TOKENSVC_BOOTSTRAP_API_KEY"] +
+		"\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n"
+	if _, err := io.WriteString(conn, head); err != nil {
+		t.Fatal(err)
+	}
+	// The server sends 100 Continue when the handler starts reading the
+	// body: from then on the request is in flight.
+	br := bufio.NewReader(conn)
+	if line, err := br.ReadString('\n'); err != nil || !strings.HasPrefix(line, "HTTP/1.1 100") {
+		t.Fatalf("want 100 Continue, got %q, %v", line, err)
+	}
+	if _, err := br.ReadString('\n'); err != nil {
+		t.Fatal(err)
+	}
+	stopped := make(chan error, 1)
+	go func() { stopped <- svc.stop() }()
+	for !strings.Contains(svc.stderr.String(), "shutting down") {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if _, err := io.WriteString(conn, body); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("the in-flight request got no answer: %v\n%s", err, svc.stderr)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("in-flight request: %s, want 200", resp.Status)
+	}
+	if err := <-stopped; err != nil {
+		t.Errorf("stop: %v", err)
 	}
 }

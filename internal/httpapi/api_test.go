@@ -37,7 +37,7 @@ type options struct {
 	noActiveKey bool
 }
 
-func newHarness(t *testing.T, opt options) *harness {
+func newHarness(t testing.TB, opt options) *harness {
 	t.Helper()
 	ctx := context.Background()
 	st, err := embedded.Open(filepath.Join(t.TempDir(), "tokensvc.db"))
