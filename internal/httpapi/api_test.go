@@ -10,8 +10,11 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -21,6 +24,8 @@ import (
 	"github.com/tokensvc/tokensvc/internal/httpapi"
 	"github.com/tokensvc/tokensvc/internal/issuer"
 	"github.com/tokensvc/tokensvc/internal/keys"
+	"github.com/tokensvc/tokensvc/internal/pgtest"
+	"github.com/tokensvc/tokensvc/internal/postgres"
 )
 
 // harness is the HTTP API over real components and an embedded store in a
@@ -31,20 +36,45 @@ type harness struct {
 	adminSecret string
 	issueSecret string
 	ready       error // what the Ready check answers
+	queries     atomic.Int64
+	closeStore  func()
 }
 
 type options struct {
 	noActiveKey bool
+	// postgres runs the harness on a fresh PostgreSQL database instead of
+	// the embedded store; its queries are counted in queries.
+	postgres bool
+}
+
+// store is what the harness needs of a store.
+type store interface {
+	keys.Store
+	apikey.Store
 }
 
 func newHarness(t testing.TB, opt options) *harness {
 	t.Helper()
 	ctx := context.Background()
-	st, err := embedded.Open(filepath.Join(t.TempDir(), "tokensvc.db"))
-	if err != nil {
-		t.Fatal(err)
+	h := &harness{}
+	var st store
+	if opt.postgres {
+		pg, err := postgres.Open(ctx, pgtest.NewDatabase(t), postgres.WithTracer(queryCounter{&h.queries}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := pg.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		st, h.closeStore = pg, pg.Close
+	} else {
+		emb, err := embedded.Open(filepath.Join(t.TempDir(), "tokensvc.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, h.closeStore = emb, func() { emb.Close() }
 	}
-	t.Cleanup(func() { st.Close() })
+	t.Cleanup(h.closeStore)
 	master, _ := keys.NewMasterKey()
 	mk, _ := keys.ParseMasterKey(master)
 	sealer, err := keys.NewSealer(mk)
@@ -58,7 +88,7 @@ func newHarness(t testing.TB, opt options) *harness {
 		}
 	}
 	reg := apikey.NewRegistry(st, time.Now)
-	h := &harness{ring: ring}
+	h.ring = ring
 	if h.adminSecret, err = reg.Bootstrap(ctx, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -87,6 +117,16 @@ func newHarness(t testing.TB, opt options) *harness {
 	t.Cleanup(h.srv.Close)
 	return h
 }
+
+// queryCounter counts the queries a store sends.
+type queryCounter struct{ n *atomic.Int64 }
+
+func (q queryCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	q.n.Add(1)
+	return ctx
+}
+
+func (queryCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
 
 type call struct {
 	method, path string
@@ -246,6 +286,42 @@ func TestNoActiveKey(t *testing.T) {
 		t.Error("503 without Retry-After")
 	}
 	checkProblem(t, h.do(t, call{method: "GET", path: "/readyz"}), 503, "no-active-key", "")
+}
+
+// TestMintMakesNoDatabaseRoundTrip counts the queries sent to PostgreSQL
+// while minting: there must be none.
+func TestMintMakesNoDatabaseRoundTrip(t *testing.T) {
+	h := newHarness(t, options{postgres: true})
+	before := h.queries.Load()
+	for range 20 {
+		if r := h.mint(t, `{"user_id":"u"}`); r.status != 200 {
+			t.Fatalf("mint: %d %s", r.status, r.body)
+		}
+	}
+	if n := h.queries.Load() - before; n != 0 {
+		t.Errorf("20 mints sent %d queries, want 0", n)
+	}
+	if before == 0 {
+		t.Fatal("the counter saw no queries at all during set-up: it is not wired")
+	}
+}
+
+// TestStoreDown closes the PostgreSQL pool under a running API: reads and
+// writes of API keys answer 503, minting goes on from memory.
+func TestStoreDown(t *testing.T) {
+	h := newHarness(t, options{postgres: true})
+	h.closeStore()
+	admin := "Bearer " + h.adminSecret
+	r := h.do(t, call{method: "GET", path: "/v1/apikeys", auth: admin})
+	checkProblem(t, r, 503, "unavailable", "")
+	if r.header.Get("Retry-After") == "" {
+		t.Error("503 without Retry-After")
+	}
+	checkProblem(t, h.do(t, call{method: "POST", path: "/v1/apikeys", auth: admin, contentType: "application/json",
+		body: `{"name":"x","scope":"issue"}`}), 503, "unavailable", "")
+	if r := h.mint(t, `{"user_id":"u"}`); r.status != 200 {
+		t.Errorf("mint with the store down: %d %s; want 200 from the key in memory", r.status, r.body)
+	}
 }
 
 func TestReadyzStoreDown(t *testing.T) {
