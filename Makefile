@@ -12,11 +12,14 @@ test: check
 	@# Each benchmark once, so that none of them rots unnoticed.
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
 
-# check fails on unformatted files and on go vet findings.
+STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+# check fails on unformatted files and on go vet or staticcheck findings.
 check:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
 
 build:
 	CGO_ENABLED=0 $(GO) build $(BUILD_FLAGS) -o bin/tokensvc ./cmd/tokensvc

@@ -88,27 +88,14 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*opene
 // alone.
 func embeddedMasterKey(dir string, log *slog.Logger) ([]byte, error) {
 	path := filepath.Join(dir, masterKeyFile)
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		encoded, err := keys.NewMasterKey()
-		if err != nil {
-			return nil, err
-		}
-		// O_EXCL: if another process created it meanwhile, use theirs.
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err == nil {
-			_, werr := f.WriteString(encoded + "\n")
-			if err := errors.Join(werr, f.Sync(), f.Close()); err != nil {
-				return nil, fmt.Errorf("write master key %s: %w", path, err)
-			}
-			log.Warn("generated a master key for the embedded store; back it up with the data dir, signing keys cannot be read without it", "path", path)
-			return keys.ParseMasterKey(encoded)
-		}
-		if !errors.Is(err, fs.ErrExist) {
-			return nil, fmt.Errorf("create master key %s: %w", path, err)
-		}
-		b, err = os.ReadFile(path)
+	created, err := createMasterKeyFile(path)
+	if err != nil {
+		return nil, err
 	}
+	if created {
+		log.Warn("generated a master key for the embedded store; back it up with the data dir, signing keys cannot be read without it", "path", path)
+	}
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read master key: %w", err)
 	}
@@ -117,4 +104,26 @@ func embeddedMasterKey(dir string, log *slog.Logger) ([]byte, error) {
 		return nil, fmt.Errorf("master key %s: %w", path, err)
 	}
 	return k, nil
+}
+
+// createMasterKeyFile writes a new master key to path unless the file
+// exists. O_EXCL makes the check and the creation one step, so two
+// processes starting at once cannot each write their own.
+func createMasterKeyFile(path string) (bool, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("create master key %s: %w", path, err)
+	}
+	encoded, err := keys.NewMasterKey()
+	if err == nil {
+		_, err = f.WriteString(encoded + "\n")
+	}
+	if err := errors.Join(err, f.Sync(), f.Close()); err != nil {
+		os.Remove(path)
+		return false, fmt.Errorf("write master key %s: %w", path, err)
+	}
+	return true, nil
 }
