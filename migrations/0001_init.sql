@@ -1,17 +1,19 @@
 -- Signing keys. The private half is stored only sealed under the master key
 -- (AES-256-GCM, kid bound as associated data); it is set to NULL when the
--- key expires, and the row stays for audit.
+-- key expires or is revoked, and the row stays for audit.
 CREATE TABLE signing_keys (
     kid                text PRIMARY KEY,
     alg                text NOT NULL CHECK (alg IN ('RS256', 'RS512')),
     bits               integer NOT NULL CHECK (bits >= 2048),
-    state              text NOT NULL CHECK (state IN ('pending', 'active', 'retired', 'expired')),
+    state              text NOT NULL CHECK (state IN ('pending', 'active', 'retired', 'expired', 'revoked')),
     public_key         bytea NOT NULL,
     sealed_private_key bytea,
     created_at         timestamptz NOT NULL,
     activated_at       timestamptz,
     retired_at         timestamptz,
-    expired_at         timestamptz
+    publish_until      timestamptz,
+    expired_at         timestamptz,
+    revoked_at         timestamptz
 );
 
 -- The database, not only the code, guarantees at most one active key, so two

@@ -35,12 +35,15 @@ Examples:
   TOKENSVC_MASTER_KEY=$(cat master.key) tokensvc serve
 `
 
-// How often a replica re-reads what other replicas may have changed. API
-// keys are re-read more often: a revoked key must stop working quickly.
 const (
-	keysReloadEvery    = 30 * time.Second
+	// apiKeysReloadEvery bounds how long an API key revoked on another
+	// replica goes on working here.
 	apiKeysReloadEvery = 10 * time.Second
-	shutdownGrace      = 20 * time.Second
+	// rotationLeeway keeps a retired key published this much longer than
+	// its last token could live: for verifiers' clock skew and for replicas
+	// that have not yet seen the retirement.
+	rotationLeeway = 5 * time.Minute
+	shutdownGrace  = 20 * time.Second
 )
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -59,18 +62,31 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	defer st.close()
 
-	ring := keys.NewRing(st, st.sealer)
-	created, err := ring.EnsureActive(ctx, cfg.Alg, cfg.RSABits, time.Now)
+	ring := keys.NewRing(st, st.sealer, time.Now)
+	rotator := keys.NewRotator(st, ring, st.sealer, keys.Policy{
+		Alg:            cfg.Alg,
+		Bits:           cfg.RSABits,
+		RotationPeriod: cfg.RotationPeriod,
+		RotationLead:   cfg.RotationLead,
+		AutoActivate:   cfg.AutoActivate,
+		MaxTokenTTL:    cfg.MaxTokenTTL,
+		Leeway:         rotationLeeway,
+	}, time.Now)
+	// The first step creates the first key on an empty store and catches up
+	// on anything the schedule asked for while no replica ran.
+	changed, err := rotator.Step(ctx)
 	if errors.Is(err, keys.ErrWrongMasterKey) {
 		return fmt.Errorf("%w\nThe signing keys were encrypted under another master key: set TOKENSVC_MASTER_KEY (or TOKENSVC_MASTER_KEY_FILE) to the key they were created with", err)
 	}
 	if err != nil {
 		return err
 	}
-	active, _ := ring.Active()
-	if created {
-		log.Info("created the first signing key; register its public key in the MoEngage dashboard",
-			"kid", active.KID, "alg", active.Alg.String(), "bits", active.Bits, "pem", "/v1/keys/"+active.KID+"/public.pem")
+	for _, rec := range changed {
+		keys.LogChange(log, rec)
+	}
+	active, err := ring.Active()
+	if err != nil {
+		return err
 	}
 
 	registry := apikey.NewRegistry(st, time.Now)
@@ -86,6 +102,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := httpapi.NewMetrics(reg)
+	metrics.WatchKeys(rotator.Health)
 	minter := issuer.New(ring, time.Now, issuer.Settings{
 		Profile:    cfg.Profile,
 		SubjectKey: cfg.SubjectKey,
@@ -96,9 +113,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}, metrics.ObserveSign)
 
 	handler := httpapi.New(httpapi.Deps{
-		Minter:  minter,
-		Keys:    ring,
-		APIKeys: registry,
+		Minter:   minter,
+		Keys:     ring,
+		KeyAdmin: rotator,
+		APIKeys:  registry,
 		Ready: func(ctx context.Context) error {
 			if err := st.Ping(ctx); err != nil {
 				return fmt.Errorf("store: %w", err)
@@ -127,11 +145,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	bg, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBackground()
-	go every(bg, keysReloadEvery, func() {
-		if err := ring.Load(bg); err != nil {
-			log.Warn("reloading signing keys failed; still signing with the keys loaded before", "err", err)
-		}
-	})
+	keysChanged := make(chan struct{}, 1)
+	go rotator.Run(bg, log, keysChanged)
+	if st.watch != nil {
+		go st.watch(bg, func() {
+			select {
+			case keysChanged <- struct{}{}:
+			default: // a reload is already due
+			}
+		}, func(err error) {
+			log.Warn("lost the key-change notifications; reconnecting, and reloading every "+keys.ReloadEvery.String()+" meanwhile", "err", err)
+		})
+	}
 	go every(bg, apiKeysReloadEvery, func() {
 		if err := registry.Refresh(bg); err != nil {
 			log.Warn("reloading API keys failed; still using the keys loaded before", "err", err)

@@ -28,6 +28,9 @@ type openedStore struct {
 	kind   string
 	sealer *keys.Sealer
 	close  func()
+	// watch delivers other replicas' key changes; nil for the embedded
+	// store, which no other process shares.
+	watch func(ctx context.Context, changed func(), lost func(error))
 }
 
 // masterKeyFile is where the embedded store keeps a generated master key.
@@ -53,7 +56,7 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*opene
 		if len(applied) > 0 {
 			log.Info("applied database migrations", "versions", applied)
 		}
-		return &openedStore{store: pg, kind: "postgres", sealer: sealer, close: pg.Close}, nil
+		return &openedStore{store: pg, kind: "postgres", sealer: sealer, close: pg.Close, watch: pg.WatchSigningKeys}, nil
 	}
 
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {

@@ -34,6 +34,9 @@ type Config struct {
 	Issuer          string
 	Audience        string
 	LogLevel        string
+	RotationPeriod  time.Duration
+	RotationLead    time.Duration
+	AutoActivate    bool
 }
 
 // Var documents one environment variable: the README's configuration table
@@ -62,6 +65,9 @@ func Vars() []Var {
 		{"TOKENSVC_ISSUER", "", "Value of the iss claim; unset: no iss."},
 		{"TOKENSVC_AUDIENCE", "", "Value of the aud claim; unset: no aud."},
 		{"TOKENSVC_LOG_LEVEL", "info", "debug, info, warn or error."},
+		{"TOKENSVC_ROTATION_PERIOD", "2160h", "How long a key signs before the next one takes over (90 days)."},
+		{"TOKENSVC_ROTATION_LEAD", "168h", "How long before the period ends the next key is created and published, to be registered."},
+		{"TOKENSVC_AUTO_ACTIVATE", "false", "`true`: the next key signs when the period ends (JWKS-fetching verifiers). `false`: an operator activates it after registering it in the dashboard."},
 	}
 }
 
@@ -163,6 +169,18 @@ func Load(getenv func(string) string) (Config, error) {
 	c.MaxTokenTTL = duration(env("TOKENSVC_MAX_TOKEN_TTL"), "TOKENSVC_MAX_TOKEN_TTL", fail)
 	if c.TokenTTL > 0 && c.MaxTokenTTL > 0 && c.TokenTTL > c.MaxTokenTTL {
 		fail("TOKENSVC_TOKEN_TTL", "%s is longer than TOKENSVC_MAX_TOKEN_TTL (%s)", c.TokenTTL, c.MaxTokenTTL)
+	}
+	c.RotationPeriod = duration(env("TOKENSVC_ROTATION_PERIOD"), "TOKENSVC_ROTATION_PERIOD", fail)
+	c.RotationLead = duration(env("TOKENSVC_ROTATION_LEAD"), "TOKENSVC_ROTATION_LEAD", fail)
+	if c.RotationPeriod > 0 && c.RotationLead >= c.RotationPeriod {
+		fail("TOKENSVC_ROTATION_LEAD", "%s must be shorter than TOKENSVC_ROTATION_PERIOD (%s)", c.RotationLead, c.RotationPeriod)
+	}
+	switch v := strings.ToLower(env("TOKENSVC_AUTO_ACTIVATE")); v {
+	case "true", "1", "yes":
+		c.AutoActivate = true
+	case "false", "0", "no":
+	default:
+		fail("TOKENSVC_AUTO_ACTIVATE", "%q is not true or false", v)
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

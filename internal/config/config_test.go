@@ -28,7 +28,8 @@ func TestDefaults(t *testing.T) {
 	}
 	if c.Addr != want.Addr || c.DataDir != want.DataDir || c.Profile != want.Profile || c.SubjectKey != want.SubjectKey ||
 		c.Alg != want.Alg || c.RSABits != want.RSABits || c.TokenTTL != want.TokenTTL || c.MaxTokenTTL != want.MaxTokenTTL ||
-		c.LogLevel != want.LogLevel || c.DatabaseURL != "" || c.MasterKey != nil {
+		c.LogLevel != want.LogLevel || c.DatabaseURL != "" || c.MasterKey != nil ||
+		c.RotationPeriod != 90*24*time.Hour || c.RotationLead != 7*24*time.Hour || c.AutoActivate {
 		t.Errorf("defaults = %+v\nwant %+v", c, want)
 	}
 }
@@ -52,13 +53,17 @@ func TestEverySetting(t *testing.T) {
 		"TOKENSVC_ISSUER":            "https://auth.example",
 		"TOKENSVC_AUDIENCE":          "moengage",
 		"TOKENSVC_LOG_LEVEL":         "DEBUG",
+		"TOKENSVC_ROTATION_PERIOD":   "720h",
+		"TOKENSVC_ROTATION_LEAD":     "48h",
+		"TOKENSVC_AUTO_ACTIVATE":     "true",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Addr != ":9090" || len(c.MasterKey) != 32 || c.Profile != issuer.ProfileBraze || c.SubjectKey != "email" ||
 		c.Alg != "RS512" || c.RSABits != 3072 || c.TokenTTL != 10*time.Minute || c.MaxTokenTTL != 2*time.Hour ||
-		c.Issuer != "https://auth.example" || c.Audience != "moengage" || c.LogLevel != "debug" {
+		c.Issuer != "https://auth.example" || c.Audience != "moengage" || c.LogLevel != "debug" ||
+		c.RotationPeriod != 720*time.Hour || c.RotationLead != 48*time.Hour || !c.AutoActivate {
 		t.Errorf("config = %+v", c)
 	}
 }
@@ -85,6 +90,8 @@ func TestProblems(t *testing.T) {
 			"TOKENSVC_ADDR:", "TOKENSVC_PROFILE:", "TOKENSVC_ALG:", "TOKENSVC_RSA_BITS:", "TOKENSVC_TOKEN_TTL:",
 			"TOKENSVC_LOG_LEVEL:", "TOKENSVC_DATABASE_URL:", "TOKENSVC_BOOTSTRAP_API_KEY:", "TOKENSVC_MASTER_KEY:",
 		}},
+		{"lead not shorter than period", map[string]string{"TOKENSVC_ROTATION_PERIOD": "24h", "TOKENSVC_ROTATION_LEAD": "24h"}, []string{"TOKENSVC_ROTATION_LEAD:"}},
+		{"auto activate not a bool", map[string]string{"TOKENSVC_AUTO_ACTIVATE": "sometimes"}, []string{"TOKENSVC_AUTO_ACTIVATE:"}},
 		{"ttl over max", map[string]string{"TOKENSVC_TOKEN_TTL": "48h"}, []string{"longer than TOKENSVC_MAX_TOKEN_TTL"}},
 		{"fractional ttl", map[string]string{"TOKENSVC_TOKEN_TTL": "1.5s"}, []string{"whole number of seconds"}},
 		{"bootstrap with space", map[string]string{"TOKENSVC_BOOTSTRAP_API_KEY": strings.Repeat("k ", 20)}, []string{"printable ASCII"}},

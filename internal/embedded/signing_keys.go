@@ -3,6 +3,7 @@ package embedded
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -24,10 +25,10 @@ type signingKey struct {
 	CreatedAt        time.Time  `json:"created_at"`
 	ActivatedAt      time.Time  `json:"activated_at,omitzero"`
 	RetiredAt        time.Time  `json:"retired_at,omitzero"`
+	PublishUntil     time.Time  `json:"publish_until,omitzero"`
 	ExpiredAt        time.Time  `json:"expired_at,omitzero"`
+	RevokedAt        time.Time  `json:"revoked_at,omitzero"`
 }
-
-func (k signingKey) record() keys.Record { return keys.Record(k) }
 
 // SigningKeys returns every signing key record, oldest first.
 func (s *Store) SigningKeys(_ context.Context) ([]keys.Record, error) {
@@ -45,40 +46,62 @@ func (s *Store) SigningKeys(_ context.Context) ([]keys.Record, error) {
 
 func signingKeys(tx *bolt.Tx) ([]keys.Record, error) {
 	var recs []keys.Record
-	err := each(tx, bucketSigningKeys, func(k signingKey) { recs = append(recs, k.record()) })
+	err := each(tx, bucketSigningKeys, func(k signingKey) { recs = append(recs, keys.Record(k)) })
 	slices.SortFunc(recs, func(a, b keys.Record) int {
 		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.KID, b.KID))
 	})
 	return recs, err
 }
 
-// EnsureActiveKey returns the active key, creating it with generate when
-// there is none. bbolt runs one write transaction at a time, which makes
-// the check and the insert atomic.
-func (s *Store) EnsureActiveKey(_ context.Context, generate func() (keys.Record, error)) (keys.Record, bool, error) {
-	var (
-		rec     keys.Record
-		created bool
-	)
+// UpdateSigningKeys runs decide over every record and writes what it
+// returns. bbolt runs one write transaction at a time, which makes the read,
+// the decision and the writes atomic; its file lock keeps other processes
+// out altogether.
+func (s *Store) UpdateSigningKeys(_ context.Context, decide func([]keys.Record) ([]keys.Record, error)) error {
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		recs, err := signingKeys(tx)
 		if err != nil {
 			return err
 		}
-		for _, r := range recs {
-			if r.State == keys.StateActive {
-				rec = r
-				return nil
-			}
-		}
-		if rec, err = generate(); err != nil {
+		writes, err := decide(recs)
+		if err != nil {
 			return err
 		}
-		created = true
-		return put(tx, bucketSigningKeys, rec.KID, signingKey(rec))
+		if len(writes) == 0 {
+			// Most scheduled steps change nothing: rolling back spares the
+			// commit's fsync.
+			return errNothingToWrite
+		}
+		for _, r := range writes {
+			if err := put(tx, bucketSigningKeys, r.KID, signingKey(r)); err != nil {
+				return err
+			}
+		}
+		return oneActive(tx)
 	})
-	if err != nil {
-		return keys.Record{}, false, fmt.Errorf("ensure active key: %w", err)
+	if err != nil && !errors.Is(err, errNothingToWrite) {
+		return fmt.Errorf("update signing keys: %w", err)
 	}
-	return rec, created, nil
+	return nil
+}
+
+var errNothingToWrite = errors.New("nothing to write")
+
+// oneActive refuses a transaction that would leave two active keys: the
+// rule PostgreSQL's partial unique index enforces there.
+func oneActive(tx *bolt.Tx) error {
+	recs, err := signingKeys(tx)
+	if err != nil {
+		return err
+	}
+	var active []string
+	for _, r := range recs {
+		if r.State == keys.StateActive {
+			active = append(active, r.KID)
+		}
+	}
+	if len(active) > 1 {
+		return fmt.Errorf("keys %v would all be active; only one may be", active)
+	}
+	return nil
 }

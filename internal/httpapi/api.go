@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -33,39 +34,57 @@ type APIKeys interface {
 	Revoke(ctx context.Context, id string) error
 }
 
+// KeyAdmin lists and changes the signing keys for operators.
+type KeyAdmin interface {
+	Keys(ctx context.Context) ([]keys.Record, error)
+	Create(ctx context.Context) (keys.Record, error)
+	Activate(ctx context.Context, kid string) (keys.Record, *keys.Record, error)
+	Revoke(ctx context.Context, kid string) (keys.Revocation, error)
+}
+
 // Deps is what the HTTP API needs from the rest of tokensvc.
 type Deps struct {
-	Minter  Minter
-	Keys    KeySet
-	APIKeys APIKeys
+	Minter   Minter
+	Keys     KeySet
+	KeyAdmin KeyAdmin
+	APIKeys  APIKeys
 	// Ready reports why the service cannot serve mint requests, or nil.
 	Ready   func(context.Context) error
 	Metrics *Metrics
 	Logger  *slog.Logger
 	// OpenAPI is the contract document served at /openapi.yaml.
 	OpenAPI []byte
+	// Now tells the time; nil means time.Now.
+	Now func() time.Time
 }
 
 type api struct {
-	minter  Minter
-	keys    KeySet
-	apiKeys APIKeys
-	ready   func(context.Context) error
-	metrics *Metrics
-	log     *slog.Logger
-	openAPI []byte
+	minter   Minter
+	keys     KeySet
+	keyAdmin KeyAdmin
+	apiKeys  APIKeys
+	now      func() time.Time
+	ready    func(context.Context) error
+	metrics  *Metrics
+	log      *slog.Logger
+	openAPI  []byte
 }
 
 // New returns the HTTP handler serving every tokensvc endpoint.
 func New(d Deps) http.Handler {
 	a := &api{
-		minter:  d.Minter,
-		keys:    d.Keys,
-		apiKeys: d.APIKeys,
-		ready:   d.Ready,
-		metrics: d.Metrics,
-		log:     d.Logger,
-		openAPI: d.OpenAPI,
+		minter:   d.Minter,
+		keys:     d.Keys,
+		keyAdmin: d.KeyAdmin,
+		apiKeys:  d.APIKeys,
+		now:      d.Now,
+		ready:    d.Ready,
+		metrics:  d.Metrics,
+		log:      d.Logger,
+		openAPI:  d.OpenAPI,
+	}
+	if a.now == nil {
+		a.now = time.Now
 	}
 	return a.routes()
 }
@@ -93,6 +112,10 @@ func (a *api) routes() chi.Router {
 		r.Post("/v1/apikeys", a.createAPIKey)
 		r.Get("/v1/apikeys", a.listAPIKeys)
 		r.Delete("/v1/apikeys/{id}", a.revokeAPIKey)
+		r.Get("/v1/keys", a.listKeys)
+		r.Post("/v1/keys", a.createKey)
+		r.Post("/v1/keys/{kid}/activate", a.activateKey)
+		r.Post("/v1/keys/{kid}/revoke", a.revokeKey)
 	})
 	return r
 }

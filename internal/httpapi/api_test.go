@@ -81,9 +81,13 @@ func newHarness(t testing.TB, opt options) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ring := keys.NewRing(st, sealer)
+	ring := keys.NewRing(st, sealer, time.Now)
+	rotator := keys.NewRotator(st, ring, sealer, keys.Policy{
+		Alg: "RS256", Bits: 2048, RotationPeriod: 90 * 24 * time.Hour, RotationLead: 7 * 24 * time.Hour,
+		MaxTokenTTL: 24 * time.Hour, Leeway: 5 * time.Minute,
+	}, time.Now)
 	if !opt.noActiveKey {
-		if _, err := ring.EnsureActive(ctx, "RS256", 2048, time.Now); err != nil {
+		if _, err := rotator.Step(ctx); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -96,12 +100,14 @@ func newHarness(t testing.TB, opt options) *harness {
 		t.Fatal(err)
 	}
 	metrics := httpapi.NewMetrics(prometheus.NewRegistry())
+	metrics.WatchKeys(rotator.Health)
 	handler := httpapi.New(httpapi.Deps{
 		Minter: issuer.New(ring, time.Now, issuer.Settings{
 			Profile: issuer.ProfileMoEngage, SubjectKey: "uid", DefaultTTL: time.Hour, MaxTTL: 24 * time.Hour,
 		}, metrics.ObserveSign),
-		Keys:    ring,
-		APIKeys: reg,
+		Keys:     ring,
+		KeyAdmin: rotator,
+		APIKeys:  reg,
 		Ready: func(context.Context) error {
 			if h.ready != nil {
 				return h.ready

@@ -2,11 +2,38 @@ package httpapi_test
 
 import (
 	"encoding/json"
+	"encoding/pem"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 )
+
+type mintJSON struct {
+	Token     string    `json:"token"`
+	TokenType string    `json:"token_type"`
+	KID       string    `json:"kid"`
+	Alg       string    `json:"alg"`
+	ExpiresAt time.Time `json:"expires_at"`
+	ExpiresIn int64     `json:"expires_in"`
+}
+
+func (h *harness) mintOK(t *testing.T) mintJSON {
+	t.Helper()
+	var m mintJSON
+	decodeInto(t, h.mint(t, `{"user_id":"u"}`), 200, &m)
+	return m
+}
+
+// pemDER returns the DER bytes of the one PUBLIC KEY block in b.
+func pemDER(t *testing.T, b []byte) []byte {
+	t.Helper()
+	block, _ := pem.Decode(b)
+	if block == nil || block.Type != "PUBLIC KEY" {
+		t.Fatalf("not a PUBLIC KEY PEM: %s", b)
+	}
+	return block.Bytes
+}
 
 func TestMintResponse(t *testing.T) {
 	h := newHarness(t, options{})
@@ -15,14 +42,7 @@ func TestMintResponse(t *testing.T) {
 	if r.status != http.StatusOK {
 		t.Fatalf("status %d: %s", r.status, r.body)
 	}
-	var got struct {
-		Token     string    `json:"token"`
-		TokenType string    `json:"token_type"`
-		KID       string    `json:"kid"`
-		Alg       string    `json:"alg"`
-		ExpiresAt time.Time `json:"expires_at"`
-		ExpiresIn int64     `json:"expires_in"`
-	}
+	var got mintJSON
 	if err := json.Unmarshal(r.body, &got); err != nil {
 		t.Fatal(err)
 	}

@@ -3,14 +3,17 @@ package httpapi
 import (
 	"bytes"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/go-chi/chi/v5"
+
+	"github.com/tokensvc/tokensvc/internal/keys"
 )
 
-// Public keys change only at rotation, which publishes a new key well before
-// it signs, so verifiers may cache them for a few minutes.
-const publicKeyCacheControl = "public, max-age=300"
+// publicKeyMaxAge is how long verifiers may cache public keys: they change
+// only at rotation, which publishes a new key well before it signs.
+const publicKeyMaxAge = int(keys.JWKSMaxAge / time.Second)
 
 func (a *api) jwks(w http.ResponseWriter, r *http.Request) {
 	snap := a.keys.Snapshot()
@@ -31,7 +34,7 @@ func (a *api) publicPEM(w http.ResponseWriter, r *http.Request) {
 func servePublic(w http.ResponseWriter, r *http.Request, contentType, etag string, body []byte) {
 	h := w.Header()
 	h.Set("Content-Type", contentType)
-	h.Set("Cache-Control", publicKeyCacheControl)
+	h.Set("Cache-Control", "public, max-age="+strconv.Itoa(publicKeyMaxAge))
 	h.Set("ETag", etag)
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
 }

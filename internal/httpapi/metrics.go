@@ -8,11 +8,14 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/tokensvc/tokensvc/internal/keys"
 )
 
 // Metrics are the Prometheus series the HTTP API and the issuer feed. They
 // carry routes and results, never user ids or key material.
 type Metrics struct {
+	registerer   prometheus.Registerer
 	gatherer     prometheus.Gatherer
 	tokens       *prometheus.CounterVec
 	signDuration prometheus.Histogram
@@ -23,7 +26,8 @@ type Metrics struct {
 // NewMetrics registers tokensvc's series with reg.
 func NewMetrics(reg *prometheus.Registry) *Metrics {
 	m := &Metrics{
-		gatherer: reg,
+		registerer: reg,
+		gatherer:   reg,
 		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tokensvc_tokens_issued_total",
 			Help: "Mint requests by result: ok, invalid (refused input) or error (tokensvc failed).",
@@ -49,6 +53,41 @@ func NewMetrics(reg *prometheus.Registry) *Metrics {
 		m.tokens.WithLabelValues(r)
 	}
 	return m
+}
+
+// WatchKeys exports the signing keys' health, read from health at each scrape.
+func (m *Metrics) WatchKeys(health func() keys.Health) {
+	gauge := func(name, help string, value func(keys.Health) float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 { return value(health()) })
+	}
+	byState := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "tokensvc_keys",
+		Help: "Signing keys by state.",
+	}, []string{"state"})
+	m.registerer.MustRegister(
+		gauge("tokensvc_active_key_age_seconds", "How long the active key has signed.",
+			func(h keys.Health) float64 { return h.ActiveAge.Seconds() }),
+		gauge("tokensvc_key_rotation_due_seconds", "Time left until the active key's rotation period ends; negative once overdue.",
+			func(h keys.Health) float64 { return h.UntilRotation.Seconds() }),
+		gauge("tokensvc_key_pending_unconfirmed_seconds", "How long the rotation period has been over while the pending key waits for an operator to activate it; 0 when none.",
+			func(h keys.Health) float64 { return h.PendingUnconfirmed.Seconds() }),
+		keyStates{byState, health},
+	)
+}
+
+// keyStates fills the keys-by-state gauge from health at each scrape.
+type keyStates struct {
+	vec    *prometheus.GaugeVec
+	health func() keys.Health
+}
+
+func (k keyStates) Describe(ch chan<- *prometheus.Desc) { k.vec.Describe(ch) }
+
+func (k keyStates) Collect(ch chan<- prometheus.Metric) {
+	for state, n := range k.health().Count {
+		k.vec.WithLabelValues(string(state)).Set(float64(n))
+	}
+	k.vec.Collect(ch)
 }
 
 // ObserveSign records how long one signature took.

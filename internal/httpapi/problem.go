@@ -58,6 +58,10 @@ func problemFor(err error) *problem {
 	case errors.Is(err, keys.ErrNoActiveKey):
 		return newProblem(http.StatusServiceUnavailable, "no-active-key", "No active signing key",
 			"tokensvc has no active signing key loaded; check the service log")
+	case errors.Is(err, keys.ErrInvalidTransition):
+		return newProblem(http.StatusConflict, "invalid-transition", "Invalid key state change", err.Error())
+	case errors.Is(err, keys.ErrPendingExists):
+		return newProblem(http.StatusConflict, "pending-exists", "A pending key already exists", err.Error())
 	case errors.Is(err, keys.ErrNotFound):
 		return newProblem(http.StatusNotFound, "not-found", "Not found", "no published key has this kid")
 	case errors.Is(err, apikey.ErrNotFound):

@@ -29,6 +29,9 @@ const (
 	StateActive  State = "active"
 	StateRetired State = "retired"
 	StateExpired State = "expired"
+	// StateRevoked is where an operator sends a leaked key: it stops being
+	// published at once and its private half is destroyed.
+	StateRevoked State = "revoked"
 )
 
 // Published reports whether verifiers must be able to find a key in this state.
@@ -60,7 +63,12 @@ type Record struct {
 	CreatedAt        time.Time
 	ActivatedAt      time.Time // zero if never activated
 	RetiredAt        time.Time // zero if never retired
-	ExpiredAt        time.Time // zero if never expired
+	// PublishUntil is when a retired key stops being published: its
+	// retirement plus the longest token lifetime then in force plus leeway,
+	// so every token it signed has expired by then.
+	PublishUntil time.Time
+	ExpiredAt    time.Time // zero if never expired
+	RevokedAt    time.Time // zero if never revoked
 }
 
 // Key is a usable signing key: a Record's metadata with its halves parsed.

@@ -19,6 +19,7 @@ import (
 type Ring struct {
 	store  Store
 	sealer *Sealer
+	now    func() time.Time
 
 	current atomic.Pointer[Snapshot]
 
@@ -41,13 +42,16 @@ type Snapshot struct {
 	JWKS []byte
 	// JWKSETag is a strong entity tag of JWKS.
 	JWKSETag string
+	// Records are every key's record as loaded, private halves removed.
+	Records []Record
 
 	byKID map[string]*Key
 }
 
-// NewRing returns a Ring over store. It holds no keys until Load succeeds.
-func NewRing(store Store, sealer *Sealer) *Ring {
-	r := &Ring{store: store, sealer: sealer, opened: make(map[string]*Key)}
+// NewRing returns a Ring over store, telling the time with now. It holds no
+// keys until Load succeeds.
+func NewRing(store Store, sealer *Sealer, now func() time.Time) *Ring {
+	r := &Ring{store: store, sealer: sealer, now: now, opened: make(map[string]*Key)}
 	r.current.Store(&Snapshot{byKID: map[string]*Key{}})
 	return r
 }
@@ -81,10 +85,16 @@ func (r *Ring) Load(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("load signing keys: %w", err)
 	}
-	snap := &Snapshot{byKID: make(map[string]*Key, len(recs))}
+	now := r.now()
+	snap := &Snapshot{byKID: make(map[string]*Key, len(recs)), Records: make([]Record, 0, len(recs))}
 	opened := make(map[string]*Key, len(recs))
 	for _, rec := range recs {
-		if !rec.State.Published() {
+		meta := rec
+		meta.SealedPrivateKey = nil
+		snap.Records = append(snap.Records, meta)
+		// A retired key is dropped at PublishUntil even before the schedule
+		// marks it expired, so it is never published longer than needed.
+		if !rec.State.Published() || rec.State == StateRetired && !now.Before(rec.PublishUntil) {
 			continue
 		}
 		k, err := r.open(rec)
@@ -118,19 +128,6 @@ func (r *Ring) open(rec Record) (*Key, error) {
 		return k, nil
 	}
 	return open(rec, r.sealer, rec.State == StateActive)
-}
-
-// EnsureActive makes sure the store has an active key, generating one of
-// alg and bits when it has none, and loads the ring. It reports whether this
-// call created the key.
-func (r *Ring) EnsureActive(ctx context.Context, alg string, bits int, now func() time.Time) (created bool, err error) {
-	_, created, err = r.store.EnsureActiveKey(ctx, func() (Record, error) {
-		return Generate(alg, bits, StateActive, now(), r.sealer)
-	})
-	if err != nil {
-		return false, fmt.Errorf("ensure active key: %w", err)
-	}
-	return created, r.Load(ctx)
 }
 
 func encodeJWKS(published []*Key) ([]byte, error) {

@@ -12,8 +12,9 @@ import (
 	"github.com/tokensvc/tokensvc/internal/keys"
 )
 
-// memStore is a keys.Store in memory, enough to test the Ring on its own;
-// the real stores pass the contract suite in internal/storetest.
+// memStore is a keys.Store in memory that can be told to fail, to test the
+// Ring on its own; the real stores pass the contract suite in
+// internal/storetest.
 type memStore struct {
 	mu   sync.Mutex
 	recs []keys.Record
@@ -26,54 +27,63 @@ func (m *memStore) SigningKeys(context.Context) ([]keys.Record, error) {
 	return slices.Clone(m.recs), m.err
 }
 
-func (m *memStore) EnsureActiveKey(_ context.Context, gen func() (keys.Record, error)) (keys.Record, bool, error) {
+func (m *memStore) UpdateSigningKeys(_ context.Context, decide func([]keys.Record) ([]keys.Record, error)) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, r := range m.recs {
-		if r.State == keys.StateActive {
-			return r, false, nil
+	if m.err != nil {
+		return m.err
+	}
+	writes, err := decide(slices.Clone(m.recs))
+	if err != nil {
+		return err
+	}
+	for _, w := range writes {
+		i := slices.IndexFunc(m.recs, func(r keys.Record) bool { return r.KID == w.KID })
+		if i < 0 {
+			m.recs = append(m.recs, w)
+		} else {
+			m.recs[i] = w
 		}
 	}
-	r, err := gen()
-	if err != nil {
-		return keys.Record{}, false, err
-	}
-	m.recs = append(m.recs, r)
-	return r, true, nil
+	return nil
 }
 
-func TestRingEnsureActiveAndPublish(t *testing.T) {
+var testPolicy = keys.Policy{
+	Alg: "RS256", Bits: 2048, RotationPeriod: 90 * 24 * time.Hour, RotationLead: 7 * 24 * time.Hour,
+	MaxTokenTTL: 24 * time.Hour, Leeway: 5 * time.Minute,
+}
+
+func TestRingLoadsAndPublishes(t *testing.T) {
 	ctx := context.Background()
 	sealer := newSealer(t)
 	st := &memStore{}
-	ring := keys.NewRing(st, sealer)
+	ring := keys.NewRing(st, sealer, time.Now)
 	if _, err := ring.Active(); !errors.Is(err, keys.ErrNoActiveKey) {
 		t.Fatalf("empty ring Active() err = %v, want ErrNoActiveKey", err)
 	}
-
-	created, err := ring.EnsureActive(ctx, "RS256", 2048, time.Now)
-	if err != nil || !created {
-		t.Fatalf("EnsureActive = %v, %v; want created", created, err)
+	rot := keys.NewRotator(st, ring, sealer, testPolicy, time.Now)
+	if _, err := rot.Step(ctx); err != nil {
+		t.Fatal(err)
 	}
 	active, err := ring.Active()
 	if err != nil || active.Private == nil || active.KID != st.recs[0].KID {
 		t.Fatalf("Active() = %+v, %v", active, err)
 	}
-	if created, err := ring.EnsureActive(ctx, "RS256", 2048, time.Now); err != nil || created {
-		t.Fatalf("second EnsureActive = %v, %v; want the existing key", created, err)
-	}
 
 	// A pending key is published but never signs, and its private half is
-	// not decrypted; an expired one is not published at all.
-	pending, err := keys.Generate("RS512", 2048, keys.StatePending, time.Now(), sealer)
-	if err != nil {
-		t.Fatal(err)
+	// not decrypted; an expired or revoked one is not published at all, nor
+	// is a retired one past its PublishUntil.
+	mk := func(state keys.State) keys.Record {
+		rec, err := keys.Generate("RS512", 2048, state, time.Now(), sealer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rec
 	}
-	expired, err := keys.Generate("RS256", 2048, keys.StateExpired, time.Now(), sealer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.recs = append(st.recs, pending, expired)
+	pending, expired, revoked, retiredLive, retiredDone := mk(keys.StatePending), mk(keys.StateExpired), mk(keys.StateRevoked), mk(keys.StateRetired), mk(keys.StateRetired)
+	retiredLive.PublishUntil = time.Now().Add(time.Hour)
+	retiredDone.PublishUntil = time.Now().Add(-time.Second)
+	st.recs = append(st.recs, pending, expired, revoked, retiredLive, retiredDone)
 	before := ring.Snapshot()
 	if err := ring.Load(ctx); err != nil {
 		t.Fatal(err)
@@ -88,8 +98,13 @@ func TestRingEnsureActiveAndPublish(t *testing.T) {
 	if k, err := snap.Key(pending.KID); err != nil || k.Private != nil {
 		t.Errorf("pending key: %+v, %v; want published without private half", k, err)
 	}
-	if _, err := snap.Key(expired.KID); !errors.Is(err, keys.ErrNotFound) {
-		t.Errorf("expired key lookup err = %v, want ErrNotFound", err)
+	for _, gone := range []keys.Record{expired, revoked, retiredDone} {
+		if _, err := snap.Key(gone.KID); !errors.Is(err, keys.ErrNotFound) {
+			t.Errorf("%s key lookup err = %v, want ErrNotFound", gone.State, err)
+		}
+	}
+	if len(snap.Records) != 6 || slices.ContainsFunc(snap.Records, func(r keys.Record) bool { return r.SealedPrivateKey != nil }) {
+		t.Errorf("snapshot records: %d, want all 6 without private halves", len(snap.Records))
 	}
 
 	var set struct {
@@ -105,7 +120,7 @@ func TestRingEnsureActiveAndPublish(t *testing.T) {
 			t.Errorf("JWK %v: want a public RSA signing key", k)
 		}
 	}
-	if want := []string{active.KID, pending.KID}; !slices.Equal(kids, want) {
+	if want := []string{active.KID, pending.KID, retiredLive.KID}; !slices.Equal(kids, want) {
 		t.Errorf("JWKS kids = %v, want %v", kids, want)
 	}
 }
@@ -113,8 +128,9 @@ func TestRingEnsureActiveAndPublish(t *testing.T) {
 func TestRingKeepsSnapshotWhenStoreFails(t *testing.T) {
 	ctx := context.Background()
 	st := &memStore{}
-	ring := keys.NewRing(st, newSealer(t))
-	if _, err := ring.EnsureActive(ctx, "RS256", 2048, time.Now); err != nil {
+	sealer := newSealer(t)
+	ring := keys.NewRing(st, sealer, time.Now)
+	if _, err := keys.NewRotator(st, ring, sealer, testPolicy, time.Now).Step(ctx); err != nil {
 		t.Fatal(err)
 	}
 	st.err = errors.New("connection refused")
@@ -129,11 +145,11 @@ func TestRingKeepsSnapshotWhenStoreFails(t *testing.T) {
 func TestRingRefusesWrongMasterKey(t *testing.T) {
 	ctx := context.Background()
 	st := &memStore{}
-	if _, err := keys.NewRing(st, newSealer(t)).EnsureActive(ctx, "RS256", 2048, time.Now); err != nil {
+	first := newSealer(t)
+	if _, err := keys.NewRotator(st, keys.NewRing(st, first, time.Now), first, testPolicy, time.Now).Step(ctx); err != nil {
 		t.Fatal(err)
 	}
-	_, err := keys.NewRing(st, newSealer(t)).EnsureActive(ctx, "RS256", 2048, time.Now)
-	if !errors.Is(err, keys.ErrWrongMasterKey) {
+	if err := keys.NewRing(st, newSealer(t), time.Now).Load(ctx); !errors.Is(err, keys.ErrWrongMasterKey) {
 		t.Fatalf("err = %v, want ErrWrongMasterKey", err)
 	}
 }

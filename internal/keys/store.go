@@ -8,10 +8,12 @@ type Store interface {
 	// SigningKeys returns every key record, oldest first.
 	SigningKeys(ctx context.Context) ([]Record, error)
 
-	// EnsureActiveKey returns the active key record. If there is none it
-	// calls generate and stores the result as the active key, reporting
-	// created. It is atomic across every process sharing the store: when
-	// several start together on an empty store, exactly one key is created
-	// and all of them return it.
-	EnsureActiveKey(ctx context.Context, generate func() (Record, error)) (rec Record, created bool, err error)
+	// UpdateSigningKeys reads every record and calls decide with them,
+	// oldest first, then writes the records decide returns, in order: a new
+	// kid is inserted, a known one has its state, timestamps and private
+	// half updated. The read, decide and writes are one transaction,
+	// exclusive across every process sharing the store, so replicas racing
+	// to rotate see each other's changes and never both act. When anything
+	// was written, other replicas are told.
+	UpdateSigningKeys(ctx context.Context, decide func([]Record) ([]Record, error)) error
 }

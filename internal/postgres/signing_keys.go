@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -11,65 +10,86 @@ import (
 	"github.com/tokensvc/tokensvc/internal/keys"
 )
 
+// SigningKeysChannel is the NOTIFY channel on which every change to the
+// signing keys is announced.
+const SigningKeysChannel = "tokensvc_signing_keys"
+
 const signingKeyColumns = `kid, alg, bits, state, public_key, sealed_private_key,
-	created_at, activated_at, retired_at, expired_at`
+	created_at, activated_at, retired_at, publish_until, expired_at, revoked_at`
 
 // SigningKeys returns every signing key record, oldest first.
 func (s *Store) SigningKeys(ctx context.Context) ([]keys.Record, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+signingKeyColumns+` FROM signing_keys ORDER BY created_at, kid`)
-	if err != nil {
-		return nil, fmt.Errorf("list signing keys: %w", classify(err))
-	}
-	recs, err := pgx.CollectRows(rows, scanSigningKey)
+	recs, err := signingKeys(ctx, s.pool)
 	if err != nil {
 		return nil, fmt.Errorf("list signing keys: %w", classify(err))
 	}
 	return recs, nil
 }
 
-// EnsureActiveKey returns the active key, creating it with generate when
-// there is none. The advisory lock makes replicas starting together wait for
-// each other, so only the first generates; the partial unique index on the
-// active state would refuse a second active key regardless.
-func (s *Store) EnsureActiveKey(ctx context.Context, generate func() (keys.Record, error)) (keys.Record, bool, error) {
-	var (
-		rec     keys.Record
-		created bool
-	)
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+func signingKeys(ctx context.Context, db querier) ([]keys.Record, error) {
+	rows, err := db.Query(ctx, `SELECT `+signingKeyColumns+` FROM signing_keys ORDER BY created_at, kid`)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, scanSigningKey)
+}
+
+// UpdateSigningKeys runs decide over every record and writes what it
+// returns, in one transaction under an advisory lock: replicas rotating at
+// once take turns, and each sees what the one before it wrote. The partial
+// unique index on the active state would refuse a second active key
+// regardless. The NOTIFY is delivered to listening replicas on commit.
+func (s *Store) UpdateSigningKeys(ctx context.Context, decide func([]keys.Record) ([]keys.Record, error)) error {
 	err := s.inTx(ctx, lockSigningKeys, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT `+signingKeyColumns+` FROM signing_keys WHERE state = 'active'`)
+		recs, err := signingKeys(ctx, tx)
 		if err != nil {
 			return err
 		}
-		rec, err = pgx.CollectExactlyOneRow(rows, scanSigningKey)
-		if err == nil || !errors.Is(err, pgx.ErrNoRows) {
+		writes, err := decide(recs)
+		if err != nil || len(writes) == 0 {
 			return err
 		}
-		if rec, err = generate(); err != nil {
-			return err
+		for _, r := range writes {
+			_, err := tx.Exec(ctx, `INSERT INTO signing_keys (`+signingKeyColumns+`)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+				ON CONFLICT (kid) DO UPDATE SET
+					state = excluded.state,
+					sealed_private_key = excluded.sealed_private_key,
+					activated_at = excluded.activated_at,
+					retired_at = excluded.retired_at,
+					publish_until = excluded.publish_until,
+					expired_at = excluded.expired_at,
+					revoked_at = excluded.revoked_at`,
+				r.KID, r.Alg, r.Bits, r.State, r.PublicKey, r.SealedPrivateKey, r.CreatedAt,
+				nullTime(r.ActivatedAt), nullTime(r.RetiredAt), nullTime(r.PublishUntil),
+				nullTime(r.ExpiredAt), nullTime(r.RevokedAt))
+			if err != nil {
+				return fmt.Errorf("write key %s: %w", r.KID, err)
+			}
 		}
-		created = true
-		_, err = tx.Exec(ctx, `INSERT INTO signing_keys (`+signingKeyColumns+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-			rec.KID, rec.Alg, rec.Bits, rec.State, rec.PublicKey, rec.SealedPrivateKey,
-			rec.CreatedAt, nullTime(rec.ActivatedAt), nullTime(rec.RetiredAt), nullTime(rec.ExpiredAt))
+		_, err = tx.Exec(ctx, `SELECT pg_notify($1, '')`, SigningKeysChannel)
 		return err
 	})
 	if err != nil {
-		return keys.Record{}, false, fmt.Errorf("ensure active key: %w", err)
+		return fmt.Errorf("update signing keys: %w", err)
 	}
-	return rec, created, nil
+	return nil
 }
 
 func scanSigningKey(row pgx.CollectableRow) (keys.Record, error) {
 	var (
-		r                           keys.Record
-		activated, retired, expired *time.Time
+		r                                                  keys.Record
+		activated, retired, publishUntil, expired, revoked *time.Time
 	)
 	err := row.Scan(&r.KID, &r.Alg, &r.Bits, &r.State, &r.PublicKey, &r.SealedPrivateKey,
-		&r.CreatedAt, &activated, &retired, &expired)
+		&r.CreatedAt, &activated, &retired, &publishUntil, &expired, &revoked)
 	r.CreatedAt = r.CreatedAt.UTC()
-	r.ActivatedAt, r.RetiredAt, r.ExpiredAt = timeOf(activated), timeOf(retired), timeOf(expired)
+	r.ActivatedAt, r.RetiredAt, r.PublishUntil = timeOf(activated), timeOf(retired), timeOf(publishUntil)
+	r.ExpiredAt, r.RevokedAt = timeOf(expired), timeOf(revoked)
 	return r, err
 }
 

@@ -75,18 +75,20 @@ func TestReplicasRaceForFirstKey(t *testing.T) {
 	sealer, _ := keys.NewSealer(master)
 	var wg sync.WaitGroup
 	kids := make([]string, 4)
+	policy := keys.Policy{Alg: "RS256", Bits: 2048, RotationPeriod: time.Hour, MaxTokenTTL: time.Hour}
 	for i := range kids {
 		s := open(t, url)
+		ring := keys.NewRing(s, sealer, time.Now)
+		rot := keys.NewRotator(s, ring, sealer, policy, time.Now)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			rec, _, err := s.EnsureActiveKey(ctx, func() (keys.Record, error) {
-				return keys.Generate("RS256", 2048, keys.StateActive, time.Now(), sealer)
-			})
-			if err != nil {
+			if _, err := rot.Step(ctx); err != nil {
 				t.Error(err)
 			}
-			kids[i] = rec.KID
+			if k, err := ring.Active(); err == nil {
+				kids[i] = k.KID
+			}
 		}()
 	}
 	wg.Wait()

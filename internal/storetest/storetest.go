@@ -25,9 +25,10 @@ type Store interface {
 // Run runs the contract suite; open must return a new, empty store.
 func Run(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("EmptyStore", func(t *testing.T) { testEmpty(t, open(t)) })
-	t.Run("EnsureActiveKeyCreatesOnce", func(t *testing.T) { testEnsureOnce(t, open(t)) })
-	t.Run("EnsureActiveKeyConcurrent", func(t *testing.T) { testEnsureConcurrent(t, open(t)) })
+	t.Run("UpdateCreatesOnce", func(t *testing.T) { testEnsureOnce(t, open(t)) })
+	t.Run("UpdateConcurrent", func(t *testing.T) { testEnsureConcurrent(t, open(t)) })
 	t.Run("SigningKeyRoundTrip", func(t *testing.T) { testKeyRoundTrip(t, open(t)) })
+	t.Run("UpdateIsAtomic", func(t *testing.T) { testUpdateAtomic(t, open(t)) })
 	t.Run("APIKeyLifecycle", func(t *testing.T) { testAPIKeys(t, open(t)) })
 	t.Run("CreateFirstAPIKey", func(t *testing.T) { testFirstAPIKey(t, open(t)) })
 	t.Run("CreateFirstAPIKeyConcurrent", func(t *testing.T) { testFirstAPIKeyConcurrent(t, open(t)) })
@@ -44,15 +45,6 @@ func newSealer(t *testing.T) *keys.Sealer {
 	return s
 }
 
-// generator returns a generate func for EnsureActiveKey that counts calls.
-func generator(t *testing.T, calls *atomic.Int32) func() (keys.Record, error) {
-	sealer := newSealer(t)
-	return func() (keys.Record, error) {
-		calls.Add(1)
-		return keys.Generate("RS256", 2048, keys.StateActive, time.Now(), sealer)
-	}
-}
-
 func testEmpty(t *testing.T, s Store) {
 	ctx := context.Background()
 	if recs, err := s.SigningKeys(ctx); err != nil || len(recs) != 0 {
@@ -63,71 +55,122 @@ func testEmpty(t *testing.T, s Store) {
 	}
 }
 
+// ensureActive is the decision EnsureActive-like callers make: insert a
+// generated active key when there is none. It counts generations.
+func ensureActive(t *testing.T, calls *atomic.Int32) func([]keys.Record) ([]keys.Record, error) {
+	sealer := newSealer(t)
+	return func(recs []keys.Record) ([]keys.Record, error) {
+		for _, r := range recs {
+			if r.State == keys.StateActive {
+				return nil, nil
+			}
+		}
+		calls.Add(1)
+		rec, err := keys.Generate("RS256", 2048, keys.StateActive, time.Now(), sealer)
+		return []keys.Record{rec}, err
+	}
+}
+
 func testEnsureOnce(t *testing.T, s Store) {
 	ctx := context.Background()
 	var calls atomic.Int32
-	gen := generator(t, &calls)
-	first, created, err := s.EnsureActiveKey(ctx, gen)
-	if err != nil || !created || first.State != keys.StateActive {
-		t.Fatalf("first EnsureActiveKey = %v, %v, %v", first.KID, created, err)
+	decide := ensureActive(t, &calls)
+	for range 3 {
+		if err := s.UpdateSigningKeys(ctx, decide); err != nil {
+			t.Fatal(err)
+		}
 	}
-	again, created, err := s.EnsureActiveKey(ctx, gen)
-	if err != nil || created || again.KID != first.KID {
-		t.Fatalf("second EnsureActiveKey = %v, %v, %v; want the first key, not created", again.KID, created, err)
-	}
-	if n := calls.Load(); n != 1 {
-		t.Errorf("generate called %d times, want 1", n)
-	}
-	failing := func() (keys.Record, error) { return keys.Record{}, errors.New("must not be called") }
-	if _, _, err := s.EnsureActiveKey(ctx, failing); err != nil {
-		t.Errorf("EnsureActiveKey generated although a key is active: %v", err)
+	recs, err := s.SigningKeys(ctx)
+	if err != nil || len(recs) != 1 || recs[0].State != keys.StateActive || calls.Load() != 1 {
+		t.Fatalf("after three updates: %d keys, %d generated, err %v; want one active key generated once", len(recs), calls.Load(), err)
 	}
 }
 
 func testEnsureConcurrent(t *testing.T, s Store) {
 	ctx := context.Background()
 	var calls atomic.Int32
-	gen := generator(t, &calls)
+	decide := ensureActive(t, &calls)
 	const n = 8
-	kids := make([]string, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var rec keys.Record
-			rec, _, errs[i] = s.EnsureActiveKey(ctx, gen)
-			kids[i] = rec.KID
+			errs[i] = s.UpdateSigningKeys(ctx, decide)
 		}()
 	}
 	wg.Wait()
-	for i := range n {
-		if errs[i] != nil || kids[i] != kids[0] {
-			t.Errorf("call %d: kid %s, err %v; want kid %s", i, kids[i], errs[i], kids[0])
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("update %d: %v", i, err)
 		}
 	}
 	recs, err := s.SigningKeys(ctx)
 	if err != nil || len(recs) != 1 || calls.Load() != 1 {
-		t.Errorf("after %d concurrent calls: %d keys stored, %d generated, err %v; want 1 and 1", n, len(recs), calls.Load(), err)
+		t.Errorf("after %d concurrent updates: %d keys stored, %d generated, err %v; want 1 and 1", n, len(recs), calls.Load(), err)
 	}
 }
 
+// testKeyRoundTrip writes a key, then changes its state the way the
+// lifecycle does, and checks every field comes back exactly each time.
 func testKeyRoundTrip(t *testing.T, s Store) {
 	ctx := context.Background()
-	rec, err := keys.Generate("RS512", 2048, keys.StateActive, time.Now(), newSealer(t))
+	rec, err := keys.Generate("RS512", 3072, keys.StatePending, time.Now(), newSealer(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.EnsureActiveKey(ctx, func() (keys.Record, error) { return rec, nil }); err != nil {
+	later := rec.CreatedAt.Add(time.Hour)
+	retired := rec
+	retired.State, retired.ActivatedAt, retired.RetiredAt, retired.PublishUntil = keys.StateRetired, later, later.Add(time.Hour), later.Add(26*time.Hour)
+	revoked := retired
+	revoked.State, revoked.RevokedAt, revoked.SealedPrivateKey = keys.StateRevoked, later.Add(2*time.Hour), nil
+
+	for _, want := range []keys.Record{rec, retired, revoked} {
+		if err := s.UpdateSigningKeys(ctx, func([]keys.Record) ([]keys.Record, error) { return []keys.Record{want}, nil }); err != nil {
+			t.Fatal(err)
+		}
+		recs, err := s.SigningKeys(ctx)
+		if err != nil || len(recs) != 1 {
+			t.Fatalf("SigningKeys = %d, %v", len(recs), err)
+		}
+		if !reflect.DeepEqual(recs[0], want) {
+			t.Errorf("stored record differs:\n got %+v\nwant %+v", recs[0], want)
+		}
+	}
+}
+
+// testUpdateAtomic checks that a failed decision or a second active key
+// leaves the store as it was.
+func testUpdateAtomic(t *testing.T, s Store) {
+	ctx := context.Background()
+	var calls atomic.Int32
+	if err := s.UpdateSigningKeys(ctx, ensureActive(t, &calls)); err != nil {
 		t.Fatal(err)
 	}
-	recs, err := s.SigningKeys(ctx)
-	if err != nil || len(recs) != 1 {
-		t.Fatalf("SigningKeys = %d, %v", len(recs), err)
+	sealer := newSealer(t)
+	pending, err := keys.Generate("RS256", 2048, keys.StatePending, time.Now(), sealer)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(recs[0], rec) {
-		t.Errorf("stored record differs:\n got %+v\nwant %+v", recs[0], rec)
+	second, err := keys.Generate("RS256", 2048, keys.StateActive, time.Now(), sealer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("decision failed")
+	if err := s.UpdateSigningKeys(ctx, func([]keys.Record) ([]keys.Record, error) {
+		return []keys.Record{pending}, boom
+	}); !errors.Is(err, boom) {
+		t.Errorf("err = %v, want the decision's error", err)
+	}
+	if err := s.UpdateSigningKeys(ctx, func([]keys.Record) ([]keys.Record, error) {
+		return []keys.Record{pending, second}, nil
+	}); err == nil {
+		t.Error("a second active key was accepted")
+	}
+	recs, _ := s.SigningKeys(ctx)
+	if len(recs) != 1 {
+		t.Errorf("%d keys stored after two refused updates, want the 1 from before", len(recs))
 	}
 }
 

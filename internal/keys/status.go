@@ -1,0 +1,145 @@
+package keys
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// DashboardAction is what an operator must do now with a key in a verifier
+// whose keys are registered by hand, such as MoEngage's dashboard.
+type DashboardAction string
+
+// The actions.
+const (
+	// DashboardAdd: register the key; it is published and will sign.
+	DashboardAdd DashboardAction = "add"
+	// DashboardKeep: keep the key registered; tokens it signed are live.
+	DashboardKeep DashboardAction = "keep"
+	// DashboardRemove: remove the key if it is still registered.
+	DashboardRemove DashboardAction = "remove"
+)
+
+// Dashboard returns what the operator must do with rec at now.
+func Dashboard(rec Record, now time.Time) DashboardAction {
+	switch rec.State {
+	case StatePending:
+		return DashboardAdd
+	case StateActive:
+		return DashboardKeep
+	case StateRetired:
+		if now.Before(rec.PublishUntil) {
+			return DashboardKeep
+		}
+	}
+	return DashboardRemove
+}
+
+// Health sums up the keys for metrics and alarms.
+type Health struct {
+	Count map[State]int
+	// ActiveAge is how long the active key has signed.
+	ActiveAge time.Duration
+	// UntilRotation is the time left in the active key's period; negative
+	// once it is over.
+	UntilRotation time.Duration
+	// PendingUnconfirmed is how long the period has been over while the
+	// pending key waits for an operator to activate it; zero otherwise.
+	PendingUnconfirmed time.Duration
+}
+
+// Health reports on recs at now.
+func (p Policy) Health(recs []Record, now time.Time) Health {
+	ks := keySet(recs)
+	h := Health{Count: map[State]int{}}
+	for _, s := range []State{StatePending, StateActive, StateRetired, StateExpired, StateRevoked} {
+		h.Count[s] = 0
+	}
+	for _, r := range recs {
+		h.Count[r.State]++
+	}
+	active, ok := ks.first(StateActive)
+	if !ok {
+		return h
+	}
+	due := p.rotationDue(active)
+	h.ActiveAge = now.Sub(active.ActivatedAt)
+	h.UntilRotation = due.Sub(now)
+	if _, pending := ks.first(StatePending); pending && now.After(due) {
+		h.PendingUnconfirmed = now.Sub(due)
+	}
+	return h
+}
+
+// Health reports on the keys as last loaded.
+func (r *Rotator) Health() Health {
+	return r.policy.Health(r.ring.Snapshot().Records, r.now())
+}
+
+// How often Run steps the schedule and reloads the keys. The reload is the
+// fallback that bounds how long a replica that missed a change notification
+// signs with a key another replica retired.
+const (
+	StepEvery   = time.Minute
+	ReloadEvery = 4 * time.Second
+	alarmEvery  = time.Hour
+)
+
+// Run steps the schedule every StepEvery, reloads the keys every
+// ReloadEvery and whenever changed receives, and logs an alarm each hour
+// while a pending key waits past the period for an operator. It returns
+// when ctx ends.
+func (r *Rotator) Run(ctx context.Context, log *slog.Logger, changed <-chan struct{}) {
+	step := time.NewTicker(StepEvery)
+	defer step.Stop()
+	reload := time.NewTicker(ReloadEvery)
+	defer reload.Stop()
+	var lastAlarm time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+			r.reload(ctx, log)
+		case <-reload.C:
+			r.reload(ctx, log)
+		case <-step.C:
+			recs, err := r.Step(ctx)
+			if err != nil {
+				log.Warn("scheduled key rotation failed; signing goes on with the current key", "err", err)
+			}
+			for _, rec := range recs {
+				LogChange(log, rec)
+			}
+			if h := r.Health(); h.PendingUnconfirmed > 0 && r.now().Sub(lastAlarm) >= alarmEvery {
+				lastAlarm = r.now()
+				pending, _ := keySet(r.ring.Snapshot().Records).first(StatePending)
+				log.Error("rotation overdue: the pending key is not activated, so the old key goes on signing; register the pending key in the dashboard, then run: tokensvc keys activate "+pending.KID,
+					"pending_kid", pending.KID, "overdue", h.PendingUnconfirmed.Round(time.Second).String())
+			}
+		}
+	}
+}
+
+func (r *Rotator) reload(ctx context.Context, log *slog.Logger) {
+	if err := r.ring.Load(ctx); err != nil {
+		log.Warn("reloading signing keys failed; still signing with the keys loaded before", "err", err)
+	}
+}
+
+// LogChange logs a key's new state with what the operator must do about it.
+func LogChange(log *slog.Logger, rec Record) {
+	attrs := []any{"kid", rec.KID, "state", rec.State, "dashboard", Dashboard(rec, time.Now())}
+	switch rec.State {
+	case StatePending:
+		log.Warn("created the next signing key; register its public key in the dashboard, then activate it", append(attrs, "pem", "/v1/keys/"+rec.KID+"/public.pem")...)
+	case StateActive:
+		log.Info("signing key activated", attrs...)
+	case StateRetired:
+		log.Info("signing key retired; it stays published until its last token expires", append(attrs, "publish_until", rec.PublishUntil)...)
+	case StateExpired:
+		log.Warn("signing key expired; remove it from the dashboard", attrs...)
+	case StateRevoked:
+		log.Warn("signing key revoked; remove it from the dashboard", attrs...)
+	}
+}
