@@ -48,6 +48,7 @@ func commands() []command {
 	return []command{
 		{"serve", "run the HTTP service", serve},
 		{"migrate", "apply database migrations to TOKENSVC_DATABASE_URL and exit", migrate},
+		{"keys", "list, create, activate, revoke signing keys, or print one's PEM (admin API)", keysCommand},
 		{"healthcheck", "exit 0 if the service on TOKENSVC_ADDR answers /healthz (for container health checks)", healthcheck},
 		{"version", "print the version", printVersion},
 	}

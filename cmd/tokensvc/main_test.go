@@ -7,7 +7,7 @@ import (
 )
 
 func TestCommandsHelp(t *testing.T) {
-	for _, args := range [][]string{{}, {"--help"}, {"serve", "--help"}, {"migrate", "--help"}, {"version", "--help"}, {"healthcheck", "--help"}} {
+	for _, args := range [][]string{{}, {"--help"}, {"serve", "--help"}, {"migrate", "--help"}, {"version", "--help"}, {"healthcheck", "--help"}, {"keys", "--help"}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			var out, errOut syncBuffer
 			if err := run(t.Context(), args, func(string) string { return "" }, &out, &errOut); err != nil {
