@@ -152,4 +152,3 @@ func printKeys(w io.Writer, ks []keyInfo) error {
 	}
 	return tw.Flush()
 }
-
