@@ -1,0 +1,324 @@
+// Package verify checks a token the way MoEngage (or Braze) will, and says
+// what they would answer and what to fix. It is written against the JWS
+// format and crypto/rsa directly, independently of the library tokensvc
+// signs with, so that it can catch that library's mistakes too.
+package verify
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/tokensvc/tokensvc/internal/issuer"
+)
+
+// MoEngage's error codes for SDK JWT authentication.
+const (
+	CodeValid                  = "VALID"
+	CodeDecryptionFailed       = "DECRYPTION_FAILED"
+	CodeHeaderTypeIncompatible = "HEADER_TYPE_INCOMPATIBLE"
+	CodeInvalidSignature       = "INVALID_SIGNATURE"
+	CodePayloadContentMissing  = "PAYLOAD_CONTENT_MISSING"
+	CodeTimeConstraintFailure  = "TIME_CONSTRAINT_FAILURE"
+	CodeIdentifierMismatch     = "IDENTIFIER_MISMATCH"
+)
+
+// Braze's SDK Authentication error codes, by name; BrazeNumber gives the
+// number Braze reports with each.
+const (
+	CodeBrazeExpirationRequired = "EXPIRATION_REQUIRED"
+	CodeBrazeDecodingError      = "DECODING_ERROR"
+	CodeBrazeSubjectMismatch    = "SUBJECT_MISMATCH"
+	CodeBrazeExpired            = "EXPIRED"
+	CodeBrazeInvalidPayload     = "INVALID_PAYLOAD"
+	CodeBrazeIncorrectAlgorithm = "INCORRECT_ALGORITHM"
+	CodeBrazeMissingToken       = "MISSING_TOKEN"
+	CodeBrazeNoMatchingKeys     = "NO_MATCHING_PUBLIC_KEYS"
+)
+
+// BrazeNumber maps Braze's error code names to the numbers its SDK reports.
+var brazeNumbers = map[string]int{
+	CodeBrazeExpirationRequired: 10, CodeBrazeDecodingError: 20, CodeBrazeSubjectMismatch: 21,
+	CodeBrazeExpired: 22, CodeBrazeInvalidPayload: 23, CodeBrazeIncorrectAlgorithm: 24,
+	CodeBrazeMissingToken: 26, CodeBrazeNoMatchingKeys: 27,
+}
+
+// Key is a registered public key; Name says where it came from (a kid, a
+// file) so that messages can point at it.
+type Key struct {
+	Name string
+	Key  *rsa.PublicKey
+}
+
+// Verifier checks tokens against registered keys under one profile's rules.
+type Verifier struct {
+	Keys       []Key
+	Profile    issuer.Profile
+	SubjectKey string        // MoEngage's User ID key, e.g. "uid"
+	Leeway     time.Duration // allowed clock skew on exp, nbf and iat
+	Now        func() time.Time
+}
+
+// Result is the verdict on one token.
+type Result struct {
+	Valid bool `json:"valid"`
+	// Code is the vendor's error code, or VALID.
+	Code string `json:"code"`
+	// Message says what is wrong and what to fix.
+	Message string         `json:"message"`
+	Header  map[string]any `json:"header,omitempty"`
+	Claims  map[string]any `json:"claims,omitempty"`
+	// KID is the kid in the header.
+	KID string `json:"kid,omitempty"`
+	// Key names the registered key that verified the signature.
+	Key       string     `json:"key,omitempty"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+}
+
+// verdict is a failed check: the profile-neutral reason, turned into the
+// vendor's code by the profile's table.
+type verdict struct {
+	reason  reason
+	message string
+}
+
+type reason int
+
+const (
+	reasonMissing reason = iota
+	reasonMalformed
+	reasonHeader
+	reasonSignature
+	reasonPayload
+	reasonNoExpiry
+	reasonTime
+	reasonIdentifier
+)
+
+var moengageCodes = map[reason]string{
+	reasonMissing: CodeDecryptionFailed, reasonMalformed: CodeDecryptionFailed, reasonHeader: CodeHeaderTypeIncompatible,
+	reasonSignature: CodeInvalidSignature, reasonPayload: CodePayloadContentMissing, reasonNoExpiry: CodePayloadContentMissing,
+	reasonTime: CodeTimeConstraintFailure, reasonIdentifier: CodeIdentifierMismatch,
+}
+
+var brazeCodes = map[reason]string{
+	reasonMissing: CodeBrazeMissingToken, reasonMalformed: CodeBrazeDecodingError, reasonHeader: CodeBrazeIncorrectAlgorithm,
+	reasonSignature: CodeBrazeNoMatchingKeys, reasonPayload: CodeBrazeInvalidPayload, reasonNoExpiry: CodeBrazeExpirationRequired,
+	reasonTime: CodeBrazeExpired, reasonIdentifier: CodeBrazeSubjectMismatch,
+}
+
+// Verify checks token; userID, if not empty, is the user the app says is
+// logged in, which the token's subject must name.
+func (v *Verifier) Verify(token, userID string) Result {
+	var res Result
+	if fail := v.check(strings.TrimSpace(token), userID, &res); fail != nil {
+		codes := moengageCodes
+		if v.Profile == issuer.ProfileBraze {
+			codes = brazeCodes
+		}
+		res.Code = codes[fail.reason]
+		res.Message = fail.message
+		if n, ok := brazeNumbers[res.Code]; ok && v.Profile == issuer.ProfileBraze {
+			res.Message += fmt.Sprintf(" (Braze error %d)", n)
+		}
+		return res
+	}
+	res.Valid, res.Code = true, CodeValid
+	res.Message = fmt.Sprintf("the token is valid: signed by %s, expires %s", res.Key, res.ExpiresAt.Format(time.RFC3339))
+	return res
+}
+
+func (v *Verifier) check(token, userID string, res *Result) *verdict {
+	if token == "" {
+		return &verdict{reasonMissing, "no token was given"}
+	}
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return &verdict{reasonMalformed, fmt.Sprintf("a JWT has three base64url parts separated by dots; this has %d", len(parts))}
+	}
+	header, err := decodeObject(parts[0])
+	if err != nil {
+		return &verdict{reasonMalformed, "the header " + err.Error()}
+	}
+	res.Header = header
+	claims, err := decodeObject(parts[1])
+	if err != nil {
+		return &verdict{reasonMalformed, "the payload " + err.Error()}
+	}
+	res.Claims = claims
+	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
+	if err != nil {
+		return &verdict{reasonMalformed, "the signature is not base64url without padding"}
+	}
+	res.KID, _ = header["kid"].(string)
+
+	hash, fail := v.checkHeader(header)
+	if fail != nil {
+		return fail
+	}
+	if fail := v.checkSignature(parts[0]+"."+parts[1], sig, hash, res); fail != nil {
+		return fail
+	}
+	subject, fail := v.checkSubject(claims)
+	if fail != nil {
+		return fail
+	}
+	if fail := v.checkTimes(claims, res); fail != nil {
+		return fail
+	}
+	if userID != "" && subject != userID {
+		return &verdict{reasonIdentifier, fmt.Sprintf("the token is for user %q but the app's user is %q: mint a token for the logged-in user", subject, userID)}
+	}
+	return nil
+}
+
+func (v *Verifier) checkHeader(header map[string]any) (crypto.Hash, *verdict) {
+	accepted := map[string]crypto.Hash{"RS256": crypto.SHA256, "RS512": crypto.SHA512}
+	if v.Profile == issuer.ProfileBraze {
+		delete(accepted, "RS512")
+	}
+	alg, _ := header["alg"].(string)
+	hash, ok := accepted[alg]
+	if !ok {
+		want := "RS256 or RS512"
+		if v.Profile == issuer.ProfileBraze {
+			want = "RS256"
+		}
+		return 0, &verdict{reasonHeader, fmt.Sprintf("header alg is %q; only %s is accepted: sign with an RSA key", alg, want)}
+	}
+	if typ, _ := header["typ"].(string); typ != "JWT" {
+		return 0, &verdict{reasonHeader, fmt.Sprintf("header typ is %q; it must be \"JWT\"", header["typ"])}
+	}
+	return hash, nil
+}
+
+func (v *Verifier) checkSignature(signingInput string, sig []byte, hash crypto.Hash, res *Result) *verdict {
+	var digest []byte
+	if hash == crypto.SHA512 {
+		sum := sha512.Sum512([]byte(signingInput))
+		digest = sum[:]
+	} else {
+		sum := sha256.Sum256([]byte(signingInput))
+		digest = sum[:]
+	}
+	for _, k := range v.Keys {
+		if rsa.VerifyPKCS1v15(k.Key, hash, digest, sig) == nil {
+			res.Key = k.Name
+			return nil
+		}
+	}
+	msg := fmt.Sprintf("the signature does not verify against any of the %d registered public keys", len(v.Keys))
+	if res.KID != "" {
+		msg += fmt.Sprintf(": register the PEM of key %s (tokensvc keys pem %s), or the token was altered", res.KID, res.KID)
+	}
+	return &verdict{reasonSignature, msg}
+}
+
+// checkSubject returns the user the token is for.
+func (v *Verifier) checkSubject(claims map[string]any) (string, *verdict) {
+	sub, present := claims["sub"]
+	if !present {
+		return "", &verdict{reasonPayload, "the payload has no sub: it must name the user"}
+	}
+	if v.Profile == issuer.ProfileBraze {
+		s, ok := sub.(string)
+		if !ok || s == "" {
+			return "", &verdict{reasonPayload, "sub must be the user id as a non-empty string"}
+		}
+		return s, nil
+	}
+	obj, ok := sub.(map[string]any)
+	if !ok {
+		return "", &verdict{reasonPayload, fmt.Sprintf(`sub must be an object {"key": %q, "value": "<user id>"}, not a %s (is TOKENSVC_PROFILE braze?)`, v.SubjectKey, jsonType(sub))}
+	}
+	key, _ := obj["key"].(string)
+	value, _ := obj["value"].(string)
+	switch {
+	case key == "" || value == "":
+		return "", &verdict{reasonPayload, fmt.Sprintf(`sub must have a string "key" (%q) and a non-empty string "value" (the user id)`, v.SubjectKey)}
+	case key != v.SubjectKey:
+		return "", &verdict{reasonIdentifier, fmt.Sprintf("sub.key is %q but MoEngage identifies users by %q: set TOKENSVC_SUBJECT_KEY to the dashboard's User ID key", key, v.SubjectKey)}
+	}
+	return value, nil
+}
+
+func (v *Verifier) checkTimes(claims map[string]any, res *Result) *verdict {
+	now := v.Now()
+	exp, present, ok := numericDate(claims, "exp")
+	switch {
+	case !present:
+		return &verdict{reasonNoExpiry, "the payload has no exp: every token must expire"}
+	case !ok:
+		return &verdict{reasonPayload, "exp must be a NumericDate: seconds since 1970 as a number"}
+	}
+	res.ExpiresAt = &exp
+	if !now.Before(exp.Add(v.Leeway)) {
+		return &verdict{reasonTime, fmt.Sprintf("the token expired at %s (now %s, leeway %s): fetch a new one", exp.Format(time.RFC3339), now.UTC().Format(time.RFC3339), v.Leeway)}
+	}
+	for _, name := range []string{"nbf", "iat"} {
+		t, present, ok := numericDate(claims, name)
+		if present && !ok {
+			return &verdict{reasonPayload, name + " must be a NumericDate: seconds since 1970 as a number"}
+		}
+		if present && t.After(now.Add(v.Leeway)) {
+			return &verdict{reasonTime, fmt.Sprintf("%s is %s, in the future (now %s): check the clock of the server that minted it", name, t.Format(time.RFC3339), now.UTC().Format(time.RFC3339))}
+		}
+	}
+	return nil
+}
+
+func numericDate(claims map[string]any, name string) (t time.Time, present, ok bool) {
+	raw, present := claims[name]
+	if !present {
+		return time.Time{}, false, false
+	}
+	n, ok := raw.(json.Number)
+	if !ok {
+		return time.Time{}, true, false
+	}
+	f, err := n.Float64()
+	if err != nil || math.IsInf(f, 0) || f < 0 || f > 1e11 {
+		return time.Time{}, true, false
+	}
+	sec, frac := math.Modf(f)
+	return time.Unix(int64(sec), int64(frac*1e9)).UTC(), true, true
+}
+
+func decodeObject(segment string) (map[string]any, error) {
+	b, err := base64.RawURLEncoding.DecodeString(segment)
+	if err != nil {
+		return nil, errors.New("is not base64url without padding")
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil || m == nil || dec.More() {
+		return nil, errors.New("is not a JSON object")
+	}
+	return m, nil
+}
+
+func jsonType(v any) string {
+	switch v.(type) {
+	case string:
+		return "string"
+	case json.Number:
+		return "number"
+	case bool:
+		return "boolean"
+	case []any:
+		return "array"
+	case nil:
+		return "null"
+	}
+	return "object"
+}

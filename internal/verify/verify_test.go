@@ -1,0 +1,191 @@
+package verify_test
+
+import (
+	"crypto"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/sha512"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tokensvc/tokensvc/internal/issuer"
+	"github.com/tokensvc/tokensvc/internal/verify"
+)
+
+var now = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+
+var testKey = sync.OnceValue(func() *rsa.PrivateKey {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(err)
+	}
+	return k
+})
+
+// forge builds a compact JWS by hand, independently of tokensvc's issuer and
+// of any JWT library: the tokens the tests feed the verifier.
+func forge(t testing.TB, header, claims map[string]any, key *rsa.PrivateKey) string {
+	t.Helper()
+	enc := func(v any) string {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return base64.RawURLEncoding.EncodeToString(b)
+	}
+	input := enc(header) + "." + enc(claims)
+	var sig []byte
+	switch header["alg"] {
+	case "HS256":
+		mac := hmac.New(sha256.New, []byte("shared secret"))
+		mac.Write([]byte(input))
+		sig = mac.Sum(nil)
+	case "RS512":
+		sum := sha512.Sum512([]byte(input))
+		sig, _ = rsa.SignPKCS1v15(nil, key, crypto.SHA512, sum[:])
+	default:
+		sum := sha256.Sum256([]byte(input))
+		sig, _ = rsa.SignPKCS1v15(nil, key, crypto.SHA256, sum[:])
+	}
+	return input + "." + base64.RawURLEncoding.EncodeToString(sig)
+}
+
+func goodHeader() map[string]any { return map[string]any{"alg": "RS256", "typ": "JWT", "kid": "k1"} }
+func goodClaims() map[string]any {
+	return map[string]any{"sub": map[string]any{"key": "uid", "value": "user-42"}, "iat": now.Unix() - 60, "exp": now.Unix() + 3600}
+}
+
+func with(m map[string]any, k string, v any) map[string]any {
+	m[k] = v
+	return m
+}
+
+func verifier(profile issuer.Profile, keys ...*rsa.PublicKey) *verify.Verifier {
+	v := &verify.Verifier{Profile: profile, SubjectKey: "uid", Now: func() time.Time { return now }}
+	for i, k := range keys {
+		v.Keys = append(v.Keys, verify.Key{Name: "key" + string(rune('1'+i)), Key: k})
+	}
+	return v
+}
+
+func TestMoEngageCodes(t *testing.T) {
+	key := testKey()
+	other, _ := rsa.GenerateKey(rand.Reader, 2048)    // registered, never signs
+	stranger, _ := rsa.GenerateKey(rand.Reader, 2048) // signs, never registered
+	good := forge(t, goodHeader(), goodClaims(), key)
+	tampered := good[:len(good)-4] + "AAAA"
+	parts := strings.Split(good, ".")
+	otherPayload := strings.Split(forge(t, goodHeader(), with(goodClaims(), "exp", now.Unix()+7200), key), ".")[1]
+
+	tests := []struct {
+		name  string
+		token string
+		user  string
+		code  string
+	}{
+		{"good token", good, "user-42", verify.CodeValid},
+		{"good token, no user given", good, "", verify.CodeValid},
+		{"RS512", forge(t, with(goodHeader(), "alg", "RS512"), goodClaims(), key), "user-42", verify.CodeValid},
+		{"tampered signature", tampered, "user-42", verify.CodeInvalidSignature},
+		{"payload swapped", parts[0] + "." + otherPayload + "." + parts[2], "", verify.CodeInvalidSignature},
+		{"signed by an unregistered key", forge(t, goodHeader(), goodClaims(), stranger), "", verify.CodeInvalidSignature},
+		{"expired", forge(t, goodHeader(), with(goodClaims(), "exp", now.Unix()-1), key), "", verify.CodeTimeConstraintFailure},
+		{"issued in the future", forge(t, goodHeader(), with(goodClaims(), "iat", now.Unix()+600), key), "", verify.CodeTimeConstraintFailure},
+		{"typ JWS", forge(t, with(goodHeader(), "typ", "JWS"), goodClaims(), key), "", verify.CodeHeaderTypeIncompatible},
+		{"no typ", forge(t, map[string]any{"alg": "RS256"}, goodClaims(), key), "", verify.CodeHeaderTypeIncompatible},
+		{"HS256", forge(t, with(goodHeader(), "alg", "HS256"), goodClaims(), key), "", verify.CodeHeaderTypeIncompatible},
+		{"alg none", forge(t, with(goodHeader(), "alg", "none"), goodClaims(), key), "", verify.CodeHeaderTypeIncompatible},
+		{"sub a string", forge(t, goodHeader(), with(goodClaims(), "sub", "user-42"), key), "user-42", verify.CodePayloadContentMissing},
+		{"no sub", forge(t, goodHeader(), map[string]any{"exp": now.Unix() + 60}, key), "", verify.CodePayloadContentMissing},
+		{"no exp", forge(t, goodHeader(), map[string]any{"sub": map[string]any{"key": "uid", "value": "u"}}, key), "", verify.CodePayloadContentMissing},
+		{"exp a string", forge(t, goodHeader(), with(goodClaims(), "exp", "tomorrow"), key), "", verify.CodePayloadContentMissing},
+		{"wrong user", good, "user-43", verify.CodeIdentifierMismatch},
+		{"wrong subject key", forge(t, goodHeader(), with(goodClaims(), "sub", map[string]any{"key": "email", "value": "user-42"}), key), "", verify.CodeIdentifierMismatch},
+		{"garbage", "not a token", "", verify.CodeDecryptionFailed},
+		{"empty", "", "", verify.CodeDecryptionFailed},
+		{"four parts", good + ".x", "", verify.CodeDecryptionFailed},
+		{"header not json", "bm90IGpzb24." + parts[1] + "." + parts[2], "", verify.CodeDecryptionFailed},
+		{"signature not base64url", parts[0] + "." + parts[1] + ".!!!", "", verify.CodeDecryptionFailed},
+	}
+	v := verifier(issuer.ProfileMoEngage, &other.PublicKey, &key.PublicKey)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := v.Verify(tc.token, tc.user)
+			if res.Code != tc.code || res.Valid != (tc.code == verify.CodeValid) || res.Message == "" {
+				t.Fatalf("Verify = %s (valid %v): %s; want %s", res.Code, res.Valid, res.Message, tc.code)
+			}
+			if res.Valid && (res.Key != "key2" || res.ExpiresAt == nil || res.KID != "k1") {
+				t.Errorf("valid result = %+v, want the registered key, kid and expiry", res)
+			}
+		})
+	}
+}
+
+func TestBrazeCodes(t *testing.T) {
+	key := testKey()
+	brazeClaims := func() map[string]any { return map[string]any{"sub": "user-42", "exp": now.Unix() + 3600} }
+	tests := []struct {
+		name, token, user, code string
+	}{
+		{"good token", forge(t, goodHeader(), brazeClaims(), key), "user-42", verify.CodeValid},
+		{"RS512 refused", forge(t, with(goodHeader(), "alg", "RS512"), brazeClaims(), key), "", verify.CodeBrazeIncorrectAlgorithm},
+		{"expired", forge(t, goodHeader(), with(brazeClaims(), "exp", now.Unix()-10), key), "", verify.CodeBrazeExpired},
+		{"no exp", forge(t, goodHeader(), map[string]any{"sub": "u"}, key), "", verify.CodeBrazeExpirationRequired},
+		{"sub object", forge(t, goodHeader(), goodClaims(), key), "", verify.CodeBrazeInvalidPayload},
+		{"wrong user", forge(t, goodHeader(), brazeClaims(), key), "someone", verify.CodeBrazeSubjectMismatch},
+		{"missing", "", "", verify.CodeBrazeMissingToken},
+		{"undecodable", "x.y.z", "", verify.CodeBrazeDecodingError},
+	}
+	v := verifier(issuer.ProfileBraze, &key.PublicKey)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := v.Verify(tc.token, tc.user)
+			if res.Code != tc.code {
+				t.Fatalf("Verify = %s: %s; want %s", res.Code, res.Message, tc.code)
+			}
+			if !res.Valid && !strings.Contains(res.Message, "(Braze error ") {
+				t.Errorf("message %q lacks Braze's error number", res.Message)
+			}
+		})
+	}
+}
+
+func TestParseKeys(t *testing.T) {
+	key := testKey()
+	der, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	spki := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+	pkcs1 := pem.EncodeToMemory(&pem.Block{Type: "RSA PUBLIC KEY", Bytes: x509.MarshalPKCS1PublicKey(&key.PublicKey)})
+	ks, err := verify.ParsePEM(append(spki, pkcs1...), "dash.pem")
+	if err != nil || len(ks) != 2 || !ks[0].Key.Equal(&key.PublicKey) || !ks[1].Key.Equal(&key.PublicKey) || ks[1].Name != "dash.pem#2" {
+		t.Fatalf("ParsePEM = %v, %v", ks, err)
+	}
+	privDER, _ := x509.MarshalPKCS8PrivateKey(key)
+	for name, bad := range map[string][]byte{
+		"empty":       nil,
+		"private key": pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: privDER}),
+		"garbage":     pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: []byte("junk")}),
+	} {
+		if _, err := verify.ParsePEM(bad, name); err == nil {
+			t.Errorf("ParsePEM(%s) accepted", name)
+		}
+	}
+	jwks := `{"keys":[{"kty":"EC","kid":"ec"},{"kty":"RSA","kid":"k1","n":"` +
+		base64.RawURLEncoding.EncodeToString(key.N.Bytes()) + `","e":"AQAB"}]}`
+	ks, err = verify.ParseJWKS([]byte(jwks))
+	if err != nil || len(ks) != 1 || ks[0].Name != "k1" || !ks[0].Key.Equal(&key.PublicKey) {
+		t.Fatalf("ParseJWKS = %v, %v", ks, err)
+	}
+	for _, bad := range []string{`nope`, `{"keys":[]}`, `{"keys":[{"kty":"RSA","n":"!","e":"AQAB"}]}`} {
+		if _, err := verify.ParseJWKS([]byte(bad)); err == nil {
+			t.Errorf("ParseJWKS(%s) accepted", bad)
+		}
+	}
+}
