@@ -21,6 +21,10 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
+	var status exitStatus
+	if errors.As(err, &status) {
+		os.Exit(int(status))
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "tokensvc:", err)
 		var u usageError
@@ -49,6 +53,7 @@ func commands() []command {
 		{"serve", "run the HTTP service", serve},
 		{"migrate", "apply database migrations to TOKENSVC_DATABASE_URL and exit", migrate},
 		{"keys", "list, create, activate, revoke signing keys, or print one's PEM (admin API)", keysCommand},
+		{"verify", "check a token as MoEngage will, and say what to fix", verifyCommand},
 		{"healthcheck", "exit 0 if the service on TOKENSVC_ADDR answers /healthz (for container health checks)", healthcheck},
 		{"version", "print the version", printVersion},
 	}
@@ -104,19 +109,34 @@ func newFlagSet(name, text string, stdout io.Writer) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses args and reports whether the command should go on: it
-// should not after --help, which is not an error.
+// parseFlags parses args, which must all be flags, and reports whether the
+// command should go on.
 func parseFlags(fs *flag.FlagSet, args []string) (bool, error) {
-	err := fs.Parse(args)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		return false, nil
-	case err != nil:
-		return false, usageError{err.Error()}
-	case fs.NArg() > 0:
-		return false, usageError{fmt.Sprintf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))}
+	pos, ok, err := parseInterspersed(fs, args)
+	if ok && len(pos) > 0 {
+		return false, usageError{fmt.Sprintf("%s: unexpected argument %q", fs.Name(), pos[0])}
 	}
-	return true, nil
+	return ok, err
+}
+
+// parseInterspersed parses flags wherever they stand among the arguments
+// and returns the positional ones, so "verify TOKEN --user u" works too. It
+// reports whether the command should go on: it should not after --help,
+// which is not an error.
+func parseInterspersed(fs *flag.FlagSet, args []string) (positional []string, proceed bool, err error) {
+	for {
+		err := fs.Parse(args)
+		switch {
+		case errors.Is(err, flag.ErrHelp):
+			return nil, false, nil
+		case err != nil:
+			return nil, false, usageError{err.Error()}
+		case fs.NArg() == 0:
+			return positional, true, nil
+		}
+		positional = append(positional, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
 }
 
 func printVersion(_ context.Context, args []string, _ func(string) string, stdout, _ io.Writer) error {

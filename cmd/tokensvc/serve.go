@@ -19,6 +19,7 @@ import (
 	"github.com/tokensvc/tokensvc/internal/httpapi"
 	"github.com/tokensvc/tokensvc/internal/issuer"
 	"github.com/tokensvc/tokensvc/internal/keys"
+	"github.com/tokensvc/tokensvc/internal/verify"
 )
 
 const serveHelp = `Usage: tokensvc serve
@@ -124,9 +125,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			_, err := ring.Active()
 			return err
 		},
-		Metrics: metrics,
-		Logger:  log,
-		OpenAPI: api.OpenAPI,
+		Metrics:  metrics,
+		Logger:   log,
+		OpenAPI:  api.OpenAPI,
+		Verifier: verify.Verifier{Profile: cfg.Profile, SubjectKey: cfg.SubjectKey},
 	})
 
 	ln, err := net.Listen("tcp", cfg.Addr)

@@ -14,6 +14,7 @@ import (
 	"github.com/tokensvc/tokensvc/internal/apikey"
 	"github.com/tokensvc/tokensvc/internal/issuer"
 	"github.com/tokensvc/tokensvc/internal/keys"
+	"github.com/tokensvc/tokensvc/internal/verify"
 )
 
 // Minter signs tokens.
@@ -56,6 +57,9 @@ type Deps struct {
 	OpenAPI []byte
 	// Now tells the time; nil means time.Now.
 	Now func() time.Time
+	// Verifier holds the profile rules POST /v1/verify applies; its keys
+	// are the published keys at each request.
+	Verifier verify.Verifier
 }
 
 type api struct {
@@ -64,6 +68,7 @@ type api struct {
 	keyAdmin KeyAdmin
 	apiKeys  APIKeys
 	now      func() time.Time
+	verifier verify.Verifier
 	ready    func(context.Context) error
 	metrics  *Metrics
 	log      *slog.Logger
@@ -78,6 +83,7 @@ func New(d Deps) http.Handler {
 		keyAdmin: d.KeyAdmin,
 		apiKeys:  d.APIKeys,
 		now:      d.Now,
+		verifier: d.Verifier,
 		ready:    d.Ready,
 		metrics:  d.Metrics,
 		log:      d.Logger,
@@ -106,6 +112,7 @@ func (a *api) routes() chi.Router {
 	r.Group(func(r chi.Router) {
 		r.Use(a.requireScope(apikey.ScopeIssue))
 		r.Post("/v1/tokens", a.mintToken)
+		r.Post("/v1/verify", a.verifyToken)
 	})
 	r.Group(func(r chi.Router) {
 		r.Use(a.requireScope(apikey.ScopeAdmin))

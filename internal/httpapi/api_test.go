@@ -26,6 +26,7 @@ import (
 	"github.com/tokensvc/tokensvc/internal/keys"
 	"github.com/tokensvc/tokensvc/internal/pgtest"
 	"github.com/tokensvc/tokensvc/internal/postgres"
+	"github.com/tokensvc/tokensvc/internal/verify"
 )
 
 // harness is the HTTP API over real components and an embedded store in a
@@ -115,9 +116,10 @@ func newHarness(t testing.TB, opt options) *harness {
 			_, err := ring.Active()
 			return err
 		},
-		Metrics: metrics,
-		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
-		OpenAPI: api.OpenAPI,
+		Metrics:  metrics,
+		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		OpenAPI:  api.OpenAPI,
+		Verifier: verify.Verifier{Profile: issuer.ProfileMoEngage, SubjectKey: "uid"},
 	})
 	h.srv = httptest.NewServer(handler)
 	t.Cleanup(h.srv.Close)

@@ -177,3 +177,30 @@ func TestHealthAndMetrics(t *testing.T) {
 		t.Error("metrics carry a user id")
 	}
 }
+
+func TestVerifyEndpoint(t *testing.T) {
+	h := newHarness(t, options{})
+	tok := h.mintOK(t).Token
+	tests := []struct {
+		name, body, code string
+	}{
+		{"valid", `{"token":"` + tok + `","user_id":"u"}`, "VALID"},
+		{"tampered", `{"token":"` + tok[:len(tok)-4] + `AAAA"}`, "INVALID_SIGNATURE"},
+		{"wrong user", `{"token":"` + tok + `","user_id":"v"}`, "IDENTIFIER_MISMATCH"},
+		{"garbage", `{"token":"garbage"}`, "DECRYPTION_FAILED"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var res struct {
+				Valid         bool
+				Code, Message string
+				KID           string
+			}
+			decodeInto(t, h.do(t, call{method: "POST", path: "/v1/verify", auth: "Bearer " + h.issueSecret, contentType: "application/json", body: tc.body}), 200, &res)
+			if res.Code != tc.code || res.Valid != (tc.code == "VALID") || res.Message == "" {
+				t.Errorf("verdict = %+v, want %s", res, tc.code)
+			}
+		})
+	}
+	checkProblem(t, h.do(t, call{method: "POST", path: "/v1/verify", auth: "Bearer " + h.issueSecret, contentType: "application/json", body: `{}`}), 400, "invalid-field", "token")
+}

@@ -1,15 +1,10 @@
 package verify_test
 
 import (
-	"crypto"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
-	"crypto/sha512"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/json"
 	"encoding/pem"
 	"strings"
 	"sync"
@@ -17,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tokensvc/tokensvc/internal/issuer"
+	"github.com/tokensvc/tokensvc/internal/jwtforge"
 	"github.com/tokensvc/tokensvc/internal/verify"
 )
 
@@ -30,32 +26,14 @@ var testKey = sync.OnceValue(func() *rsa.PrivateKey {
 	return k
 })
 
-// forge builds a compact JWS by hand, independently of tokensvc's issuer and
-// of any JWT library: the tokens the tests feed the verifier.
+// forge builds a token by hand, independently of tokensvc's issuer.
 func forge(t testing.TB, header, claims map[string]any, key *rsa.PrivateKey) string {
 	t.Helper()
-	enc := func(v any) string {
-		b, err := json.Marshal(v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return base64.RawURLEncoding.EncodeToString(b)
+	tok, err := jwtforge.Sign(header, claims, key)
+	if err != nil {
+		t.Fatal(err)
 	}
-	input := enc(header) + "." + enc(claims)
-	var sig []byte
-	switch header["alg"] {
-	case "HS256":
-		mac := hmac.New(sha256.New, []byte("shared secret"))
-		mac.Write([]byte(input))
-		sig = mac.Sum(nil)
-	case "RS512":
-		sum := sha512.Sum512([]byte(input))
-		sig, _ = rsa.SignPKCS1v15(nil, key, crypto.SHA512, sum[:])
-	default:
-		sum := sha256.Sum256([]byte(input))
-		sig, _ = rsa.SignPKCS1v15(nil, key, crypto.SHA256, sum[:])
-	}
-	return input + "." + base64.RawURLEncoding.EncodeToString(sig)
+	return tok
 }
 
 func goodHeader() map[string]any { return map[string]any{"alg": "RS256", "typ": "JWT", "kid": "k1"} }
