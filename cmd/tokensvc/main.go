@@ -54,7 +54,10 @@ func commands() []command {
 		{"migrate", "apply database migrations to TOKENSVC_DATABASE_URL and exit", migrate},
 		{"keys", "list, create, activate, revoke signing keys, or print one's PEM (admin API)", keysCommand},
 		{"verify", "check a token as MoEngage will, and say what to fix", verifyCommand},
+		{"token", "mint a token for a user from the running service", tokenCommand},
+		{"apikey", "create, list or revoke API keys (admin API)", apikeyCommand},
 		{"healthcheck", "exit 0 if the service on TOKENSVC_ADDR answers /healthz (for container health checks)", healthcheck},
+		{"doctor", "check configuration, store, master key and keys; say what the dashboard needs", doctor},
 		{"version", "print the version", printVersion},
 	}
 }

@@ -7,7 +7,7 @@ import (
 )
 
 func TestCommandsHelp(t *testing.T) {
-	for _, args := range [][]string{{}, {"--help"}, {"serve", "--help"}, {"migrate", "--help"}, {"version", "--help"}, {"healthcheck", "--help"}, {"keys", "--help"}} {
+	for _, args := range [][]string{{}, {"--help"}, {"serve", "--help"}, {"migrate", "--help"}, {"version", "--help"}, {"healthcheck", "--help"}, {"keys", "--help"}, {"verify", "--help"}, {"token", "--help"}, {"apikey", "--help"}, {"doctor", "--help"}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			var out, errOut syncBuffer
 			if err := run(t.Context(), args, func(string) string { return "" }, &out, &errOut); err != nil {

@@ -84,3 +84,24 @@ func put(tx *bolt.Tx, bucket []byte, key string, v any) error {
 	}
 	return tx.Bucket(bucket).Put([]byte(key), b)
 }
+
+// ErrInUse is returned by OpenReadOnly while a tokensvc process holds the
+// store.
+var ErrInUse = errors.New("the embedded store is in use by a running tokensvc")
+
+// OpenReadOnly opens an existing store file for reading only, for
+// diagnostics. It fails with fs.ErrNotExist when there is no file yet, and
+// with ErrInUse while a tokensvc process holds it.
+func OpenReadOnly(path string) (*Store, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("open embedded store: %w", err)
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: 200 * time.Millisecond})
+	if errors.Is(err, berrors.ErrTimeout) {
+		return nil, fmt.Errorf("open embedded store %s: %w", path, ErrInUse)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open embedded store %s: %w", path, err)
+	}
+	return &Store{db: db}, nil
+}

@@ -16,12 +16,6 @@ import (
 // schema_migrations, and returns the versions it applied. Replicas running
 // it at once take turns on an advisory lock, so each migration runs once.
 func (s *Store) Migrate(ctx context.Context) ([]string, error) {
-	names, err := fs.Glob(migrations.FS, "*.sql")
-	if err != nil {
-		return nil, fmt.Errorf("list migrations: %w", err)
-	}
-	slices.Sort(names)
-
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("migrate: %w", classify(err))
@@ -42,20 +36,12 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 	)`); err != nil {
 		return nil, fmt.Errorf("migrate: create schema_migrations: %w", classify(err))
 	}
-	rows, err := conn.Query(ctx, `SELECT version FROM schema_migrations`)
+	pending, err := pendingMigrations(ctx, conn)
 	if err != nil {
-		return nil, fmt.Errorf("migrate: %w", classify(err))
+		return nil, fmt.Errorf("migrate: %w", err)
 	}
-	done, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("migrate: %w", classify(err))
-	}
-
 	var applied []string
-	for _, name := range names {
-		if slices.Contains(done, name) {
-			continue
-		}
+	for _, name := range pending {
 		sql, err := fs.ReadFile(migrations.FS, name)
 		if err != nil {
 			return applied, fmt.Errorf("migrate: read %s: %w", name, err)
@@ -73,4 +59,48 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 		applied = append(applied, name)
 	}
 	return applied, nil
+}
+
+// PendingMigrations returns the embedded migrations the database has not
+// applied yet, without applying them.
+func (s *Store) PendingMigrations(ctx context.Context) ([]string, error) {
+	var exists bool
+	if err := s.pool.QueryRow(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists); err != nil {
+		return nil, fmt.Errorf("pending migrations: %w", classify(err))
+	}
+	if !exists {
+		return migrationNames()
+	}
+	pending, err := pendingMigrations(ctx, s.pool)
+	if err != nil {
+		return nil, fmt.Errorf("pending migrations: %w", err)
+	}
+	return pending, nil
+}
+
+// pendingMigrations returns, in order, the embedded migrations that
+// schema_migrations does not list.
+func pendingMigrations(ctx context.Context, db querier) ([]string, error) {
+	names, err := migrationNames()
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.Query(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return nil, classify(err)
+	}
+	done, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, classify(err)
+	}
+	return slices.DeleteFunc(names, func(n string) bool { return slices.Contains(done, n) }), nil
+}
+
+func migrationNames() ([]string, error) {
+	names, err := fs.Glob(migrations.FS, "*.sql")
+	if err != nil {
+		return nil, fmt.Errorf("list migrations: %w", err)
+	}
+	slices.Sort(names)
+	return names, nil
 }

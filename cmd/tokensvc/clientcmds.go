@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/url"
+	"text/tabwriter"
+	"time"
+)
+
+const tokenHelp = `Usage: tokensvc token --user ID [--ttl DURATION]
+
+Mints a token for a user from the running service (TOKENSVC_URL, default
+http://127.0.0.1:8080, with an API key in TOKENSVC_API_KEY) and prints it:
+handy for trying MoEngage's JWT authentication by hand.
+
+Examples:
+  tokensvc token --user user-42
+  tokensvc token --user user-42 --ttl 10m | tokensvc verify --user user-42 -
+`
+
+func tokenCommand(ctx context.Context, args []string, getenv func(string) string, stdout, _ io.Writer) error {
+	fs := newFlagSet("token", tokenHelp, stdout)
+	user := fs.String("user", "", "the user `ID` the token is for (required)")
+	ttl := fs.Duration("ttl", 0, "lifetime, e.g. 10m (default: the service's TOKENSVC_TOKEN_TTL)")
+	if ok, err := parseFlags(fs, args); !ok {
+		return err
+	}
+	if *user == "" {
+		return usageError{"token: --user is required (the user the token is for)"}
+	}
+	if *ttl < 0 || *ttl%time.Second != 0 {
+		return usageError{"token: --ttl must be a positive whole number of seconds, e.g. 10m"}
+	}
+	c, err := newAPIClient(getenv)
+	if err != nil {
+		return err
+	}
+	body := map[string]any{"user_id": *user}
+	if *ttl > 0 {
+		body["ttl_seconds"] = int64(*ttl / time.Second)
+	}
+	var out struct{ Token string }
+	if err := c.call(ctx, "POST", "/v1/tokens", body, &out); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(stdout, out.Token)
+	return err
+}
+
+const apikeyHelp = `Usage: tokensvc apikey <create --name NAME [--scope issue|admin] | list | revoke ID>
+
+Manages API keys through the running service's admin API (TOKENSVC_URL,
+default http://127.0.0.1:8080, with an admin key in TOKENSVC_API_KEY).
+
+  create   make a key; its secret is printed once and kept nowhere
+  list     every key: id, name, scope, first characters, created, revoked
+  revoke   stop a key from working (other replicas follow within 10 s)
+
+Examples:
+  tokensvc apikey create --name "ios backend" --scope issue
+  tokensvc apikey revoke ak_mfrggzdfmztwq2lk
+`
+
+type apiKeyInfo struct {
+	ID        string     `json:"id"`
+	Name      string     `json:"name"`
+	Scope     string     `json:"scope"`
+	Hint      string     `json:"hint"`
+	Secret    string     `json:"secret"`
+	CreatedAt time.Time  `json:"created_at"`
+	RevokedAt *time.Time `json:"revoked_at"`
+}
+
+func apikeyCommand(ctx context.Context, args []string, getenv func(string) string, stdout, _ io.Writer) error {
+	fs := newFlagSet("apikey", apikeyHelp, stdout)
+	name := fs.String("name", "", "what the key is for (create)")
+	scope := fs.String("scope", "issue", "issue (mint tokens) or admin (also manage keys) (create)")
+	pos, ok, err := parseInterspersed(fs, args)
+	if !ok {
+		return err
+	}
+	if len(pos) == 0 {
+		return usageError{"apikey: say what to do: create, list or revoke ID (see tokensvc apikey --help)"}
+	}
+	want := map[string]int{"create": 1, "list": 1, "revoke": 2}[pos[0]]
+	switch {
+	case want == 0:
+		return usageError{fmt.Sprintf("apikey: unknown action %q (create, list, revoke)", pos[0])}
+	case len(pos) < want:
+		return usageError{"apikey revoke: which key? give its ID (tokensvc apikey list shows them)"}
+	case len(pos) > want:
+		return usageError{fmt.Sprintf("apikey %s: unexpected argument %q", pos[0], pos[want])}
+	case pos[0] == "create" && *name == "":
+		return usageError{"apikey create: --name is required (say what the key is for)"}
+	}
+	c, err := newAPIClient(getenv)
+	if err != nil {
+		return err
+	}
+	switch pos[0] {
+	case "create":
+		var k apiKeyInfo
+		if err := c.call(ctx, "POST", "/v1/apikeys", map[string]string{"name": *name, "scope": *scope}, &k); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "created %s (%s, scope %s). The secret is shown only now:\n\n    %s\n", k.ID, k.Name, k.Scope, k.Secret)
+	case "list":
+		var out struct {
+			APIKeys []apiKeyInfo `json:"api_keys"`
+		}
+		if err := c.call(ctx, "GET", "/v1/apikeys", nil, &out); err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tNAME\tSCOPE\tSTARTS WITH\tCREATED\tREVOKED")
+		for _, k := range out.APIKeys {
+			revoked := ""
+			if k.RevokedAt != nil {
+				revoked = k.RevokedAt.Format(time.RFC3339)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s…\t%s\t%s\n", k.ID, k.Name, k.Scope, k.Hint, k.CreatedAt.Format(time.RFC3339), revoked)
+		}
+		return tw.Flush()
+	case "revoke":
+		if err := c.call(ctx, "DELETE", "/v1/apikeys/"+url.PathEscape(pos[1]), nil, nil); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "revoked %s\n", pos[1])
+	}
+	return nil
+}

@@ -1,0 +1,196 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/tokensvc/tokensvc/internal/config"
+	"github.com/tokensvc/tokensvc/internal/embedded"
+	"github.com/tokensvc/tokensvc/internal/keys"
+	"github.com/tokensvc/tokensvc/internal/postgres"
+)
+
+const doctorHelp = `Usage: tokensvc doctor
+
+Checks what serve would use — the configuration, the store, the master key
+and the signing keys — and what the MoEngage dashboard needs now, one line
+per check (✓ or ✗). Exit status 0 when every check passes, 1 otherwise.
+It reads the store and changes nothing. With the embedded store, stop serve
+first: the store file is locked while it runs.
+
+Example:
+  TOKENSVC_DATABASE_URL=postgres://... TOKENSVC_MASTER_KEY=... tokensvc doctor
+`
+
+// report prints doctor's lines and remembers whether any failed.
+type report struct {
+	w      io.Writer
+	failed bool
+}
+
+func (r *report) ok(format string, args ...any) { fmt.Fprintf(r.w, "✓ "+format+"\n", args...) }
+func (r *report) fail(format string, args ...any) {
+	r.failed = true
+	fmt.Fprintf(r.w, "✗ "+format+"\n", args...)
+}
+
+func doctor(ctx context.Context, args []string, getenv func(string) string, stdout, _ io.Writer) error {
+	if ok, err := parseFlags(newFlagSet("doctor", doctorHelp, stdout), args); !ok {
+		return err
+	}
+	r := &report{w: stdout}
+	r.check(ctx, getenv)
+	if r.failed {
+		return exitStatus(1)
+	}
+	return nil
+}
+
+func (r *report) check(ctx context.Context, getenv func(string) string) {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			r.fail("configuration: %s", line)
+		}
+		return
+	}
+	kind := "embedded store in " + cfg.DataDir
+	if cfg.DatabaseURL != "" {
+		kind = "PostgreSQL"
+	}
+	r.ok("configuration: valid (profile %s, %s, %s-%d keys, tokens up to %s)", cfg.Profile, kind, cfg.Alg, cfg.RSABits, cfg.MaxTokenTTL)
+
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	st, master, done := r.openStore(ctx, cfg)
+	if st == nil {
+		return
+	}
+	defer done()
+	recs, err := st.SigningKeys(ctx)
+	if err != nil {
+		r.fail("store: cannot read the signing keys: %v", err)
+		return
+	}
+	r.checkMasterKey(recs, master)
+	r.checkKeys(recs, cfg)
+}
+
+// openStore opens the configured store for reading and finds the master
+// key; it returns a nil store when the checks cannot go on.
+func (r *report) openStore(ctx context.Context, cfg config.Config) (keys.Store, []byte, func()) {
+	if cfg.DatabaseURL != "" {
+		pg, err := postgres.Open(ctx, cfg.DatabaseURL)
+		if err != nil {
+			r.fail("store: %v", err)
+			return nil, nil, nil
+		}
+		pending, err := pg.PendingMigrations(ctx)
+		switch {
+		case err != nil:
+			r.fail("store: PostgreSQL answers, but the migrations cannot be read: %v", err)
+		case len(pending) > 0:
+			r.fail("store: PostgreSQL answers; %d migrations are not applied (%s): run tokensvc migrate", len(pending), strings.Join(pending, ", "))
+			pg.Close()
+			return nil, nil, nil
+		default:
+			r.ok("store: PostgreSQL answers and its schema is up to date")
+		}
+		return pg, cfg.MasterKey, pg.Close
+	}
+
+	path := filepath.Join(cfg.DataDir, "tokensvc.db")
+	db, err := embedded.OpenReadOnly(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		r.ok("store: no embedded store in %s yet; serve creates it, a master key and the first signing key at first start", cfg.DataDir)
+		return nil, nil, nil
+	case errors.Is(err, embedded.ErrInUse):
+		r.fail("store: %s is in use by a running tokensvc; stop it to run the other checks", path)
+		return nil, nil, nil
+	case err != nil:
+		r.fail("store: %v", err)
+		return nil, nil, nil
+	}
+	r.ok("store: embedded store %s opens", path)
+	master := cfg.MasterKey
+	if master == nil {
+		b, err := os.ReadFile(filepath.Join(cfg.DataDir, masterKeyFile))
+		if err == nil {
+			master, err = keys.ParseMasterKey(string(b))
+		}
+		if err != nil {
+			r.fail("master key: %v", err)
+			db.Close()
+			return nil, nil, nil
+		}
+	}
+	return db, master, func() { db.Close() }
+}
+
+func (r *report) checkMasterKey(recs []keys.Record, master []byte) {
+	sealer, err := keys.NewSealer(master)
+	if err != nil {
+		r.fail("master key: %v", err)
+		return
+	}
+	opened := 0
+	for _, rec := range recs {
+		if rec.SealedPrivateKey == nil {
+			continue
+		}
+		if _, err := keys.OpenRecord(rec, sealer); err != nil {
+			r.fail("master key: %v (the keys were encrypted under another master key: set TOKENSVC_MASTER_KEY to that one)", err)
+			return
+		}
+		opened++
+	}
+	r.ok("master key %s: opens all %d private keys", sealer.MasterKeyID(), opened)
+}
+
+func (r *report) checkKeys(recs []keys.Record, cfg config.Config) {
+	policy := keys.Policy{RotationPeriod: cfg.RotationPeriod, RotationLead: cfg.RotationLead, AutoActivate: cfg.AutoActivate}
+	now := time.Now()
+	h := policy.Health(recs, now)
+	if h.Count[keys.StateActive] == 0 {
+		if len(recs) == 0 {
+			r.ok("signing keys: none yet; serve creates the first at start")
+		} else {
+			r.fail("signing keys: none is active; start serve, which makes one")
+		}
+		return
+	}
+	for _, rec := range recs {
+		action := keys.Dashboard(rec, now)
+		switch rec.State {
+		case keys.StateActive:
+			r.ok("signing key %s: active for %s, rotation due in %s; dashboard: %s", rec.KID, days(h.ActiveAge), days(h.UntilRotation), action)
+		case keys.StatePending:
+			if h.PendingUnconfirmed > 0 {
+				r.fail("signing key %s: pending, rotation overdue by %s; register its PEM (tokensvc keys pem %s) in the dashboard, then tokensvc keys activate %s", rec.KID, days(h.PendingUnconfirmed), rec.KID, rec.KID)
+			} else {
+				r.ok("signing key %s: pending; dashboard: add (tokensvc keys pem %s), then tokensvc keys activate %s", rec.KID, rec.KID, rec.KID)
+			}
+		case keys.StateRetired:
+			r.ok("signing key %s: retired, published until %s; dashboard: %s", rec.KID, rec.PublishUntil.Format(time.RFC3339), action)
+		}
+	}
+	if n := h.Count[keys.StateExpired] + h.Count[keys.StateRevoked]; n > 0 {
+		r.ok("%d expired or revoked keys: remove them from the dashboard if they are still there (tokensvc keys list)", n)
+	}
+}
+
+// days formats a duration for people: days when it is long.
+func days(d time.Duration) string {
+	if d >= 48*time.Hour || d <= -48*time.Hour {
+		return fmt.Sprintf("%dd", int(d.Hours()/24))
+	}
+	return d.Round(time.Minute).String()
+}
