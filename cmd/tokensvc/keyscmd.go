@@ -43,19 +43,19 @@ type keyInfo struct {
 func keysCommand(ctx context.Context, args []string, getenv func(string) string, stdout, _ io.Writer) error {
 	fs := newFlagSet("keys", keysHelp, stdout)
 	asJSON := fs.Bool("json", false, "print the service's JSON answer")
-	sub, rest := "", []string(nil)
-	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
-		sub, rest = args[0], args[1:]
-	} else {
-		rest = args
-	}
-	// Flags may come after the KID: parse what follows the subcommand.
-	var kid string
-	if len(rest) > 0 && rest[0] != "" && rest[0][0] != '-' {
-		kid, rest = rest[0], rest[1:]
-	}
-	if ok, err := parseFlags(fs, rest); !ok {
+	pos, ok, err := parseInterspersed(fs, args)
+	if !ok {
 		return err
+	}
+	var sub, kid string
+	switch len(pos) {
+	case 2:
+		sub, kid = pos[0], pos[1]
+	case 1:
+		sub = pos[0]
+	case 0:
+	default:
+		return usageError{fmt.Sprintf("keys: unexpected argument %q", pos[2])}
 	}
 	needKID := map[string]bool{"activate": true, "revoke": true, "pem": true}
 	switch {

@@ -56,6 +56,9 @@ const healthcheckHelp = `Usage: tokensvc healthcheck
 Asks the service listening on TOKENSVC_ADDR for /healthz and exits 0 if it
 answers 200, 1 otherwise. Container images without curl use it as their
 HEALTHCHECK.
+
+Example:
+  TOKENSVC_ADDR=:8080 tokensvc healthcheck && echo up
 `
 
 func healthcheck(ctx context.Context, args []string, getenv func(string) string, stdout, _ io.Writer) error {

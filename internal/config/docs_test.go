@@ -95,7 +95,13 @@ func TestDeploymentFilesUseKnownVariables(t *testing.T) {
 // variables it sets are ones the config reads.
 func TestDockerfileMatchesBinary(t *testing.T) {
 	df := readRepoFile(t, "Dockerfile")
+	makefile := readRepoFile(t, "Makefile")
+	const releaseFlags = `-trimpath -ldflags "-s -w -X main.version=`
+	if !strings.Contains(makefile, releaseFlags) {
+		t.Errorf("Makefile's release build lacks %s", releaseFlags)
+	}
 	for _, want := range []string{
+		releaseFlags,
 		`CMD ["serve"]`,
 		`HEALTHCHECK`, `"/tokensvc", "healthcheck"`,
 		"./cmd/tokensvc",
