@@ -18,8 +18,10 @@ import (
 )
 
 var (
-	bucketSigningKeys = []byte("signing_keys")
-	bucketAPIKeys     = []byte("api_keys")
+	bucketSigningKeys   = []byte("signing_keys")
+	bucketAPIKeys       = []byte("api_keys")
+	bucketSessions      = []byte("sessions")
+	bucketRefreshTokens = []byte("refresh_tokens")
 )
 
 // lockWait is how long Open waits for another process to release the file.
@@ -43,7 +45,7 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("open embedded store %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketSigningKeys, bucketAPIKeys} {
+		for _, b := range [][]byte{bucketSigningKeys, bucketAPIKeys, bucketSessions, bucketRefreshTokens} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

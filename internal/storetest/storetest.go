@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"reflect"
 	"sync"
 	"sync/atomic"
@@ -14,12 +15,14 @@ import (
 
 	"github.com/tokensvc/tokensvc/internal/apikey"
 	"github.com/tokensvc/tokensvc/internal/keys"
+	"github.com/tokensvc/tokensvc/internal/session"
 )
 
 // Store is what a tokensvc store provides.
 type Store interface {
 	keys.Store
 	apikey.Store
+	session.Store
 }
 
 // Run runs the contract suite; open must return a new, empty store.
@@ -32,6 +35,9 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("APIKeyLifecycle", func(t *testing.T) { testAPIKeys(t, open(t)) })
 	t.Run("CreateFirstAPIKey", func(t *testing.T) { testFirstAPIKey(t, open(t)) })
 	t.Run("CreateFirstAPIKeyConcurrent", func(t *testing.T) { testFirstAPIKeyConcurrent(t, open(t)) })
+	t.Run("SessionRoundTrip", func(t *testing.T) { testSessionRoundTrip(t, open(t)) })
+	t.Run("SessionRotateOnce", func(t *testing.T) { testSessionRotateOnce(t, open(t)) })
+	t.Run("UserSessions", func(t *testing.T) { testUserSessions(t, open(t)) })
 }
 
 func newSealer(t *testing.T) *keys.Sealer {
@@ -264,5 +270,132 @@ func testFirstAPIKeyConcurrent(t *testing.T, s Store) {
 	wg.Wait()
 	if ks, _ := s.APIKeys(ctx); created.Load() != 1 || len(ks) != 1 {
 		t.Errorf("%d calls reported created and %d keys are stored; want 1 and 1", created.Load(), len(ks))
+	}
+}
+
+func newSession(t *testing.T, userID string, at time.Time) (session.Session, session.RefreshToken) {
+	t.Helper()
+	at = at.UTC().Truncate(time.Microsecond)
+	id := make([]byte, 8)
+	rand.Read(id)
+	s := session.Session{ID: fmt.Sprintf("ses_%x", id), UserID: userID, CreatedAt: at, LastUsedAt: at, ExpiresAt: at.Add(time.Hour)}
+	var tok session.RefreshToken
+	rand.Read(tok.Hash[:])
+	tok.SessionID, tok.IssuedAt = s.ID, at
+	return s, tok
+}
+
+func testSessionRoundTrip(t *testing.T, s Store) {
+	ctx := context.Background()
+	sess, first := newSession(t, "user-1", time.Now())
+	if err := s.CreateSession(ctx, sess, first); err != nil {
+		t.Fatal(err)
+	}
+	var next session.RefreshToken
+	rand.Read(next.Hash[:])
+	next.SessionID, next.IssuedAt = sess.ID, sess.CreatedAt.Add(time.Second)
+	later := sess.CreatedAt.Add(time.Second)
+	got, err := s.UpdateByRefreshToken(ctx, first.Hash, func(cur *session.Session, tok *session.RefreshToken) (*session.RefreshToken, error) {
+		if !reflect.DeepEqual(*cur, sess) || !reflect.DeepEqual(*tok, first) {
+			t.Errorf("change saw %+v / %+v, want %+v / %+v", *cur, *tok, sess, first)
+		}
+		cur.LastUsedAt, tok.RotatedAt = later, later
+		return &next, nil
+	})
+	if err != nil || !got.LastUsedAt.Equal(later) {
+		t.Fatalf("UpdateByRefreshToken = %+v, %v", got, err)
+	}
+	// The old token is now rotated and the new one current.
+	if _, err := s.UpdateByRefreshToken(ctx, first.Hash, func(_ *session.Session, tok *session.RefreshToken) (*session.RefreshToken, error) {
+		if !tok.RotatedAt.Equal(later) {
+			t.Errorf("old token rotated_at = %v, want %v", tok.RotatedAt, later)
+		}
+		return nil, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateByRefreshToken(ctx, next.Hash, func(cur *session.Session, tok *session.RefreshToken) (*session.RefreshToken, error) {
+		if cur.ID != sess.ID || !tok.RotatedAt.IsZero() {
+			t.Errorf("new token: session %s rotated %v", cur.ID, tok.RotatedAt)
+		}
+		return nil, errors.New("refused")
+	}); err == nil {
+		t.Error("a failed change was not reported")
+	}
+	var unknown [32]byte
+	if _, err := s.UpdateByRefreshToken(ctx, unknown, func(*session.Session, *session.RefreshToken) (*session.RefreshToken, error) {
+		t.Error("change called for an unknown token")
+		return nil, nil
+	}); !errors.Is(err, session.ErrNotFound) {
+		t.Errorf("unknown token: err = %v, want ErrNotFound", err)
+	}
+}
+
+func testSessionRotateOnce(t *testing.T, s Store) {
+	ctx := context.Background()
+	sess, first := newSession(t, "user-1", time.Now())
+	if err := s.CreateSession(ctx, sess, first); err != nil {
+		t.Fatal(err)
+	}
+	var rotations atomic.Int32
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := s.UpdateByRefreshToken(ctx, first.Hash, func(cur *session.Session, tok *session.RefreshToken) (*session.RefreshToken, error) {
+				if !tok.RotatedAt.IsZero() {
+					return nil, nil
+				}
+				rotations.Add(1)
+				tok.RotatedAt = time.Now().UTC().Truncate(time.Microsecond)
+				_, next := newSession(t, cur.UserID, time.Now())
+				next.SessionID = cur.ID
+				return &next, nil
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := rotations.Load(); n != 1 {
+		t.Errorf("the token was rotated %d times by concurrent refreshes, want once", n)
+	}
+}
+
+func testUserSessions(t *testing.T, s Store) {
+	ctx := context.Background()
+	base := time.Now()
+	a1, t1 := newSession(t, "alice", base)
+	a2, t2 := newSession(t, "alice", base.Add(time.Second))
+	b1, t3 := newSession(t, "bob", base)
+	for _, c := range []struct {
+		s session.Session
+		t session.RefreshToken
+	}{{a2, t2}, {a1, t1}, {b1, t3}} {
+		if err := s.CreateSession(ctx, c.s, c.t); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.UserSessions(ctx, "alice")
+	if err != nil || !reflect.DeepEqual(got, []session.Session{a1, a2}) {
+		t.Fatalf("UserSessions(alice) = %+v, %v", got, err)
+	}
+	at := base.Add(time.Minute).UTC().Truncate(time.Microsecond)
+	if n, err := s.EndUserSessions(ctx, "alice", at, "test"); err != nil || n != 2 {
+		t.Fatalf("EndUserSessions = %d, %v; want 2", n, err)
+	}
+	if n, _ := s.EndUserSessions(ctx, "alice", at, "test"); n != 0 {
+		t.Errorf("ending again ended %d, want 0", n)
+	}
+	got, _ = s.UserSessions(ctx, "alice")
+	for _, g := range got {
+		if !g.RevokedAt.Equal(at) || g.RevokeReason != "test" {
+			t.Errorf("session %s: revoked %v (%s)", g.ID, g.RevokedAt, g.RevokeReason)
+		}
+	}
+	if bob, _ := s.UserSessions(ctx, "bob"); len(bob) != 1 || !bob[0].RevokedAt.IsZero() {
+		t.Errorf("bob's session was touched: %+v", bob)
 	}
 }

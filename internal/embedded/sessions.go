@@ -1,0 +1,145 @@
+package embedded
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/tokensvc/tokensvc/internal/session"
+)
+
+// storedSession and storedRefreshToken are the file's encodings.
+type storedSession struct {
+	ID           string    `json:"id"`
+	UserID       string    `json:"user_id"`
+	CreatedAt    time.Time `json:"created_at"`
+	LastUsedAt   time.Time `json:"last_used_at"`
+	ExpiresAt    time.Time `json:"expires_at"`
+	RevokedAt    time.Time `json:"revoked_at,omitzero"`
+	RevokeReason string    `json:"revoke_reason,omitempty"`
+}
+
+type storedRefreshToken struct {
+	SessionID string    `json:"session_id"`
+	IssuedAt  time.Time `json:"issued_at"`
+	RotatedAt time.Time `json:"rotated_at,omitzero"`
+}
+
+// CreateSession stores a new session with its first refresh token.
+func (s *Store) CreateSession(_ context.Context, sess session.Session, first session.RefreshToken) error {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		if err := put(tx, bucketSessions, sess.ID, storedSession(sess)); err != nil {
+			return err
+		}
+		return putRefreshToken(tx, first)
+	})
+	if err != nil {
+		return fmt.Errorf("create session: %w", err)
+	}
+	return nil
+}
+
+// UpdateByRefreshToken changes a session and its refresh tokens in one
+// write transaction; bbolt runs one at a time.
+func (s *Store) UpdateByRefreshToken(_ context.Context, hash [sha256.Size]byte, change func(*session.Session, *session.RefreshToken) (*session.RefreshToken, error)) (session.Session, error) {
+	var sess session.Session
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		raw := tx.Bucket(bucketRefreshTokens).Get(hash[:])
+		if raw == nil {
+			return session.ErrNotFound
+		}
+		var st storedRefreshToken
+		if err := json.Unmarshal(raw, &st); err != nil {
+			return fmt.Errorf("decode refresh token: %w", err)
+		}
+		tok := session.RefreshToken{Hash: hash, SessionID: st.SessionID, IssuedAt: st.IssuedAt, RotatedAt: st.RotatedAt}
+		rawSess := tx.Bucket(bucketSessions).Get([]byte(tok.SessionID))
+		if rawSess == nil {
+			return fmt.Errorf("refresh token of missing session %s: %w", tok.SessionID, session.ErrNotFound)
+		}
+		var ss storedSession
+		if err := json.Unmarshal(rawSess, &ss); err != nil {
+			return fmt.Errorf("decode session %s: %w", tok.SessionID, err)
+		}
+		sess = session.Session(ss)
+		next, err := change(&sess, &tok)
+		if err != nil {
+			return err
+		}
+		if err := put(tx, bucketSessions, sess.ID, storedSession(sess)); err != nil {
+			return err
+		}
+		if err := putRefreshToken(tx, tok); err != nil {
+			return err
+		}
+		if next != nil {
+			return putRefreshToken(tx, *next)
+		}
+		return nil
+	})
+	if err != nil {
+		return session.Session{}, fmt.Errorf("update session: %w", err)
+	}
+	return sess, nil
+}
+
+// UserSessions returns a user's sessions, oldest first.
+func (s *Store) UserSessions(_ context.Context, userID string) ([]session.Session, error) {
+	var out []session.Session
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return each(tx, bucketSessions, func(ss storedSession) {
+			if ss.UserID == userID {
+				out = append(out, session.Session(ss))
+			}
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list sessions: %w", err)
+	}
+	slices.SortFunc(out, func(a, b session.Session) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
+	})
+	return out, nil
+}
+
+// EndUserSessions revokes every usable session of a user.
+func (s *Store) EndUserSessions(_ context.Context, userID string, at time.Time, reason string) (int, error) {
+	n := 0
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		var ended []storedSession
+		err := each(tx, bucketSessions, func(ss storedSession) {
+			if ss.UserID == userID && ss.RevokedAt.IsZero() {
+				ss.RevokedAt, ss.RevokeReason = at.UTC(), reason
+				ended = append(ended, ss)
+			}
+		})
+		if err != nil {
+			return err
+		}
+		for _, ss := range ended {
+			if err := put(tx, bucketSessions, ss.ID, ss); err != nil {
+				return err
+			}
+		}
+		n = len(ended)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("end sessions: %w", err)
+	}
+	return n, nil
+}
+
+func putRefreshToken(tx *bolt.Tx, t session.RefreshToken) error {
+	b, err := json.Marshal(storedRefreshToken{SessionID: t.SessionID, IssuedAt: t.IssuedAt, RotatedAt: t.RotatedAt})
+	if err != nil {
+		return err
+	}
+	return tx.Bucket(bucketRefreshTokens).Put(t.Hash[:], b)
+}

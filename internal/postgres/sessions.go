@@ -1,0 +1,125 @@
+package postgres
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tokensvc/tokensvc/internal/session"
+)
+
+const sessionColumns = `id, user_id, created_at, last_used_at, expires_at, revoked_at, revoke_reason`
+
+// CreateSession stores a new session with its first refresh token.
+func (s *Store) CreateSession(ctx context.Context, sess session.Session, first session.RefreshToken) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := writeSession(ctx, tx, sess, true); err != nil {
+			return err
+		}
+		return insertRefreshToken(ctx, tx, first)
+	})
+	if err != nil {
+		return fmt.Errorf("create session: %w", classify(err))
+	}
+	return nil
+}
+
+// UpdateByRefreshToken changes a session and its refresh tokens in one
+// transaction; the row locks make concurrent refreshes of one session take
+// turns, so a token is rotated once.
+func (s *Store) UpdateByRefreshToken(ctx context.Context, hash [sha256.Size]byte, change func(*session.Session, *session.RefreshToken) (*session.RefreshToken, error)) (session.Session, error) {
+	var sess session.Session
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var (
+			tok     = session.RefreshToken{Hash: hash}
+			rotated *time.Time
+		)
+		err := tx.QueryRow(ctx, `SELECT session_id, issued_at, rotated_at FROM refresh_tokens WHERE hash = $1 FOR UPDATE`, hash[:]).
+			Scan(&tok.SessionID, &tok.IssuedAt, &rotated)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return session.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		tok.IssuedAt, tok.RotatedAt = tok.IssuedAt.UTC(), timeOf(rotated)
+		rows, err := tx.Query(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = $1 FOR UPDATE`, tok.SessionID)
+		if err != nil {
+			return err
+		}
+		if sess, err = pgx.CollectExactlyOneRow(rows, scanSession); err != nil {
+			return err
+		}
+		next, err := change(&sess, &tok)
+		if err != nil {
+			return err
+		}
+		if err := writeSession(ctx, tx, sess, false); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET rotated_at = $2 WHERE hash = $1`, hash[:], nullTime(tok.RotatedAt)); err != nil {
+			return err
+		}
+		if next != nil {
+			return insertRefreshToken(ctx, tx, *next)
+		}
+		return nil
+	})
+	if err != nil {
+		return session.Session{}, fmt.Errorf("update session: %w", classify(err))
+	}
+	return sess, nil
+}
+
+// UserSessions returns a user's sessions, oldest first.
+func (s *Store) UserSessions(ctx context.Context, userID string) ([]session.Session, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE user_id = $1 ORDER BY created_at, id`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("list sessions: %w", classify(err))
+	}
+	ss, err := pgx.CollectRows(rows, scanSession)
+	if err != nil {
+		return nil, fmt.Errorf("list sessions: %w", classify(err))
+	}
+	return ss, nil
+}
+
+// EndUserSessions revokes every usable session of a user.
+func (s *Store) EndUserSessions(ctx context.Context, userID string, at time.Time, reason string) (int, error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE sessions SET revoked_at = $2, revoke_reason = $3
+		WHERE user_id = $1 AND revoked_at IS NULL`, userID, at.UTC(), reason)
+	if err != nil {
+		return 0, fmt.Errorf("end sessions: %w", classify(err))
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+func writeSession(ctx context.Context, tx pgx.Tx, s session.Session, insert bool) error {
+	sql := `UPDATE sessions SET user_id = $2, created_at = $3, last_used_at = $4, expires_at = $5,
+		revoked_at = $6, revoke_reason = $7 WHERE id = $1`
+	if insert {
+		sql = `INSERT INTO sessions (` + sessionColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7)`
+	}
+	_, err := tx.Exec(ctx, sql, s.ID, s.UserID, s.CreatedAt, s.LastUsedAt, s.ExpiresAt, nullTime(s.RevokedAt), s.RevokeReason)
+	return err
+}
+
+func insertRefreshToken(ctx context.Context, tx pgx.Tx, t session.RefreshToken) error {
+	_, err := tx.Exec(ctx, `INSERT INTO refresh_tokens (hash, session_id, issued_at, rotated_at) VALUES ($1, $2, $3, $4)`,
+		t.Hash[:], t.SessionID, t.IssuedAt, nullTime(t.RotatedAt))
+	return err
+}
+
+func scanSession(row pgx.CollectableRow) (session.Session, error) {
+	var (
+		s       session.Session
+		revoked *time.Time
+	)
+	err := row.Scan(&s.ID, &s.UserID, &s.CreatedAt, &s.LastUsedAt, &s.ExpiresAt, &revoked, &s.RevokeReason)
+	s.CreatedAt, s.LastUsedAt, s.ExpiresAt, s.RevokedAt = s.CreatedAt.UTC(), s.LastUsedAt.UTC(), s.ExpiresAt.UTC(), timeOf(revoked)
+	return s, err
+}

@@ -1,0 +1,269 @@
+// Package session owns login sessions: after a login the app holds a
+// refresh token with which it gets new JWTs without logging in again, until
+// it logs out, stays idle too long, reaches the session's absolute lifetime,
+// or presents a refresh token that was already rotated (a sign it was
+// stolen), which ends the session.
+package session
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tokensvc/tokensvc/internal/issuer"
+)
+
+// ErrNotFound is returned for an unknown refresh token or session.
+var ErrNotFound = errors.New("session not found")
+
+// EndedError says a session can no longer be used, and why.
+type EndedError struct{ Reason string }
+
+func (e *EndedError) Error() string { return "the session has ended (" + e.Reason + "): log in again" }
+
+// Why sessions end.
+const (
+	ReasonLogout     = "logout"
+	ReasonEndedByAPI = "ended by the backend"
+	ReasonReuse      = "refresh token reuse"
+	ReasonIdle       = "idle timeout"
+	ReasonExpired    = "absolute lifetime reached"
+)
+
+// Session is a login session as stored.
+type Session struct {
+	ID           string
+	UserID       string
+	CreatedAt    time.Time
+	LastUsedAt   time.Time
+	ExpiresAt    time.Time // the absolute end
+	RevokedAt    time.Time // zero while usable
+	RevokeReason string
+}
+
+// RefreshToken is one refresh token a session was given, by its hash.
+type RefreshToken struct {
+	Hash      [sha256.Size]byte
+	SessionID string
+	IssuedAt  time.Time
+	RotatedAt time.Time // zero while it is the session's current token
+}
+
+// Store persists sessions. The Postgres and embedded stores implement it.
+type Store interface {
+	// CreateSession stores a new session with its first refresh token.
+	CreateSession(ctx context.Context, s Session, first RefreshToken) error
+	// UpdateByRefreshToken finds the refresh token with hash and its
+	// session, lets change modify both and return a new token to add, and
+	// writes the results, in one transaction that excludes any other
+	// change to that session. An unknown hash gives ErrNotFound.
+	UpdateByRefreshToken(ctx context.Context, hash [sha256.Size]byte, change func(*Session, *RefreshToken) (*RefreshToken, error)) (Session, error)
+	// UserSessions returns a user's sessions, oldest first.
+	UserSessions(ctx context.Context, userID string) ([]Session, error)
+	// EndUserSessions revokes every usable session of a user and returns
+	// how many it ended.
+	EndUserSessions(ctx context.Context, userID string, at time.Time, reason string) (int, error)
+}
+
+// Minter signs the JWTs a session hands out.
+type Minter interface {
+	Issue(issuer.Request) (issuer.Token, error)
+}
+
+// Policy bounds how long sessions live.
+type Policy struct {
+	Idle       time.Duration // a session unused this long ends
+	Max        time.Duration // no session lives longer
+	ReuseGrace time.Duration // a just-rotated refresh token still works this long
+}
+
+// Sessions creates, refreshes and ends login sessions.
+type Sessions struct {
+	store  Store
+	minter Minter
+	policy Policy
+	now    func() time.Time
+}
+
+// New returns Sessions over store, minting with minter.
+func New(store Store, minter Minter, policy Policy, now func() time.Time) *Sessions {
+	return &Sessions{store: store, minter: minter, policy: policy, now: now}
+}
+
+// Grant is what a login or a refresh gives the app: a JWT, and the refresh
+// token to get the next one. The refresh token is shown only here.
+type Grant struct {
+	Session          Session
+	RefreshToken     string
+	RefreshExpiresAt time.Time
+	Token            issuer.Token
+}
+
+// refreshPrefix marks tokensvc refresh tokens for people and secret scanners.
+const refreshPrefix = "tkr_"
+
+// Create starts a session for userID and mints its first token.
+func (s *Sessions) Create(ctx context.Context, userID string) (Grant, error) {
+	// Minting first validates the user id before anything is stored.
+	tok, err := s.minter.Issue(issuer.Request{UserID: userID})
+	if err != nil {
+		return Grant{}, err
+	}
+	now := s.now().UTC().Truncate(time.Microsecond)
+	id, err := randomID()
+	if err != nil {
+		return Grant{}, err
+	}
+	sess := Session{ID: id, UserID: userID, CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(s.policy.Max)}
+	secret, first, err := newRefreshToken(id, now)
+	if err != nil {
+		return Grant{}, err
+	}
+	if err := s.store.CreateSession(ctx, sess, first); err != nil {
+		return Grant{}, fmt.Errorf("create session: %w", err)
+	}
+	return Grant{Session: sess, RefreshToken: secret, RefreshExpiresAt: s.Expiry(sess), Token: tok}, nil
+}
+
+// Refresh exchanges a refresh token for a new JWT and a new refresh token.
+// A token rotated more than ReuseGrace ago ends the session: either the app
+// or a thief is replaying it, and the session cannot tell which.
+func (s *Sessions) Refresh(ctx context.Context, refreshToken string) (Grant, error) {
+	hash, ok := parseRefreshToken(refreshToken)
+	if !ok {
+		return Grant{}, fmt.Errorf("refresh: %w", ErrNotFound)
+	}
+	now := s.now().UTC().Truncate(time.Microsecond)
+	var (
+		ended  *EndedError
+		secret string
+	)
+	sess, err := s.store.UpdateByRefreshToken(ctx, hash, func(sess *Session, t *RefreshToken) (*RefreshToken, error) {
+		ended, secret = nil, ""
+		if ended = s.check(sess, now); ended != nil {
+			return nil, nil
+		}
+		if !t.RotatedAt.IsZero() && now.Sub(t.RotatedAt) > s.policy.ReuseGrace {
+			sess.RevokedAt, sess.RevokeReason = now, ReasonReuse
+			ended = &EndedError{ReasonReuse}
+			return nil, nil
+		}
+		if t.RotatedAt.IsZero() {
+			t.RotatedAt = now
+		}
+		sess.LastUsedAt = now
+		var next RefreshToken
+		var err error
+		secret, next, err = newRefreshToken(sess.ID, now)
+		return &next, err
+	})
+	if err != nil {
+		return Grant{}, fmt.Errorf("refresh: %w", err)
+	}
+	if ended != nil {
+		return Grant{}, fmt.Errorf("refresh session %s: %w", sess.ID, ended)
+	}
+	tok, err := s.minter.Issue(issuer.Request{UserID: sess.UserID})
+	if err != nil {
+		return Grant{}, fmt.Errorf("refresh session %s: %w", sess.ID, err)
+	}
+	return Grant{Session: sess, RefreshToken: secret, RefreshExpiresAt: s.Expiry(sess), Token: tok}, nil
+}
+
+// check marks a session that has run out and says why it cannot be used.
+func (s *Sessions) check(sess *Session, now time.Time) *EndedError {
+	switch {
+	case !sess.RevokedAt.IsZero():
+		return &EndedError{sess.RevokeReason}
+	case !now.Before(sess.ExpiresAt):
+		sess.RevokedAt, sess.RevokeReason = now, ReasonExpired
+	case !now.Before(sess.LastUsedAt.Add(s.policy.Idle)):
+		sess.RevokedAt, sess.RevokeReason = now, ReasonIdle
+	default:
+		return nil
+	}
+	return &EndedError{sess.RevokeReason}
+}
+
+// Logout ends the session whose refresh token is presented. Logging out of
+// an ended session succeeds: the app's intent is met.
+func (s *Sessions) Logout(ctx context.Context, refreshToken string) error {
+	hash, ok := parseRefreshToken(refreshToken)
+	if !ok {
+		return fmt.Errorf("logout: %w", ErrNotFound)
+	}
+	now := s.now().UTC().Truncate(time.Microsecond)
+	_, err := s.store.UpdateByRefreshToken(ctx, hash, func(sess *Session, _ *RefreshToken) (*RefreshToken, error) {
+		if sess.RevokedAt.IsZero() {
+			sess.RevokedAt, sess.RevokeReason = now, ReasonLogout
+		}
+		return nil, nil
+	})
+	if err != nil {
+		return fmt.Errorf("logout: %w", err)
+	}
+	return nil
+}
+
+// List returns a user's sessions, oldest first.
+func (s *Sessions) List(ctx context.Context, userID string) ([]Session, error) {
+	ss, err := s.store.UserSessions(ctx, userID)
+	if err != nil {
+		return nil, fmt.Errorf("list sessions of %q: %w", userID, err)
+	}
+	return ss, nil
+}
+
+// EndAll ends every session of a user, as a backend does when the user
+// changes their password or is blocked.
+func (s *Sessions) EndAll(ctx context.Context, userID string) (int, error) {
+	n, err := s.store.EndUserSessions(ctx, userID, s.now().UTC().Truncate(time.Microsecond), ReasonEndedByAPI)
+	if err != nil {
+		return 0, fmt.Errorf("end sessions of %q: %w", userID, err)
+	}
+	return n, nil
+}
+
+// Expiry is when sess ends if it is not used again: the idle timeout or
+// the absolute lifetime, whichever comes first.
+func (s *Sessions) Expiry(sess Session) time.Time {
+	idle := sess.LastUsedAt.Add(s.policy.Idle)
+	if idle.Before(sess.ExpiresAt) {
+		return idle
+	}
+	return sess.ExpiresAt
+}
+
+func randomID() (string, error) {
+	b := make([]byte, 15)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("session id: %w", err)
+	}
+	return "ses_" + strings.ToLower(base32.StdEncoding.EncodeToString(b)), nil
+}
+
+// newRefreshToken makes a 256-bit refresh token for session id.
+func newRefreshToken(id string, now time.Time) (string, RefreshToken, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", RefreshToken{}, fmt.Errorf("refresh token: %w", err)
+	}
+	secret := refreshPrefix + base64.RawURLEncoding.EncodeToString(b)
+	return secret, RefreshToken{Hash: sha256.Sum256([]byte(secret)), SessionID: id, IssuedAt: now}, nil
+}
+
+// parseRefreshToken returns the hash to look a presented token up by.
+// Looking up by a hash of a 256-bit secret leaks nothing through timing: an
+// attacker cannot choose inputs whose hashes share a prefix.
+func parseRefreshToken(secret string) ([sha256.Size]byte, bool) {
+	if !strings.HasPrefix(secret, refreshPrefix) || len(secret) > 100 {
+		return [sha256.Size]byte{}, false
+	}
+	return sha256.Sum256([]byte(secret)), true
+}
