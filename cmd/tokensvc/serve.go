@@ -19,6 +19,7 @@ import (
 	"github.com/tokensvc/tokensvc/internal/httpapi"
 	"github.com/tokensvc/tokensvc/internal/issuer"
 	"github.com/tokensvc/tokensvc/internal/keys"
+	"github.com/tokensvc/tokensvc/internal/session"
 	"github.com/tokensvc/tokensvc/internal/verify"
 )
 
@@ -113,11 +114,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		MaxTTL:     cfg.MaxTokenTTL,
 	}, metrics.ObserveSign)
 
+	sessions := session.New(st, minter, session.Policy{Idle: cfg.SessionIdle, Max: cfg.SessionMax, ReuseGrace: cfg.ReuseGrace}, time.Now)
+
 	handler := httpapi.New(httpapi.Deps{
 		Minter:   minter,
 		Keys:     ring,
 		KeyAdmin: rotator,
 		APIKeys:  registry,
+		Sessions: sessions,
 		Ready: func(ctx context.Context) error {
 			if err := st.Ping(ctx); err != nil {
 				return fmt.Errorf("store: %w", err)

@@ -14,12 +14,14 @@ import (
 	"github.com/tokensvc/tokensvc/internal/embedded"
 	"github.com/tokensvc/tokensvc/internal/keys"
 	"github.com/tokensvc/tokensvc/internal/postgres"
+	"github.com/tokensvc/tokensvc/internal/session"
 )
 
 // store is the persistence serve runs on, whichever backend it is.
 type store interface {
 	keys.Store
 	apikey.Store
+	session.Store
 	Ping(ctx context.Context) error
 }
 

@@ -37,6 +37,9 @@ type Config struct {
 	RotationPeriod  time.Duration
 	RotationLead    time.Duration
 	AutoActivate    bool
+	SessionIdle     time.Duration
+	SessionMax      time.Duration
+	ReuseGrace      time.Duration
 }
 
 // Var documents one environment variable: the README's configuration table
@@ -67,6 +70,9 @@ func Vars() []Var {
 		{"TOKENSVC_LOG_LEVEL", "info", "debug, info, warn or error."},
 		{"TOKENSVC_ROTATION_PERIOD", "2160h", "How long a key signs before the next one takes over (90 days)."},
 		{"TOKENSVC_ROTATION_LEAD", "168h", "How long before the period ends the next key is created and published, to be registered."},
+		{"TOKENSVC_SESSION_IDLE", "720h", "A login session unused this long ends (30 days)."},
+		{"TOKENSVC_SESSION_MAX", "2160h", "No login session lives longer than this (90 days)."},
+		{"TOKENSVC_SESSION_REUSE_GRACE", "30s", "How long a rotated refresh token still works, for a response lost on the network; replayed later, it ends the session."},
 		{"TOKENSVC_AUTO_ACTIVATE", "false", "`true`: the next key signs when the period ends (JWKS-fetching verifiers). `false`: an operator activates it after registering it in the dashboard."},
 	}
 }
@@ -175,6 +181,9 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.RotationPeriod > 0 && c.RotationLead >= c.RotationPeriod {
 		fail("TOKENSVC_ROTATION_LEAD", "%s must be shorter than TOKENSVC_ROTATION_PERIOD (%s)", c.RotationLead, c.RotationPeriod)
 	}
+	c.SessionIdle = duration(env("TOKENSVC_SESSION_IDLE"), "TOKENSVC_SESSION_IDLE", fail)
+	c.SessionMax = duration(env("TOKENSVC_SESSION_MAX"), "TOKENSVC_SESSION_MAX", fail)
+	c.ReuseGrace = duration(env("TOKENSVC_SESSION_REUSE_GRACE"), "TOKENSVC_SESSION_REUSE_GRACE", fail)
 	switch v := strings.ToLower(env("TOKENSVC_AUTO_ACTIVATE")); v {
 	case "true", "1", "yes":
 		c.AutoActivate = true

@@ -49,6 +49,7 @@ type Deps struct {
 	Keys     KeySet
 	KeyAdmin KeyAdmin
 	APIKeys  APIKeys
+	Sessions Sessions
 	// Ready reports why the service cannot serve mint requests, or nil.
 	Ready   func(context.Context) error
 	Metrics *Metrics
@@ -67,6 +68,7 @@ type api struct {
 	keys     KeySet
 	keyAdmin KeyAdmin
 	apiKeys  APIKeys
+	sessions Sessions
 	now      func() time.Time
 	verifier verify.Verifier
 	ready    func(context.Context) error
@@ -82,6 +84,7 @@ func New(d Deps) http.Handler {
 		keys:     d.Keys,
 		keyAdmin: d.KeyAdmin,
 		apiKeys:  d.APIKeys,
+		sessions: d.Sessions,
 		now:      d.Now,
 		verifier: d.Verifier,
 		ready:    d.Ready,
@@ -108,11 +111,17 @@ func (a *api) routes() chi.Router {
 	r.Get("/openapi.yaml", a.serveOpenAPI)
 	r.Get("/.well-known/jwks.json", a.jwks)
 	r.Get("/v1/keys/{kid}/public.pem", a.publicPEM)
+	// The app authenticates these with its session's refresh token.
+	r.Post("/v1/sessions/refresh", a.refreshSession)
+	r.Delete("/v1/sessions/current", a.logout)
 
 	r.Group(func(r chi.Router) {
 		r.Use(a.requireScope(apikey.ScopeIssue))
 		r.Post("/v1/tokens", a.mintToken)
 		r.Post("/v1/verify", a.verifyToken)
+		r.Post("/v1/sessions", a.createSession)
+		r.Get("/v1/users/{user_id}/sessions", a.listSessions)
+		r.Delete("/v1/users/{user_id}/sessions", a.endSessions)
 	})
 	r.Group(func(r chi.Router) {
 		r.Use(a.requireScope(apikey.ScopeAdmin))

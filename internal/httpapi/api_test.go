@@ -26,6 +26,7 @@ import (
 	"github.com/tokensvc/tokensvc/internal/keys"
 	"github.com/tokensvc/tokensvc/internal/pgtest"
 	"github.com/tokensvc/tokensvc/internal/postgres"
+	"github.com/tokensvc/tokensvc/internal/session"
 	"github.com/tokensvc/tokensvc/internal/verify"
 )
 
@@ -52,6 +53,7 @@ type options struct {
 type store interface {
 	keys.Store
 	apikey.Store
+	session.Store
 }
 
 func newHarness(t testing.TB, opt options) *harness {
@@ -102,10 +104,12 @@ func newHarness(t testing.TB, opt options) *harness {
 	}
 	metrics := httpapi.NewMetrics(prometheus.NewRegistry())
 	metrics.WatchKeys(rotator.Health)
+	minter := issuer.New(ring, time.Now, issuer.Settings{
+		Profile: issuer.ProfileMoEngage, SubjectKey: "uid", DefaultTTL: time.Hour, MaxTTL: 24 * time.Hour,
+	}, metrics.ObserveSign)
 	handler := httpapi.New(httpapi.Deps{
-		Minter: issuer.New(ring, time.Now, issuer.Settings{
-			Profile: issuer.ProfileMoEngage, SubjectKey: "uid", DefaultTTL: time.Hour, MaxTTL: 24 * time.Hour,
-		}, metrics.ObserveSign),
+		Minter:   minter,
+		Sessions: session.New(st, minter, session.Policy{Idle: time.Hour, Max: 2 * time.Hour, ReuseGrace: 30 * time.Second}, time.Now),
 		Keys:     ring,
 		KeyAdmin: rotator,
 		APIKeys:  reg,

@@ -11,6 +11,7 @@ import (
 	"github.com/tokensvc/tokensvc/internal/apikey"
 	"github.com/tokensvc/tokensvc/internal/issuer"
 	"github.com/tokensvc/tokensvc/internal/keys"
+	"github.com/tokensvc/tokensvc/internal/session"
 )
 
 // problem is an RFC 9457 problem details body.
@@ -47,6 +48,7 @@ func problemFor(err error) *problem {
 		field *issuer.FieldError
 		inval *apikey.InvalidError
 		unav  unavailable
+		ended *session.EndedError
 	)
 	switch {
 	case errors.As(err, &p):
@@ -58,6 +60,11 @@ func problemFor(err error) *problem {
 	case errors.Is(err, keys.ErrNoActiveKey):
 		return newProblem(http.StatusServiceUnavailable, "no-active-key", "No active signing key",
 			"tokensvc has no active signing key loaded; check the service log")
+	case errors.As(err, &ended):
+		return newProblem(http.StatusUnauthorized, "session-ended", "Session ended", ended.Error())
+	case errors.Is(err, session.ErrNotFound):
+		return newProblem(http.StatusUnauthorized, "unauthorized", "Unauthorized",
+			"the refresh token is unknown: log in again")
 	case errors.Is(err, keys.ErrInvalidTransition):
 		return newProblem(http.StatusConflict, "invalid-transition", "Invalid key state change", err.Error())
 	case errors.Is(err, keys.ErrPendingExists):

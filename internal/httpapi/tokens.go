@@ -58,14 +58,18 @@ func (a *api) mintToken(w http.ResponseWriter, r *http.Request) {
 	}
 	a.metrics.tokenIssued("ok")
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, mintResponse{
+	writeJSON(w, http.StatusOK, mintResponseOf(tok))
+}
+
+func mintResponseOf(tok issuer.Token) mintResponse {
+	return mintResponse{
 		Token:     tok.Token,
 		TokenType: "JWT",
 		KID:       tok.KID,
 		Alg:       tok.Alg,
 		ExpiresAt: tok.ExpiresAt,
 		ExpiresIn: int64(tok.ExpiresAt.Sub(tok.IssuedAt) / time.Second),
-	})
+	}
 }
 
 // resultOf names the outcome of a failed mint for the tokens-issued metric.
