@@ -27,14 +27,22 @@ func NewDatabase(t testing.TB) string {
 	if admin == "" {
 		admin = DefaultAdminURL
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	u, err := url.Parse(admin)
+	if err != nil {
+		t.Fatalf("TOKENSVC_TEST_DATABASE_URL: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, admin)
+	// A short connect timeout of its own: a server that is not there must
+	// skip each test at once, not after the time CREATE DATABASE may need.
+	connectCtx, cancelConnect := context.WithTimeout(ctx, 3*time.Second)
+	defer cancelConnect()
+	conn, err := pgx.Connect(connectCtx, admin)
 	if err != nil {
 		if os.Getenv("CI") == "true" {
-			t.Fatalf("PostgreSQL is required under CI=true and is not reachable at %s: %v", admin, err)
+			t.Fatalf("PostgreSQL is required under CI=true and is not reachable at %s: %v", u.Redacted(), err)
 		}
-		t.Skipf("needs PostgreSQL (set TOKENSVC_TEST_DATABASE_URL; tried %s): %v", admin, err)
+		t.Skipf("needs PostgreSQL (set TOKENSVC_TEST_DATABASE_URL; tried %s): %v", u.Redacted(), err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 
@@ -58,10 +66,6 @@ func NewDatabase(t testing.TB) string {
 		}
 	})
 
-	u, err := url.Parse(admin)
-	if err != nil {
-		t.Fatalf("TOKENSVC_TEST_DATABASE_URL: %v", err)
-	}
 	u.Path = "/" + name
 	return u.String()
 }

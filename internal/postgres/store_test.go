@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -120,5 +121,31 @@ func TestClosedPoolIsUnavailable(t *testing.T) {
 	var u interface{ Unavailable() bool }
 	if !errors.As(err, &u) {
 		t.Fatalf("err = %v, want one marked unavailable", err)
+	}
+}
+
+// TestOpenErrorHidesPassword checks that the errors an operator sees when
+// the database is unreachable or the URL is wrong name the server but never
+// print the password.
+func TestOpenErrorHidesPassword(t *testing.T) {
+	const password = "s3cret-pw"
+	tests := []struct {
+		name, url, wantHost string
+	}{
+		{"unreachable", "postgres://tokensvc:" + password + "@127.0.0.1:1/db?connect_timeout=2", "127.0.0.1:1"},
+		{"malformed", "postgres://tokensvc:" + password + "@127.0.0.1:5432/db?sslmode=bogus", "127.0.0.1"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_, err := postgres.Open(ctx, tc.url)
+			if err == nil {
+				t.Fatal("Open succeeded")
+			}
+			if msg := err.Error(); strings.Contains(msg, password) || !strings.Contains(msg, tc.wantHost) {
+				t.Errorf("err = %q: want %s named and the password hidden", msg, tc.wantHost)
+			}
+		})
 	}
 }
