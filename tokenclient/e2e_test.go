@@ -1,0 +1,250 @@
+package tokenclient_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tokensvc/tokensvc/internal/keys"
+	"github.com/tokensvc/tokensvc/internal/pgtest"
+	"github.com/tokensvc/tokensvc/tokenclient"
+	"github.com/tokensvc/tokensvc/tokenclient/sdktest"
+)
+
+// binary is the tokensvc binary the end-to-end tests run, built once.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "tokensvc-e2e")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "tokensvc")
+	build := exec.Command("go", "build", "-o", binary, "../cmd/tokensvc")
+	build.Stdout, build.Stderr = os.Stdout, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "build tokensvc:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// service is a real tokensvc process on PostgreSQL.
+type service struct {
+	t     *testing.T
+	url   string
+	env   []string
+	admin string
+	cmd   *exec.Cmd
+}
+
+const adminKey = "e2e-admin-key-0123456789abcdefghijklmnop"
+
+func startService(t *testing.T, extraEnv ...string) *service {
+	t.Helper()
+	master, _ := keys.NewMasterKey()
+	// A fixed port, so that a restarted service is found where it was.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	s := &service{t: t, url: "http://" + addr, admin: adminKey, env: append([]string{
+		"TOKENSVC_ADDR=" + addr,
+		"TOKENSVC_DATABASE_URL=" + pgtest.NewDatabase(t),
+		"TOKENSVC_MASTER_KEY=" + master,
+		"TOKENSVC_BOOTSTRAP_API_KEY=" + adminKey,
+	}, extraEnv...)}
+	s.start()
+	t.Cleanup(s.stop)
+	return s
+}
+
+func (s *service) start() {
+	s.t.Helper()
+	s.cmd = exec.Command(binary, "serve")
+	s.cmd.Env = append(os.Environ(), s.env...)
+	s.cmd.Stdout, s.cmd.Stderr = io.Discard, io.Discard
+	if err := s.cmd.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(s.url + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("tokensvc did not become ready: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// stop ends the process as an orchestrator would, with SIGTERM.
+func (s *service) stop() {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	s.cmd.Process.Signal(os.Interrupt)
+	s.cmd.Wait()
+	s.cmd = nil
+}
+
+func (s *service) backend() *tokenclient.Backend {
+	return &tokenclient.Backend{URL: s.url, APIKey: s.admin}
+}
+
+// refreshes reads from the service's metrics how many refresh requests it
+// has answered.
+func (s *service) refreshes() int {
+	s.t.Helper()
+	resp, err := http.Get(s.url + "/metrics")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	n := 0
+	sc := bufio.NewScanner(resp.Body)
+	re := regexp.MustCompile(`^tokensvc_http_requests_total\{method="POST",route="/v1/sessions/refresh",status="\d+"\} (\d+)`)
+	for sc.Scan() {
+		if m := re.FindStringSubmatch(sc.Text()); m != nil {
+			v, _ := strconv.Atoi(m[1])
+			n += v
+		}
+	}
+	return n
+}
+
+func (s *service) adminCall(method, path string, out any) {
+	s.t.Helper()
+	req, _ := http.NewRequest(method, s.url+path, nil)
+	req.Header.Set("Authorization", "Bearer "+s.admin)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		b, _ := io.ReadAll(resp.Body)
+		s.t.Fatalf("%s %s: %s %s", method, path, resp.Status, b)
+	}
+	if out != nil {
+		json.NewDecoder(resp.Body).Decode(out)
+	}
+}
+
+func (s *service) pem(kid string) []byte {
+	s.t.Helper()
+	resp, err := http.Get(s.url + "/v1/keys/" + kid + "/public.pem")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return b
+}
+
+// world is one app on one phone: the service, MoEngage's emulator, the SDK,
+// the App and the listener wiring them, as an app would.
+type world struct {
+	svc      *service
+	ing      *sdktest.Ingestion
+	sdk      *sdktest.SDK
+	app      *tokenclient.App
+	store    tokenclient.FileStore
+	listener *tokenclient.Listener
+	reported chan error
+	attempts *atomic.Int64 // refresh attempts the app made, reached the server or not
+	clock    *atomic.Int64 // the app's clock offset, in nanoseconds
+}
+
+// countingTransport counts the requests an app sends.
+type countingTransport struct{ n *atomic.Int64 }
+
+func (c countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(r.URL.Path, "/v1/sessions/refresh") {
+		c.n.Add(1)
+	}
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+func newWorld(t *testing.T, svc *service, backoff time.Duration) *world {
+	t.Helper()
+	w := &world{svc: svc, ing: sdktest.NewIngestion("uid"), reported: make(chan error, 1000), attempts: &atomic.Int64{}, clock: &atomic.Int64{}}
+	t.Cleanup(w.ing.Close)
+	var kid struct {
+		Keys []struct{ KID string } `json:"keys"`
+	}
+	svc.adminCall("GET", "/v1/keys", &kid)
+	if err := w.ing.Register(kid.Keys[0].KID, svc.pem(kid.Keys[0].KID)); err != nil {
+		t.Fatal(err)
+	}
+	w.sdk = sdktest.NewSDK(w.ing.URL())
+	w.store = tokenclient.FileStore{Path: filepath.Join(t.TempDir(), "session.json")}
+	w.app = tokenclient.NewApp(tokenclient.AppConfig{
+		URL:        svc.url,
+		Store:      w.store,
+		HTTP:       &http.Client{Transport: countingTransport{w.attempts}, Timeout: 5 * time.Second},
+		Backoff:    backoff,
+		MaxBackoff: 4 * backoff,
+		Now:        func() time.Time { return time.Now().Add(time.Duration(w.clock.Load())) },
+	})
+	w.listener = tokenclient.NewListener(w.app, w.sdk, func(err error) { w.reported <- err })
+	t.Cleanup(w.listener.Close)
+	w.sdk.RegisterAuthenticationListener(w.listener.OnAuthenticationError)
+	return w
+}
+
+// login is the app's login: the backend creates the session, the app keeps
+// it and hands its token to the SDK.
+func (w *world) login(t *testing.T, user string) tokenclient.Session {
+	t.Helper()
+	s, err := w.svc.backend().CreateSession(context.Background(), user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.app.Login(s); err != nil {
+		t.Fatal(err)
+	}
+	w.sdk.PassAuthenticationDetails(s.Token, s.UserID)
+	return s
+}
+
+// syncUntil syncs until the SDK has nothing pending, failing after d.
+func (w *world) syncUntil(t *testing.T, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		if err := w.sdk.Sync(context.Background()); err != nil {
+			t.Fatalf("sync: %v", err)
+		}
+		if w.sdk.Pending() == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d events still pending after %s; refused: %v", w.sdk.Pending(), d, w.ing.Refused())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
