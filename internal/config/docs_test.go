@@ -96,12 +96,16 @@ func TestDeploymentFilesUseKnownVariables(t *testing.T) {
 func TestDockerfileMatchesBinary(t *testing.T) {
 	df := readRepoFile(t, "Dockerfile")
 	makefile := readRepoFile(t, "Makefile")
-	const releaseFlags = `-trimpath -ldflags "-s -w -X main.version=`
-	if !strings.Contains(makefile, releaseFlags) {
-		t.Errorf("Makefile's release build lacks %s", releaseFlags)
+	const releaseFlags = `-tags netgo,osusergo -trimpath -ldflags "-s -w -linkmode external -extldflags -static -X main.version=`
+	const releaseEnv = "GOEXPERIMENT=boringcrypto CGO_ENABLED=1"
+	for _, want := range []string{releaseFlags, releaseEnv} {
+		if !strings.Contains(makefile, want) {
+			t.Errorf("Makefile's release build lacks %s", want)
+		}
 	}
 	for _, want := range []string{
 		releaseFlags,
+		releaseEnv,
 		`CMD ["serve"]`,
 		`HEALTHCHECK`, `"/tokensvc", "healthcheck"`,
 		"./cmd/tokensvc",

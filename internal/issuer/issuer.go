@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/lestrrat-go/jwx/v2/jws"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/tokensvc/tokensvc/internal/keys"
 )
@@ -60,6 +61,10 @@ type Issuer struct {
 	settings Settings
 	// observeSign receives the duration of each signature, for metrics.
 	observeSign func(time.Duration)
+	// identical lets concurrent identical requests share one signature:
+	// a signature is the whole cost of a mint, and a retry storm from one
+	// user's devices would otherwise multiply it.
+	identical singleflight.Group
 }
 
 // New returns an Issuer signing with keys from src at the time now gives.
@@ -96,10 +101,38 @@ type FieldError struct {
 func (e *FieldError) Error() string { return e.Field + " " + e.Reason }
 
 // Issue validates req and returns a token signed with the active key.
+// Requests identical to one being signed at that moment get its token.
 func (i *Issuer) Issue(req Request) (Token, error) {
 	if err := i.validate(&req); err != nil {
 		return Token{}, err
 	}
+	id, err := identity(req)
+	if err != nil {
+		return Token{}, err
+	}
+	tok, err, _ := i.identical.Do(id, func() (any, error) { return i.sign(req) })
+	if err != nil {
+		return Token{}, err
+	}
+	return tok.(Token), nil
+}
+
+// identity is what makes two requests identical: user, lifetime and claims.
+func identity(req Request) (string, error) {
+	id := req.UserID + "\x00" + strconv.FormatInt(int64(req.TTL), 10)
+	if len(req.Claims) == 0 {
+		return id, nil
+	}
+	// encoding/json sorts map keys, so equal claims encode equally.
+	claims, err := json.Marshal(req.Claims)
+	if err != nil {
+		return "", &FieldError{"claims", fmt.Sprintf("cannot be encoded as JSON: %v", err)}
+	}
+	return id + "\x00" + string(claims), nil
+}
+
+// sign builds and signs the token for a validated request.
+func (i *Issuer) sign(req Request) (Token, error) {
 	key, err := i.keys.Active()
 	if err != nil {
 		return Token{}, fmt.Errorf("issue token: %w", err)

@@ -208,3 +208,53 @@ func BenchmarkIssue(b *testing.B) {
 		}
 	})
 }
+
+// TestIdenticalRequestsShareOneSignature sends the same request from many
+// goroutines at once: fewer signatures than requests are made, and every
+// caller gets a valid token; different users never share.
+func TestIdenticalRequestsShareOneSignature(t *testing.T) {
+	k, err := testKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var signatures sync.WaitGroup
+	var mu sync.Mutex
+	signed := 0
+	iss := issuer.New(fixedSource{k}, time.Now, issuer.Settings{Profile: issuer.ProfileMoEngage, SubjectKey: "uid", DefaultTTL: time.Hour, MaxTTL: time.Hour},
+		func(time.Duration) { mu.Lock(); signed++; mu.Unlock() })
+	const n = 50
+	tokens := make([]string, n)
+	start := make(chan struct{})
+	for i := range n {
+		signatures.Add(1)
+		go func() {
+			defer signatures.Done()
+			<-start
+			user := "same-user"
+			if i%10 == 0 {
+				user = "other-user-" + string(rune('a'+i/10))
+			}
+			tok, err := iss.Issue(issuer.Request{UserID: user})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			tokens[i] = tok.Token
+		}()
+	}
+	close(start)
+	signatures.Wait()
+	if signed >= n {
+		t.Errorf("%d signatures for %d requests, 45 of them identical: none were shared", signed, n)
+	}
+	for i, tok := range tokens {
+		claims := decodeSegment(t, tok, 1)
+		want := "same-user"
+		if i%10 == 0 {
+			want = "other-user-" + string(rune('a'+i/10))
+		}
+		if sub := claims["sub"].(map[string]any); sub["value"] != want {
+			t.Fatalf("request %d for %s got a token for %v", i, want, sub["value"])
+		}
+	}
+}

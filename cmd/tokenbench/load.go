@@ -1,0 +1,207 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/url"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// runResult is one load level's outcome.
+type runResult struct {
+	Concurrency int            `json:"concurrency"`
+	Rate        float64        `json:"rate,omitempty"`
+	Requests    int            `json:"requests"`
+	Throughput  float64        `json:"throughput_per_second"`
+	P50         float64        `json:"p50_ms"`
+	P90         float64        `json:"p90_ms"`
+	P99         float64        `json:"p99_ms"`
+	Max         float64        `json:"max_ms"`
+	Statuses    map[string]int `json:"statuses"`
+	RatioToRaw  float64        `json:"ratio_to_raw_sign,omitempty"`
+}
+
+// worker sends one kind of request over its own connection; refresh
+// workers each keep their own session's rotating token.
+type worker struct {
+	o       options
+	id      int
+	conn    *conn
+	host    string
+	mint    []byte // the prepared mint or JWKS request
+	refresh string // the worker's current refresh token
+}
+
+func newWorker(o options, id int) (*worker, error) {
+	u, err := url.Parse(o.url)
+	if err != nil || u.Scheme != "http" || u.Host == "" {
+		return nil, fmt.Errorf("--url %q: tokenbench speaks plain http://host:port", o.url)
+	}
+	w := &worker{o: o, id: id, conn: &conn{addr: u.Host}, host: u.Host}
+	body := []byte(`{"user_id":"bench-user-` + strconv.Itoa(id) + `"}`)
+	switch o.endpoint {
+	case "jwks":
+		w.mint = buildRequest("GET", w.host, "/.well-known/jwks.json", nil, nil)
+	default:
+		w.mint = buildRequest("POST", w.host, "/v1/tokens", map[string]string{
+			"Authorization": "Bearer " + o.apiKey, "Content-Type": "application/json"}, body)
+	}
+	if o.endpoint == "refresh" {
+		req := buildRequest("POST", w.host, "/v1/sessions", map[string]string{
+			"Authorization": "Bearer " + o.apiKey, "Content-Type": "application/json"}, body)
+		status, resp, err := w.conn.roundTrip(req, true)
+		if err != nil || status != 201 {
+			return nil, fmt.Errorf("create a session for the refresh load: status %d: %v", status, err)
+		}
+		if err := w.keepRefreshToken(resp); err != nil {
+			return nil, err
+		}
+	}
+	return w, nil
+}
+
+func (w *worker) keepRefreshToken(body []byte) error {
+	var g struct {
+		RefreshToken string `json:"refresh_token"`
+	}
+	if err := json.Unmarshal(body, &g); err != nil || g.RefreshToken == "" {
+		return fmt.Errorf("no refresh_token in the answer: %v", err)
+	}
+	w.refresh = g.RefreshToken
+	return nil
+}
+
+func (w *worker) do() (int, error) {
+	if w.o.endpoint != "refresh" {
+		status, _, err := w.conn.roundTrip(w.mint, false)
+		return status, err
+	}
+	req := buildRequest("POST", w.host, "/v1/sessions/refresh", map[string]string{"Authorization": "Bearer " + w.refresh}, nil)
+	status, body, err := w.conn.roundTrip(req, true)
+	if err == nil && status == 200 {
+		err = w.keepRefreshToken(body)
+	}
+	return status, err
+}
+
+// load runs warm-up then a measured period at one concurrency (closed
+// loop) or rate (open loop: latency counts from when a request was due, so
+// a stalled server is not hidden by requests that were never sent).
+func load(ctx context.Context, o options, progress io.Writer) (runResult, error) {
+	workers := make([]*worker, o.concurrency)
+	for i := range workers {
+		var err error
+		if workers[i], err = newWorker(o, i); err != nil {
+			return runResult{}, err
+		}
+		defer workers[i].conn.close()
+	}
+
+	var (
+		measuring atomic.Bool
+		sent      atomic.Int64
+		mu        sync.Mutex
+		latencies []time.Duration
+		statuses  = map[string]int{}
+	)
+	ctx, cancel := context.WithTimeout(ctx, o.warmup+o.duration)
+	defer cancel()
+	var due chan time.Time
+	if o.rate > 0 {
+		due = make(chan time.Time, 1024)
+		go schedule(ctx, o.rate, due)
+	}
+	var wg sync.WaitGroup
+	for _, w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []time.Duration
+			counts := map[string]int{}
+			for ctx.Err() == nil {
+				start := time.Now()
+				if due != nil {
+					select {
+					case start = <-due:
+					case <-ctx.Done():
+						continue
+					}
+				}
+				status, err := w.do()
+				if ctx.Err() != nil || !measuring.Load() {
+					continue
+				}
+				mine = append(mine, time.Since(start))
+				key := strconv.Itoa(status)
+				if err != nil {
+					key = "error"
+				}
+				counts[key]++
+				sent.Add(1)
+			}
+			mu.Lock()
+			latencies = append(latencies, mine...)
+			for k, v := range counts {
+				statuses[k] += v
+			}
+			mu.Unlock()
+		}()
+	}
+
+	fmt.Fprintf(progress, "concurrency %d: warming up for %s…\n", o.concurrency, o.warmup)
+	select {
+	case <-time.After(o.warmup):
+	case <-ctx.Done():
+	}
+	measuring.Store(true)
+	began := time.Now()
+	tick := time.NewTicker(time.Second)
+	for done := false; !done; {
+		select {
+		case <-tick.C:
+			fmt.Fprintf(progress, "\r  %4.0fs  %8d requests  %8.0f/s", time.Since(began).Seconds(), sent.Load(), float64(sent.Load())/time.Since(began).Seconds())
+		case <-ctx.Done():
+			done = true
+		}
+	}
+	tick.Stop()
+	elapsed := time.Since(began)
+	wg.Wait()
+	fmt.Fprintln(progress)
+
+	slices.Sort(latencies)
+	res := runResult{Concurrency: o.concurrency, Rate: o.rate, Requests: len(latencies), Statuses: statuses,
+		Throughput: float64(statuses["200"]) / elapsed.Seconds()}
+	if n := len(latencies); n > 0 {
+		pct := func(p float64) float64 { return ms(latencies[min(n-1, int(p*float64(n)))]) }
+		res.P50, res.P90, res.P99, res.Max = pct(0.50), pct(0.90), pct(0.99), ms(latencies[n-1])
+	}
+	return res, nil
+}
+
+// schedule sends the due time of each request at rate per second.
+func schedule(ctx context.Context, rate float64, due chan<- time.Time) {
+	interval := time.Duration(float64(time.Second) / rate)
+	next := time.Now()
+	for {
+		next = next.Add(interval)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Until(next)):
+		}
+		select {
+		case due <- next:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

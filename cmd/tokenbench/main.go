@@ -1,0 +1,160 @@
+// Command tokenbench drives a running tokensvc with load and reports what it
+// sustains, next to the raw RSA signing rate of the same machine, so that
+// the figure says how close the service comes to the hardware's limit.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "tokenbench:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `Usage: tokenbench [flags]
+
+Sends mint (or refresh) requests to a running tokensvc at a fixed
+concurrency, or at a fixed rate, for a duration; reports throughput,
+latency percentiles and errors by status, and measures in the same run the
+raw RSA signing rate of this machine for the same key size, with the ratio
+of the two. --sweep runs several concurrencies and --svg draws throughput
+and p99 against concurrency.
+
+Examples:
+  TOKENSVC_API_KEY=tks_... tokenbench --concurrency 8 --duration 20s
+  tokenbench --rate 400 --duration 30s --json
+  tokenbench --sweep 1,2,4,8,16,32 --duration 10s --svg docs/throughput.svg
+  tokenbench --endpoint jwks --concurrency 16
+
+Flags:
+`
+
+type options struct {
+	url         string
+	apiKey      string
+	endpoint    string
+	concurrency int
+	rate        float64
+	duration    time.Duration
+	warmup      time.Duration
+	bits        int
+	sweep       []int
+	svg         string
+	asJSON      bool
+	skipRaw     bool
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("tokenbench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
+	var o options
+	var sweep string
+	fs.StringVar(&o.url, "url", envOr(getenv, "TOKENSVC_URL", "http://127.0.0.1:8080"), "tokensvc base URL (TOKENSVC_URL)")
+	fs.StringVar(&o.apiKey, "api-key", getenv("TOKENSVC_API_KEY"), "API key of scope issue (TOKENSVC_API_KEY)")
+	fs.StringVar(&o.endpoint, "endpoint", "tokens", "what to load: tokens (POST /v1/tokens), refresh (POST /v1/sessions/refresh) or jwks")
+	fs.IntVar(&o.concurrency, "concurrency", 8, "requests in flight at once (closed loop)")
+	fs.Float64Var(&o.rate, "rate", 0, "requests per second to send, open loop (0: as fast as the concurrency allows)")
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long to measure")
+	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "load sent before measuring")
+	fs.IntVar(&o.bits, "bits", 2048, "RSA key size for the raw signing rate")
+	fs.StringVar(&sweep, "sweep", "", "comma-separated concurrencies to run one after another")
+	fs.StringVar(&o.svg, "svg", "", "with --sweep: write a chart of throughput and p99 against concurrency to this file")
+	fs.BoolVar(&o.asJSON, "json", false, "print the report as JSON")
+	fs.BoolVar(&o.skipRaw, "skip-raw", false, "do not measure the raw signing rate")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (see tokenbench --help)", fs.Arg(0))
+	}
+	for _, f := range strings.Split(sweep, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 1 {
+			return fmt.Errorf("--sweep: %q is not a concurrency", f)
+		}
+		o.sweep = append(o.sweep, n)
+	}
+	switch {
+	case o.endpoint != "tokens" && o.endpoint != "refresh" && o.endpoint != "jwks":
+		return fmt.Errorf("--endpoint must be tokens, refresh or jwks, not %q", o.endpoint)
+	case o.endpoint != "jwks" && o.apiKey == "":
+		return errors.New("an API key is needed: set TOKENSVC_API_KEY or --api-key")
+	case o.concurrency < 1 || o.duration <= 0:
+		return errors.New("--concurrency and --duration must be positive")
+	case o.svg != "" && len(o.sweep) == 0:
+		return errors.New("--svg needs --sweep")
+	}
+	o.url = strings.TrimRight(o.url, "/")
+
+	progress := stderr
+	if o.asJSON {
+		progress = io.Discard
+	}
+	rep := report{URL: o.url, Endpoint: o.endpoint, Duration: o.duration.String()}
+	levels := o.sweep
+	if len(levels) == 0 {
+		levels = []int{o.concurrency}
+	}
+	for _, c := range levels {
+		o.concurrency = c
+		res, err := load(ctx, o, progress)
+		if err != nil {
+			return err
+		}
+		rep.Runs = append(rep.Runs, res)
+	}
+	if !o.skipRaw && o.endpoint != "jwks" {
+		fmt.Fprintf(progress, "measuring the raw RSA-%d signing rate on %d cores…\n", o.bits, coresUsed())
+		raw, err := rawSignRate(ctx, o.bits, 3*time.Second)
+		if err != nil {
+			return err
+		}
+		rep.RawSign = &raw
+		for i := range rep.Runs {
+			rep.Runs[i].RatioToRaw = rep.Runs[i].Throughput / raw.PerSecond
+		}
+	}
+	if o.svg != "" {
+		if err := os.WriteFile(o.svg, chart(rep), 0o644); err != nil {
+			return fmt.Errorf("--svg: %w", err)
+		}
+	}
+	if o.asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	rep.print(stdout)
+	return nil
+}
+
+func envOr(getenv func(string) string, name, def string) string {
+	if v := getenv(name); v != "" {
+		return v
+	}
+	return def
+}
