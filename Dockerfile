@@ -1,19 +1,23 @@
 # syntax=docker/dockerfile:1
 
 # Build stage: the same flags as `make build`, so the image runs the release
-# binary: BoringCrypto for signing (cgo; gcc is in this image), linked statically.
+# binary: it signs through OpenSSL 3 (cgo; gcc is in this image, OpenSSL's
+# headers are added), linked against glibc and libcrypto.so.3.
 FROM golang:1.26-bookworm AS build
+RUN apt-get update && apt-get install -y --no-install-recommends libssl-dev \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Modules first, in their own layer: a code change does not re-download them.
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 ARG VERSION=dev
-RUN GOEXPERIMENT=boringcrypto CGO_ENABLED=1 go build -tags netgo,osusergo -trimpath -ldflags "-s -w -linkmode external -extldflags -static -X main.version=${VERSION}" -o /out/tokensvc ./cmd/tokensvc \
+RUN CGO_ENABLED=1 go build -tags openssl,netgo,osusergo -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/tokensvc ./cmd/tokensvc \
  && mkdir -p /out/data
 
-# Final stage: no shell, no package manager, a non-root user (65532).
-FROM gcr.io/distroless/static-debian12:nonroot
+# Final stage: glibc and libssl3 (the same Debian release as the build
+# stage), no shell, no package manager, a non-root user (65532).
+FROM gcr.io/distroless/base-debian12:nonroot
 COPY --from=build /out/tokensvc /tokensvc
 # The embedded store's directory, owned by the non-root user; unused when
 # TOKENSVC_DATABASE_URL is set.

@@ -34,7 +34,8 @@ type worker struct {
 	id      int
 	conn    *conn
 	host    string
-	mint    []byte // the prepared mint or JWKS request
+	jwks    []byte // the prepared JWKS request
+	minted  int    // tokens asked for so far
 	refresh string // the worker's current refresh token
 }
 
@@ -45,12 +46,8 @@ func newWorker(o options, id int) (*worker, error) {
 	}
 	w := &worker{o: o, id: id, conn: &conn{addr: u.Host}, host: u.Host}
 	body := []byte(`{"user_id":"bench-user-` + strconv.Itoa(id) + `"}`)
-	switch o.endpoint {
-	case "jwks":
-		w.mint = buildRequest("GET", w.host, "/.well-known/jwks.json", nil, nil)
-	default:
-		w.mint = buildRequest("POST", w.host, "/v1/tokens", map[string]string{
-			"Authorization": "Bearer " + o.apiKey, "Content-Type": "application/json"}, body)
+	if o.endpoint == "jwks" {
+		w.jwks = buildRequest("GET", w.host, "/.well-known/jwks.json", nil, nil)
 	}
 	if o.endpoint == "refresh" {
 		req := buildRequest("POST", w.host, "/v1/sessions", map[string]string{
@@ -77,9 +74,20 @@ func (w *worker) keepRefreshToken(body []byte) error {
 	return nil
 }
 
+// do sends one request. Each mint is for a user of its own: identical
+// requests would share a signature, and one user's repeated requests would
+// meet the per-user rate limit, so neither would measure minting.
 func (w *worker) do() (int, error) {
-	if w.o.endpoint != "refresh" {
-		status, _, err := w.conn.roundTrip(w.mint, false)
+	switch w.o.endpoint {
+	case "jwks":
+		status, _, err := w.conn.roundTrip(w.jwks, false)
+		return status, err
+	case "tokens":
+		w.minted++
+		body := []byte(`{"user_id":"bench-` + strconv.Itoa(w.id) + "-" + strconv.Itoa(w.minted) + `"}`)
+		req := buildRequest("POST", w.host, "/v1/tokens", map[string]string{
+			"Authorization": "Bearer " + w.o.apiKey, "Content-Type": "application/json"}, body)
+		status, _, err := w.conn.roundTrip(req, false)
 		return status, err
 	}
 	req := buildRequest("POST", w.host, "/v1/sessions/refresh", map[string]string{"Authorization": "Bearer " + w.refresh}, nil)

@@ -32,8 +32,8 @@ func (r report) print(w io.Writer) {
 		fmt.Fprintf(w, "%11d %10.0f %9.2f %9.2f %9.2f %9.2f %9s  %s\n", run.Concurrency, run.Throughput, run.P50, run.P90, run.P99, run.Max, ratio, strings.Join(st, " "))
 	}
 	if r.RawSign != nil {
-		fmt.Fprintf(w, "\nraw RSA-%d signing, this binary, %d cores: %.0f/s (%.2f ms per signature per core)\n",
-			r.RawSign.Bits, r.RawSign.Cores, r.RawSign.PerSecond, r.RawSign.PerSign)
+		fmt.Fprintf(w, "\nraw RSA-%d signing, %s, %d cores: %.0f/s (%.2f ms per signature per core)\n",
+			r.RawSign.Bits, r.RawSign.Signer, r.RawSign.Cores, r.RawSign.PerSecond, r.RawSign.PerSign)
 	}
 }
 

@@ -172,7 +172,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("tokensvc serving", "addr", ln.Addr().String(), "store", st.kind, "profile", cfg.Profile,
-		"active_kid", active.KID, "version", version)
+		"active_kid", active.KID, "signer", active.SignedBy, "version", version)
 
 	select {
 	case err := <-served:

@@ -153,7 +153,7 @@ func (i *Issuer) sign(req Request) (Token, error) {
 		return Token{}, fmt.Errorf("issue token: %w", err)
 	}
 	start := time.Now()
-	signed, err := jws.Sign(payload, jws.WithKey(key.Alg, key.Private, jws.WithProtectedHeaders(hdr)))
+	signed, err := jws.Sign(payload, jws.WithKey(key.Alg, key.Signer, jws.WithProtectedHeaders(hdr)))
 	i.observeSign(time.Since(start))
 	if err != nil {
 		return Token{}, fmt.Errorf("issue token: sign with %s: %w", key.KID, err)

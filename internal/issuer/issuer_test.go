@@ -5,8 +5,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -41,7 +43,7 @@ func (s fixedSource) Active() (*keys.Key, error) {
 	return s.key, nil
 }
 
-func newIssuer(t *testing.T, s issuer.Settings, now time.Time) (*issuer.Issuer, *keys.Key) {
+func newIssuer(t testing.TB, s issuer.Settings, now time.Time) (*issuer.Issuer, *keys.Key) {
 	t.Helper()
 	k, err := testKeys()
 	if err != nil {
@@ -199,10 +201,12 @@ func BenchmarkIssue(b *testing.B) {
 		b.Fatal(err)
 	}
 	iss := issuer.New(fixedSource{k}, time.Now, issuer.Settings{Profile: issuer.ProfileMoEngage, SubjectKey: "uid", DefaultTTL: time.Hour, MaxTTL: time.Hour}, nil)
+	// A user per request: identical requests would share one signature.
+	var users atomic.Int64
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if _, err := iss.Issue(issuer.Request{UserID: "user-42"}); err != nil {
+			if _, err := iss.Issue(issuer.Request{UserID: "user-" + strconv.FormatInt(users.Add(1), 10)}); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -2,6 +2,10 @@ package keys_test
 
 import (
 	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"slices"
@@ -66,8 +70,21 @@ func TestRingLoadsAndPublishes(t *testing.T) {
 		t.Fatal(err)
 	}
 	active, err := ring.Active()
-	if err != nil || active.Private == nil || active.KID != st.recs[0].KID {
+	if err != nil || active.Signer == nil || active.KID != st.recs[0].KID {
 		t.Fatalf("Active() = %+v, %v", active, err)
+	}
+	// The active key signs with this build's signer, and what it signs
+	// verifies with the published half.
+	if active.SignedBy != keys.SignerImplementation {
+		t.Errorf("SignedBy = %q, want %q", active.SignedBy, keys.SignerImplementation)
+	}
+	digest := sha256.Sum256([]byte("payload"))
+	sig, err := active.Signer.Sign(rand.Reader, digest[:], crypto.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rsa.VerifyPKCS1v15(active.Public, crypto.SHA256, digest[:], sig); err != nil {
+		t.Errorf("the active key's signature does not verify: %v", err)
 	}
 
 	// A pending key is published but never signs, and its private half is
@@ -95,7 +112,7 @@ func TestRingLoadsAndPublishes(t *testing.T) {
 	if snap.Active.KID != active.KID {
 		t.Errorf("active kid changed to %s", snap.Active.KID)
 	}
-	if k, err := snap.Key(pending.KID); err != nil || k.Private != nil {
+	if k, err := snap.Key(pending.KID); err != nil || k.Signer != nil {
 		t.Errorf("pending key: %+v, %v; want published without private half", k, err)
 	}
 	for _, gone := range []keys.Record{expired, revoked, retiredDone} {
