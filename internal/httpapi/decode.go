@@ -9,12 +9,19 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 )
 
 // MaxBodyBytes is the largest request body accepted.
 const MaxBodyBytes = 64 << 10
 
+// maxJSONDepth is the deepest nesting of objects and arrays accepted. No
+// request needs more than a few levels; encoding/json alone would go to
+// 10,000, recursing all the way.
+const maxJSONDepth = 32
+
 // decodeJSON reads one JSON object from r's body into dst. Unknown fields,
+// repeated keys, nesting deeper than maxJSONDepth, bytes that are not UTF-8,
 // trailing data, a body over MaxBodyBytes and a non-JSON Content-Type are
 // refused, each with the problem that says which.
 func decodeJSON(r *http.Request, dst any) error {
@@ -32,16 +39,91 @@ func decodeJSON(r *http.Request, dst any) error {
 		}
 		return newProblem(http.StatusBadRequest, "invalid-request", "Unreadable body", "the request body could not be read")
 	}
+	// encoding/json would turn invalid UTF-8 into U+FFFD: two different
+	// byte strings would then name one user.
+	if !utf8.Valid(body) {
+		return newProblem(http.StatusBadRequest, "invalid-request", "Invalid JSON", "the request body is not valid UTF-8")
+	}
+	if err := checkShape(body); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	dec.UseNumber()
 	if err := dec.Decode(dst); err != nil {
 		return jsonProblem(err)
 	}
-	if dec.More() {
+	// Anything but white space after the object is refused; dec.More
+	// would let a stray closing bracket through.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return newProblem(http.StatusBadRequest, "invalid-request", "Invalid JSON", "the body must hold exactly one JSON object")
 	}
 	return nil
+}
+
+// checkShape refuses what encoding/json would accept without a word: a key
+// given twice in one object, where the last would win (so a proxy that
+// reads the first and tokensvc would disagree on whose token it is), and
+// nesting deeper than maxJSONDepth. Field names of the request itself are
+// matched case-insensitively by encoding/json, so at the top level "user_id"
+// and "USER_ID" are the same key too. Syntax errors are left to the
+// decoder, which reports them with their position.
+func checkShape(body []byte) error {
+	type container struct {
+		object    bool
+		expectKey bool
+		keys      map[string]struct{}
+	}
+	var open []container
+	// valueDone marks the end of a value inside the innermost container:
+	// in an object, a key comes next.
+	valueDone := func() {
+		if n := len(open); n > 0 && open[n-1].object {
+			open[n-1].expectKey = true
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil // io.EOF, or a syntax error the decoder will report
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{', '[':
+				if len(open) == maxJSONDepth {
+					return newProblem(http.StatusBadRequest, "invalid-request", "Invalid JSON",
+						fmt.Sprintf("the request body nests objects and arrays more than %d deep", maxJSONDepth))
+				}
+				open = append(open, container{object: t == '{', expectKey: t == '{'})
+			default:
+				open = open[:len(open)-1]
+				valueDone()
+			}
+		case string:
+			top := len(open) - 1
+			if top < 0 || !open[top].expectKey {
+				valueDone()
+				continue
+			}
+			key := t
+			if top == 0 {
+				key = strings.ToLower(key)
+			}
+			if _, dup := open[top].keys[key]; dup {
+				return badField(t, fmt.Sprintf("%q is given more than once", t))
+			}
+			if open[top].keys == nil {
+				open[top].keys = map[string]struct{}{}
+			}
+			open[top].keys[key] = struct{}{}
+			open[top].expectKey = false
+		default:
+			valueDone()
+		}
+	}
 }
 
 // jsonProblem turns a decoding error into a problem that names the field at

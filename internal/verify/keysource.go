@@ -45,6 +45,9 @@ func ParsePEM(data []byte, name string) ([]Key, error) {
 		if n > 1 {
 			label = fmt.Sprintf("%s#%d", name, n)
 		}
+		if err := checkRSA(rsaPub); err != nil {
+			return nil, fmt.Errorf("%s: %w", label, err)
+		}
 		out = append(out, Key{Name: label, Key: rsaPub})
 	}
 	if len(out) == 0 {
@@ -81,10 +84,32 @@ func ParseJWKS(data []byte) ([]Key, error) {
 		if name == "" {
 			name = fmt.Sprintf("jwks#%d", i+1)
 		}
-		out = append(out, Key{Name: name, Key: &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(new(big.Int).SetBytes(e).Int64())}})
+		pub := &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(new(big.Int).SetBytes(e).Int64())}
+		if err := checkRSA(pub); err != nil {
+			return nil, fmt.Errorf("JWKS key %d (%s): %w", i, name, err)
+		}
+		out = append(out, Key{Name: name, Key: pub})
 	}
 	if len(out) == 0 {
 		return nil, errors.New("JWKS holds no RSA key")
 	}
 	return out, nil
+}
+
+// MinRSABits is the smallest RSA key MoEngage accepts.
+const MinRSABits = 2048
+
+// checkRSA refuses public keys no verifier should trust: too small for
+// MoEngage, or not an RSA key at all (an even modulus, an exponent below 3
+// or even), which a hand-edited JWKS can hold.
+func checkRSA(pub *rsa.PublicKey) error {
+	switch {
+	case pub.N.Bit(0) == 0:
+		return errors.New("the RSA modulus is even: not an RSA key")
+	case pub.N.BitLen() < MinRSABits:
+		return fmt.Errorf("the RSA key has %d bits; MoEngage needs at least %d", pub.N.BitLen(), MinRSABits)
+	case pub.E < 3 || pub.E%2 == 0:
+		return fmt.Errorf("the RSA exponent %d is not a valid public exponent", pub.E)
+	}
+	return nil
 }
