@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -52,9 +53,12 @@ func (p replicaPair) both(t *testing.T, method, path string) ([2]int, [2][]byte)
 func (p replicaPair) awaitSigningKey(t *testing.T, kid string) time.Duration {
 	t.Helper()
 	start := time.Now()
+	polls := 0
 	for _, inst := range []*instance{p.a, p.b} {
 		for {
-			if m := inst.mint(t, p.admin, `{"user_id":"u"}`); m.KID == kid {
+			// A user per poll: the per-user rate limit is on.
+			polls++
+			if m := inst.mint(t, p.admin, `{"user_id":"poll-`+strconv.Itoa(polls)+`"}`); m.KID == kid {
 				break
 			}
 			if time.Since(start) > propagationBound {
@@ -148,4 +152,45 @@ func TestReplicaConvergesAfterListenerLoss(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// TestRevokedAPIKeyStopsOnEveryReplica revokes an API key on one replica:
+// that replica refuses it at once, the other within apiKeysReloadEvery —
+// the staleness bound the README gives.
+func TestRevokedAPIKeyStopsOnEveryReplica(t *testing.T) {
+	p := startReplicas(t)
+	status, body := p.a.request(t, "POST", "/v1/apikeys", p.admin, `{"name":"backend","scope":"issue"}`)
+	if status != http.StatusCreated {
+		t.Fatalf("create API key: %d %s", status, body)
+	}
+	var k struct{ ID, Secret string }
+	if err := json.Unmarshal(body, &k); err != nil {
+		t.Fatal(err)
+	}
+	mintStatus := func(inst *instance) int {
+		status, _ := inst.request(t, "POST", "/v1/tokens", k.Secret, `{"user_id":"u-`+strconv.FormatInt(time.Now().UnixNano(), 10)+`"}`)
+		return status
+	}
+	// b learns of the new key on its next reload.
+	deadline := time.Now().Add(apiKeysReloadEvery + 5*time.Second)
+	for mintStatus(p.b) != http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatal("replica b never accepted the new API key")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if status, body := p.a.request(t, "DELETE", "/v1/apikeys/"+k.ID, p.admin, ""); status != http.StatusNoContent {
+		t.Fatalf("revoke: %d %s", status, body)
+	}
+	revoked := time.Now()
+	if s := mintStatus(p.a); s != http.StatusUnauthorized {
+		t.Errorf("the revoking replica still accepts the key: %d", s)
+	}
+	for mintStatus(p.b) != http.StatusUnauthorized {
+		if time.Since(revoked) > apiKeysReloadEvery+2*time.Second {
+			t.Fatalf("replica b still accepts a key revoked %s ago", time.Since(revoked).Round(time.Second))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("replica b refused the revoked key after %s", time.Since(revoked).Round(time.Millisecond))
 }

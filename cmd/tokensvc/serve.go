@@ -19,6 +19,7 @@ import (
 	"github.com/tokensvc/tokensvc/internal/httpapi"
 	"github.com/tokensvc/tokensvc/internal/issuer"
 	"github.com/tokensvc/tokensvc/internal/keys"
+	"github.com/tokensvc/tokensvc/internal/ratelimit"
 	"github.com/tokensvc/tokensvc/internal/session"
 	"github.com/tokensvc/tokensvc/internal/verify"
 )
@@ -106,12 +107,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	metrics := httpapi.NewMetrics(reg)
 	metrics.WatchKeys(rotator.Health)
 	minter := issuer.New(ring, time.Now, issuer.Settings{
-		Profile:    cfg.Profile,
-		SubjectKey: cfg.SubjectKey,
-		Issuer:     cfg.Issuer,
-		Audience:   cfg.Audience,
-		DefaultTTL: cfg.TokenTTL,
-		MaxTTL:     cfg.MaxTokenTTL,
+		Profile:     cfg.Profile,
+		SubjectKey:  cfg.SubjectKey,
+		Issuer:      cfg.Issuer,
+		Audience:    cfg.Audience,
+		DefaultTTL:  cfg.TokenTTL,
+		MaxTTL:      cfg.MaxTokenTTL,
+		MaxInFlight: cfg.MaxInFlight,
 	}, metrics.ObserveSign)
 
 	sessions := session.New(st, minter, session.Policy{Idle: cfg.SessionIdle, Max: cfg.SessionMax, ReuseGrace: cfg.ReuseGrace}, time.Now)
@@ -129,10 +131,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			_, err := ring.Active()
 			return err
 		},
-		Metrics:  metrics,
-		Logger:   log,
-		OpenAPI:  api.OpenAPI,
-		Verifier: verify.Verifier{Profile: cfg.Profile, SubjectKey: cfg.SubjectKey},
+		Metrics:   metrics,
+		Logger:    log,
+		OpenAPI:   api.OpenAPI,
+		Verifier:  verify.Verifier{Profile: cfg.Profile, SubjectKey: cfg.SubjectKey},
+		PerAPIKey: ratelimit.NewKeyed("API key", cfg.PerAPIKeyRate, time.Now),
+		PerUser:   ratelimit.NewKeyed("user", cfg.PerUserRate, time.Now),
 	})
 
 	ln, err := net.Listen("tcp", cfg.Addr)

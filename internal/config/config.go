@@ -16,6 +16,7 @@ import (
 	"github.com/tokensvc/tokensvc/internal/apikey"
 	"github.com/tokensvc/tokensvc/internal/issuer"
 	"github.com/tokensvc/tokensvc/internal/keys"
+	"github.com/tokensvc/tokensvc/internal/ratelimit"
 )
 
 // Config is tokensvc's validated configuration.
@@ -40,6 +41,9 @@ type Config struct {
 	SessionIdle     time.Duration
 	SessionMax      time.Duration
 	ReuseGrace      time.Duration
+	PerAPIKeyRate   ratelimit.Rate
+	PerUserRate     ratelimit.Rate
+	MaxInFlight     int
 }
 
 // Var documents one environment variable: the README's configuration table
@@ -74,6 +78,9 @@ func Vars() []Var {
 		{"TOKENSVC_SESSION_MAX", "2160h", "No login session lives longer than this (90 days)."},
 		{"TOKENSVC_SESSION_REUSE_GRACE", "30s", "How long a rotated refresh token still works, for a response lost on the network; replayed later, it ends the session."},
 		{"TOKENSVC_AUTO_ACTIVATE", "false", "`true`: the next key signs when the period ends (JWKS-fetching verifiers). `false`: an operator activates it after registering it in the dashboard."},
+		{"TOKENSVC_RATE_LIMIT_PER_API_KEY", "off", "Requests each API key may make, as `N/s`, `N/min` or `N/h` (bursts of up to N), or `off`. Beyond it: 429 with Retry-After."},
+		{"TOKENSVC_RATE_LIMIT_PER_USER", "60/min", "Tokens and sessions that may be asked for each user, as `N/s`, `N/min` or `N/h`, or `off`. Beyond it: 429 with Retry-After."},
+		{"TOKENSVC_MAX_INFLIGHT_SIGNATURES", "64", "Signatures under way at once; beyond it mint requests get 503 with Retry-After at once instead of queueing."},
 	}
 }
 
@@ -190,6 +197,17 @@ func Load(getenv func(string) string) (Config, error) {
 	case "false", "0", "no":
 	default:
 		fail("TOKENSVC_AUTO_ACTIVATE", "%q is not true or false", v)
+	}
+	var err error
+	if c.PerAPIKeyRate, err = ratelimit.ParseRate(env("TOKENSVC_RATE_LIMIT_PER_API_KEY")); err != nil {
+		fail("TOKENSVC_RATE_LIMIT_PER_API_KEY", "%v", err)
+	}
+	if c.PerUserRate, err = ratelimit.ParseRate(env("TOKENSVC_RATE_LIMIT_PER_USER")); err != nil {
+		fail("TOKENSVC_RATE_LIMIT_PER_USER", "%v", err)
+	}
+	inFlight := env("TOKENSVC_MAX_INFLIGHT_SIGNATURES")
+	if c.MaxInFlight, err = strconv.Atoi(inFlight); err != nil || c.MaxInFlight < 1 {
+		fail("TOKENSVC_MAX_INFLIGHT_SIGNATURES", "%q is not a whole number of at least 1", inFlight)
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

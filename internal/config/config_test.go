@@ -9,6 +9,7 @@ import (
 
 	"github.com/tokensvc/tokensvc/internal/config"
 	"github.com/tokensvc/tokensvc/internal/issuer"
+	"github.com/tokensvc/tokensvc/internal/ratelimit"
 )
 
 const goodMaster = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=" // 32 bytes
@@ -29,7 +30,8 @@ func TestDefaults(t *testing.T) {
 	if c.Addr != want.Addr || c.DataDir != want.DataDir || c.Profile != want.Profile || c.SubjectKey != want.SubjectKey ||
 		c.Alg != want.Alg || c.RSABits != want.RSABits || c.TokenTTL != want.TokenTTL || c.MaxTokenTTL != want.MaxTokenTTL ||
 		c.LogLevel != want.LogLevel || c.DatabaseURL != "" || c.MasterKey != nil ||
-		c.RotationPeriod != 90*24*time.Hour || c.RotationLead != 7*24*time.Hour || c.AutoActivate {
+		c.RotationPeriod != 90*24*time.Hour || c.RotationLead != 7*24*time.Hour || c.AutoActivate ||
+		!c.PerAPIKeyRate.Off() || c.PerUserRate != (ratelimit.Rate{N: 60, Per: time.Minute}) || c.MaxInFlight != 64 {
 		t.Errorf("defaults = %+v\nwant %+v", c, want)
 	}
 }
@@ -40,22 +42,25 @@ func TestEverySetting(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, err := config.Load(envOf(map[string]string{
-		"TOKENSVC_ADDR":              ":9090",
-		"TOKENSVC_DATABASE_URL":      "postgres://u@db/tokensvc",
-		"TOKENSVC_MASTER_KEY_FILE":   keyFile,
-		"TOKENSVC_BOOTSTRAP_API_KEY": strings.Repeat("k", 32),
-		"TOKENSVC_PROFILE":           "braze",
-		"TOKENSVC_SUBJECT_KEY":       "email",
-		"TOKENSVC_ALG":               "RS512",
-		"TOKENSVC_RSA_BITS":          "3072",
-		"TOKENSVC_TOKEN_TTL":         "10m",
-		"TOKENSVC_MAX_TOKEN_TTL":     "2h",
-		"TOKENSVC_ISSUER":            "https://auth.example",
-		"TOKENSVC_AUDIENCE":          "moengage",
-		"TOKENSVC_LOG_LEVEL":         "DEBUG",
-		"TOKENSVC_ROTATION_PERIOD":   "720h",
-		"TOKENSVC_ROTATION_LEAD":     "48h",
-		"TOKENSVC_AUTO_ACTIVATE":     "true",
+		"TOKENSVC_ADDR":                    ":9090",
+		"TOKENSVC_DATABASE_URL":            "postgres://u@db/tokensvc",
+		"TOKENSVC_MASTER_KEY_FILE":         keyFile,
+		"TOKENSVC_BOOTSTRAP_API_KEY":       strings.Repeat("k", 32),
+		"TOKENSVC_PROFILE":                 "braze",
+		"TOKENSVC_SUBJECT_KEY":             "email",
+		"TOKENSVC_ALG":                     "RS512",
+		"TOKENSVC_RSA_BITS":                "3072",
+		"TOKENSVC_TOKEN_TTL":               "10m",
+		"TOKENSVC_MAX_TOKEN_TTL":           "2h",
+		"TOKENSVC_ISSUER":                  "https://auth.example",
+		"TOKENSVC_AUDIENCE":                "moengage",
+		"TOKENSVC_LOG_LEVEL":               "DEBUG",
+		"TOKENSVC_ROTATION_PERIOD":         "720h",
+		"TOKENSVC_ROTATION_LEAD":           "48h",
+		"TOKENSVC_AUTO_ACTIVATE":           "true",
+		"TOKENSVC_RATE_LIMIT_PER_API_KEY":  "500/s",
+		"TOKENSVC_RATE_LIMIT_PER_USER":     "off",
+		"TOKENSVC_MAX_INFLIGHT_SIGNATURES": "8",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +68,8 @@ func TestEverySetting(t *testing.T) {
 	if c.Addr != ":9090" || len(c.MasterKey) != 32 || c.Profile != issuer.ProfileBraze || c.SubjectKey != "email" ||
 		c.Alg != "RS512" || c.RSABits != 3072 || c.TokenTTL != 10*time.Minute || c.MaxTokenTTL != 2*time.Hour ||
 		c.Issuer != "https://auth.example" || c.Audience != "moengage" || c.LogLevel != "debug" ||
-		c.RotationPeriod != 720*time.Hour || c.RotationLead != 48*time.Hour || !c.AutoActivate {
+		c.RotationPeriod != 720*time.Hour || c.RotationLead != 48*time.Hour || !c.AutoActivate ||
+		c.PerAPIKeyRate != (ratelimit.Rate{N: 500, Per: time.Second}) || !c.PerUserRate.Off() || c.MaxInFlight != 8 {
 		t.Errorf("config = %+v", c)
 	}
 }
@@ -91,6 +97,10 @@ func TestProblems(t *testing.T) {
 			"TOKENSVC_LOG_LEVEL:", "TOKENSVC_DATABASE_URL:", "TOKENSVC_BOOTSTRAP_API_KEY:", "TOKENSVC_MASTER_KEY:",
 		}},
 		{"lead not shorter than period", map[string]string{"TOKENSVC_ROTATION_PERIOD": "24h", "TOKENSVC_ROTATION_LEAD": "24h"}, []string{"TOKENSVC_ROTATION_LEAD:"}},
+		{"bad limits", map[string]string{"TOKENSVC_RATE_LIMIT_PER_API_KEY": "fast", "TOKENSVC_RATE_LIMIT_PER_USER": "10/day",
+			"TOKENSVC_MAX_INFLIGHT_SIGNATURES": "0"}, []string{
+			`TOKENSVC_RATE_LIMIT_PER_API_KEY: "fast" is not a rate`, "TOKENSVC_RATE_LIMIT_PER_USER:", "TOKENSVC_MAX_INFLIGHT_SIGNATURES:",
+		}},
 		{"auto activate not a bool", map[string]string{"TOKENSVC_AUTO_ACTIVATE": "sometimes"}, []string{"TOKENSVC_AUTO_ACTIVATE:"}},
 		{"ttl over max", map[string]string{"TOKENSVC_TOKEN_TTL": "48h"}, []string{"longer than TOKENSVC_MAX_TOKEN_TTL"}},
 		{"fractional ttl", map[string]string{"TOKENSVC_TOKEN_TTL": "1.5s"}, []string{"whole number of seconds"}},

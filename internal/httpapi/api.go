@@ -14,6 +14,7 @@ import (
 	"github.com/tokensvc/tokensvc/internal/apikey"
 	"github.com/tokensvc/tokensvc/internal/issuer"
 	"github.com/tokensvc/tokensvc/internal/keys"
+	"github.com/tokensvc/tokensvc/internal/ratelimit"
 	"github.com/tokensvc/tokensvc/internal/verify"
 )
 
@@ -61,6 +62,9 @@ type Deps struct {
 	// Verifier holds the profile rules POST /v1/verify applies; its keys
 	// are the published keys at each request.
 	Verifier verify.Verifier
+	// PerAPIKey limits the requests of each API key, PerUser the tokens
+	// and sessions asked for each user; nil limits nothing.
+	PerAPIKey, PerUser *ratelimit.Keyed
 }
 
 type api struct {
@@ -75,6 +79,8 @@ type api struct {
 	metrics  *Metrics
 	log      *slog.Logger
 	openAPI  []byte
+	perKey   *ratelimit.Keyed
+	perUser  *ratelimit.Keyed
 }
 
 // New returns the HTTP handler serving every tokensvc endpoint.
@@ -91,6 +97,8 @@ func New(d Deps) http.Handler {
 		metrics:  d.Metrics,
 		log:      d.Logger,
 		openAPI:  d.OpenAPI,
+		perKey:   d.PerAPIKey,
+		perUser:  d.PerUser,
 	}
 	if a.now == nil {
 		a.now = time.Now

@@ -26,6 +26,7 @@ import (
 	"github.com/tokensvc/tokensvc/internal/keys"
 	"github.com/tokensvc/tokensvc/internal/pgtest"
 	"github.com/tokensvc/tokensvc/internal/postgres"
+	"github.com/tokensvc/tokensvc/internal/ratelimit"
 	"github.com/tokensvc/tokensvc/internal/session"
 	"github.com/tokensvc/tokensvc/internal/verify"
 )
@@ -47,6 +48,12 @@ type options struct {
 	// postgres runs the harness on a fresh PostgreSQL database instead of
 	// the embedded store; its queries are counted in queries.
 	postgres bool
+	// perKey and perUser are the rate limits; zero: none.
+	perKey, perUser ratelimit.Rate
+	// maxInFlight caps signatures under way; zero: no cap.
+	maxInFlight int
+	// sources wraps the key source the issuer signs from.
+	source func(issuer.Source) issuer.Source
 }
 
 // store is what the harness needs of a store.
@@ -104,8 +111,13 @@ func newHarness(t testing.TB, opt options) *harness {
 	}
 	metrics := httpapi.NewMetrics(prometheus.NewRegistry())
 	metrics.WatchKeys(rotator.Health)
-	minter := issuer.New(ring, time.Now, issuer.Settings{
+	var src issuer.Source = ring
+	if opt.source != nil {
+		src = opt.source(ring)
+	}
+	minter := issuer.New(src, time.Now, issuer.Settings{
 		Profile: issuer.ProfileMoEngage, SubjectKey: "uid", DefaultTTL: time.Hour, MaxTTL: 24 * time.Hour,
+		MaxInFlight: opt.maxInFlight,
 	}, metrics.ObserveSign)
 	handler := httpapi.New(httpapi.Deps{
 		Minter:   minter,
@@ -120,10 +132,12 @@ func newHarness(t testing.TB, opt options) *harness {
 			_, err := ring.Active()
 			return err
 		},
-		Metrics:  metrics,
-		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
-		OpenAPI:  api.OpenAPI,
-		Verifier: verify.Verifier{Profile: issuer.ProfileMoEngage, SubjectKey: "uid"},
+		Metrics:   metrics,
+		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+		OpenAPI:   api.OpenAPI,
+		Verifier:  verify.Verifier{Profile: issuer.ProfileMoEngage, SubjectKey: "uid"},
+		PerAPIKey: ratelimit.NewKeyed("API key", opt.perKey, time.Now),
+		PerUser:   ratelimit.NewKeyed("user", opt.perUser, time.Now),
 	})
 	h.srv = httptest.NewServer(handler)
 	t.Cleanup(h.srv.Close)

@@ -26,6 +26,10 @@ func (a *api) requireScope(need apikey.Scope) func(http.Handler) http.Handler {
 					"the API key is unknown or revoked"))
 				return
 			}
+			if err := a.perKey.Take(k.ID); err != nil {
+				a.writeError(w, r, err)
+				return
+			}
 			if !k.Scope.Allows(need) {
 				writeProblem(w, newProblem(http.StatusForbidden, "forbidden", "Forbidden",
 					"this API key has scope "+string(k.Scope)+"; this endpoint needs scope "+string(need)))

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
@@ -30,7 +31,7 @@ func NewMetrics(reg *prometheus.Registry) *Metrics {
 		gatherer:   reg,
 		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tokensvc_tokens_issued_total",
-			Help: "Mint requests by result: ok, invalid (refused input) or error (tokensvc failed).",
+			Help: "Mint requests by result: ok, invalid (refused input), limited (per-user rate limit), overloaded (shed: too many signatures in flight) or error (tokensvc failed).",
 		}, []string{"result"}),
 		signDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "tokensvc_sign_duration_seconds",
@@ -49,7 +50,7 @@ func NewMetrics(reg *prometheus.Registry) *Metrics {
 	}
 	reg.MustRegister(m.tokens, m.signDuration, m.requests, m.reqDuration)
 	// Pre-create the result series so dashboards see zeros, not gaps.
-	for _, r := range []string{"ok", "invalid", "error"} {
+	for _, r := range []string{"ok", "invalid", "limited", "overloaded", "error"} {
 		m.tokens.WithLabelValues(r)
 	}
 	return m
@@ -101,7 +102,9 @@ func (m *Metrics) Handler() http.Handler {
 }
 
 // instrument counts and times every request by its route pattern, so that
-// a path parameter (a kid, an API key id) never becomes a label value.
+// a path parameter (a kid, an API key id, a user id) never becomes a label
+// value, and at debug level logs it the same way: route, not path; never
+// a header or a body, which is where the secrets are.
 func (a *api) instrument(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -112,7 +115,12 @@ func (a *api) instrument(next http.Handler) http.Handler {
 			route = rc.RoutePattern()
 		}
 		a.metrics.requests.WithLabelValues(route, r.Method, strconv.Itoa(sw.status)).Inc()
-		a.metrics.reqDuration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+		elapsed := time.Since(start)
+		a.metrics.reqDuration.WithLabelValues(route).Observe(elapsed.Seconds())
+		if a.log.Enabled(r.Context(), slog.LevelDebug) {
+			a.log.DebugContext(r.Context(), "request", slog.String("method", r.Method), slog.String("route", route),
+				slog.Int("status", sw.status), slog.Duration("duration", elapsed))
+		}
 	})
 }
 

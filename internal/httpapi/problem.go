@@ -4,13 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/tokensvc/tokensvc/internal/apikey"
 	"github.com/tokensvc/tokensvc/internal/issuer"
 	"github.com/tokensvc/tokensvc/internal/keys"
+	"github.com/tokensvc/tokensvc/internal/ratelimit"
 	"github.com/tokensvc/tokensvc/internal/session"
 )
 
@@ -21,6 +24,9 @@ type problem struct {
 	Status int    `json:"status"`
 	Detail string `json:"detail,omitempty"`
 	Field  string `json:"field,omitempty"`
+	// retryAfter, when set, is sent as Retry-After instead of the default
+	// for the status.
+	retryAfter time.Duration
 }
 
 func (p *problem) Error() string { return p.Title + ": " + p.Detail }
@@ -49,6 +55,7 @@ func problemFor(err error) *problem {
 		inval *apikey.InvalidError
 		unav  unavailable
 		ended *session.EndedError
+		limit *ratelimit.LimitedError
 	)
 	switch {
 	case errors.As(err, &p):
@@ -57,6 +64,16 @@ func problemFor(err error) *problem {
 		return badField(field.Field, field.Error())
 	case errors.As(err, &inval):
 		return badField(inval.Field, inval.Error())
+	case errors.As(err, &limit):
+		p := newProblem(http.StatusTooManyRequests, "rate-limited", "Too many requests",
+			fmt.Sprintf("this %s may make %s requests; retry after the Retry-After header's seconds", limit.What, limit.Rate))
+		p.retryAfter = limit.RetryAfter
+		return p
+	case errors.Is(err, issuer.ErrOverloaded):
+		p := newProblem(http.StatusServiceUnavailable, "overloaded", "Overloaded",
+			"tokensvc is signing as many tokens as it can; retry shortly")
+		p.retryAfter = time.Second
+		return p
 	case errors.Is(err, keys.ErrNoActiveKey):
 		return newProblem(http.StatusServiceUnavailable, "no-active-key", "No active signing key",
 			"tokensvc has no active signing key loaded; check the service log")
@@ -95,11 +112,15 @@ func (a *api) writeError(w http.ResponseWriter, r *http.Request, err error) {
 
 func writeProblem(w http.ResponseWriter, p *problem) {
 	h := w.Header()
-	switch p.Status {
-	case http.StatusUnauthorized:
+	switch {
+	case p.retryAfter > 0:
+		// Whole seconds, rounded up: retrying early would only be refused.
+		h.Set("Retry-After", strconv.FormatInt(int64((p.retryAfter+time.Second-1)/time.Second), 10))
+	case p.Status == http.StatusServiceUnavailable:
+		h.Set("Retry-After", "5")
+	}
+	if p.Status == http.StatusUnauthorized {
 		h.Set("WWW-Authenticate", `Bearer realm="tokensvc"`)
-	case http.StatusServiceUnavailable:
-		h.Set("Retry-After", strconv.Itoa(5))
 	}
 	h.Set("Content-Type", "application/problem+json")
 	h.Set("Cache-Control", "no-store")

@@ -52,6 +52,10 @@ func (a *api) createSession(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, badField("user_id", "user_id is required"))
 		return
 	}
+	if err := a.perUser.Take(*req.UserID); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
 	g, err := a.sessions.Create(r.Context(), *req.UserID)
 	if err != nil {
 		a.writeError(w, r, err)

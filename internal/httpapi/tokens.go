@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"time"
 
@@ -41,6 +42,11 @@ func (a *api) mintToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ir.UserID = *req.UserID
+	if err := a.perUser.Take(ir.UserID); err != nil {
+		a.metrics.tokenIssued("limited")
+		a.writeError(w, r, err)
+		return
+	}
 	if req.TTLSeconds != nil {
 		n, err := req.TTLSeconds.Int64()
 		if err != nil || n < 1 || n > maxTTLSeconds {
@@ -74,6 +80,9 @@ func mintResponseOf(tok issuer.Token) mintResponse {
 
 // resultOf names the outcome of a failed mint for the tokens-issued metric.
 func resultOf(err error) string {
+	if errors.Is(err, issuer.ErrOverloaded) {
+		return "overloaded"
+	}
 	if problemFor(err).Status < 500 {
 		return "invalid"
 	}

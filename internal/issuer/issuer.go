@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -52,7 +53,14 @@ type Settings struct {
 	Audience   string // aud; empty: none
 	DefaultTTL time.Duration
 	MaxTTL     time.Duration
+	// MaxInFlight caps the signatures being made or waiting for a core at
+	// once; beyond it Issue fails fast with ErrOverloaded, so overload
+	// sheds load instead of queueing without bound. Zero: no cap.
+	MaxInFlight int
 }
+
+// ErrOverloaded is returned when MaxInFlight signatures are under way.
+var ErrOverloaded = errors.New("too many signatures in flight")
 
 // Issuer mints tokens. It is safe for concurrent use.
 type Issuer struct {
@@ -65,6 +73,8 @@ type Issuer struct {
 	// a signature is the whole cost of a mint, and a retry storm from one
 	// user's devices would otherwise multiply it.
 	identical singleflight.Group
+	// inFlight holds a token per signature under way; nil: no cap.
+	inFlight chan struct{}
 }
 
 // New returns an Issuer signing with keys from src at the time now gives.
@@ -73,7 +83,11 @@ func New(src Source, now func() time.Time, s Settings, observeSign func(time.Dur
 	if observeSign == nil {
 		observeSign = func(time.Duration) {}
 	}
-	return &Issuer{keys: src, now: now, settings: s, observeSign: observeSign}
+	i := &Issuer{keys: src, now: now, settings: s, observeSign: observeSign}
+	if s.MaxInFlight > 0 {
+		i.inFlight = make(chan struct{}, s.MaxInFlight)
+	}
+	return i
 }
 
 // Request asks for a token.
@@ -110,7 +124,17 @@ func (i *Issuer) Issue(req Request) (Token, error) {
 	if err != nil {
 		return Token{}, err
 	}
-	tok, err, _ := i.identical.Do(id, func() (any, error) { return i.sign(req) })
+	tok, err, _ := i.identical.Do(id, func() (any, error) {
+		if i.inFlight != nil {
+			select {
+			case i.inFlight <- struct{}{}:
+				defer func() { <-i.inFlight }()
+			default:
+				return Token{}, ErrOverloaded
+			}
+		}
+		return i.sign(req)
+	})
 	if err != nil {
 		return Token{}, err
 	}
