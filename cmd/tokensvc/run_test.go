@@ -117,6 +117,13 @@ func (i *instance) bootstrapSecret() string {
 
 func (i *instance) request(t *testing.T, method, path, apiKey, body string) (int, []byte) {
 	t.Helper()
+	status, _, b := i.requestWithHeader(t, method, path, apiKey, body)
+	return status, b
+}
+
+// requestWithHeader is request, with the response's header too.
+func (i *instance) requestWithHeader(t *testing.T, method, path, apiKey, body string) (int, http.Header, []byte) {
+	t.Helper()
 	req, err := http.NewRequest(method, i.url+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
@@ -136,7 +143,7 @@ func (i *instance) request(t *testing.T, method, path, apiKey, body string) (int
 	if err != nil {
 		t.Fatal(err)
 	}
-	return resp.StatusCode, b
+	return resp.StatusCode, resp.Header, b
 }
 
 type minted struct {
