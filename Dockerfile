@@ -3,7 +3,7 @@
 # Build stage: the same flags as `make build`, so the image runs the release
 # binary: it signs through OpenSSL 3 (cgo; gcc is in this image, OpenSSL's
 # headers are added), linked against glibc and libcrypto.so.3.
-FROM golang:1.26-bookworm AS build
+FROM golang:1.26.10-bookworm AS build
 RUN apt-get update && apt-get install -y --no-install-recommends libssl-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src

@@ -2,6 +2,10 @@
 # .ci/run calls `make test` too.
 
 GO ?= go
+# go.mod's toolchain line names the patched Go release to build and test
+# with; "auto" lets the go command fetch it where an older one is installed
+# (this machine's go.env says "local").
+export GOTOOLCHAIN ?= auto
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 # The release build signs through the machine's OpenSSL 3 (cgo, build tag
 # openssl; see internal/opensslrsa): on this project's AVX-512 machines that
@@ -15,7 +19,7 @@ RELEASE_ENV = CGO_ENABLED=1
 BUILD_FLAGS = -tags openssl,netgo,osusergo -trimpath -ldflags "-s -w -X main.version=$(VERSION)"
 PUREGO_FLAGS = -trimpath -ldflags "-s -w -X main.version=$(VERSION)"
 
-.PHONY: test test-openssl check build build-purego bench
+.PHONY: test test-openssl check vulncheck build build-purego bench
 test: check
 	$(GO) test -race -count=1 ./...
 	$(MAKE) test-openssl
@@ -37,6 +41,18 @@ check:
 test-openssl:
 	$(RELEASE_ENV) $(GO) test -race -count=1 -tags openssl ./internal/opensslrsa ./internal/keys ./internal/issuer ./internal/httpapi
 	$(RELEASE_ENV) $(GO) test -run '^$$' -bench . -benchtime 1x -tags openssl ./internal/opensslrsa
+
+# vulncheck fails when the code calls a function with a known
+# vulnerability. The database is built from its source module,
+# golang.org/x/vulndb (data/osv holds every entry), fetched through the Go
+# module proxy: vuln.go.dev is not reachable from every build machine.
+GOVULNCHECK = golang.org/x/vuln/cmd/govulncheck@v1.9.0
+vulncheck:
+	@dir=$$($(GO) mod download -json golang.org/x/vulndb@latest | sed -nE 's/.*"Dir": "(.*)",/\1/p'); \
+	db=$$(mktemp -d); trap 'rm -rf "$$db"' EXIT; \
+	echo "govulncheck with the database of $$dir"; \
+	$(GO) run golang.org/x/vulndb/cmd/indexdb@latest -vulns "$$dir/data/osv" -out "$$db/db" && \
+	$(GO) run $(GOVULNCHECK) -db "file://$$db/db" ./...
 
 build:
 	$(RELEASE_ENV) $(GO) build $(BUILD_FLAGS) -o bin/tokensvc ./cmd/tokensvc

@@ -2,6 +2,8 @@ module github.com/tokensvc/tokensvc
 
 go 1.26.8
 
+toolchain go1.26.10
+
 require (
 	github.com/go-chi/chi/v5 v5.5.0
 	github.com/golang-jwt/jwt/v5 v5.3.1
