@@ -19,6 +19,7 @@ import (
 	"github.com/tokensvc/tokensvc/internal/httpapi"
 	"github.com/tokensvc/tokensvc/internal/issuer"
 	"github.com/tokensvc/tokensvc/internal/keys"
+	"github.com/tokensvc/tokensvc/internal/postgres"
 	"github.com/tokensvc/tokensvc/internal/ratelimit"
 	"github.com/tokensvc/tokensvc/internal/session"
 	"github.com/tokensvc/tokensvc/internal/verify"
@@ -40,7 +41,8 @@ Examples:
 
 const (
 	// apiKeysReloadEvery bounds how long an API key revoked on another
-	// replica goes on working here.
+	// replica goes on working here when the change notification is lost;
+	// with it, the change applies within milliseconds.
 	apiKeysReloadEvery = 10 * time.Second
 	// rotationLeeway keeps a retired key published this much longer than
 	// its last token could live: for verifiers' clock skew and for replicas
@@ -155,19 +157,24 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	bg, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBackground()
-	keysChanged := make(chan struct{}, 1)
+	keysChanged, apiKeysChanged := make(chan struct{}, 1), make(chan struct{}, 1)
 	go rotator.Run(bg, log, keysChanged)
 	if st.watch != nil {
-		go st.watch(bg, func() {
+		go st.watch(bg, func(channel string) {
+			due := keysChanged
+			if channel == postgres.APIKeysChannel {
+				due = apiKeysChanged
+			}
 			select {
-			case keysChanged <- struct{}{}:
+			case due <- struct{}{}:
 			default: // a reload is already due
 			}
 		}, func(err error) {
-			log.Warn("lost the key-change notifications; reconnecting, and reloading every "+keys.ReloadEvery.String()+" meanwhile", "err", err)
+			log.Warn("lost the change notifications; reconnecting, and reloading signing keys every "+keys.ReloadEvery.String()+
+				" and API keys every "+apiKeysReloadEvery.String()+" meanwhile", "err", err)
 		})
 	}
-	go every(bg, apiKeysReloadEvery, func() {
+	go every(bg, apiKeysReloadEvery, apiKeysChanged, func() {
 		if err := registry.Refresh(bg); err != nil {
 			log.Warn("reloading API keys failed; still using the keys loaded before", "err", err)
 		}
@@ -193,8 +200,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	return nil
 }
 
-// every calls f each interval until ctx ends.
-func every(ctx context.Context, interval time.Duration, f func()) {
+// every calls f each interval, and whenever now receives, until ctx ends.
+func every(ctx context.Context, interval time.Duration, now <-chan struct{}, f func()) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -202,6 +209,8 @@ func every(ctx context.Context, interval time.Duration, f func()) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			f()
+		case <-now:
 			f()
 		}
 	}

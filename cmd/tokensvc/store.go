@@ -30,9 +30,9 @@ type openedStore struct {
 	kind   string
 	sealer *keys.Sealer
 	close  func()
-	// watch delivers other replicas' key changes; nil for the embedded
-	// store, which no other process shares.
-	watch func(ctx context.Context, changed func(), lost func(error))
+	// watch delivers other replicas' changes to signing keys and API keys;
+	// nil for the embedded store, which no other process shares.
+	watch func(ctx context.Context, changed func(channel string), lost func(error))
 }
 
 // masterKeyFile is where the embedded store keeps a generated master key.
@@ -58,7 +58,7 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*opene
 		if len(applied) > 0 {
 			log.Info("applied database migrations", "versions", applied)
 		}
-		return &openedStore{store: pg, kind: "postgres", sealer: sealer, close: pg.Close, watch: pg.WatchSigningKeys}, nil
+		return &openedStore{store: pg, kind: "postgres", sealer: sealer, close: pg.Close, watch: pg.Watch}, nil
 	}
 
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {

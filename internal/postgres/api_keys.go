@@ -38,12 +38,30 @@ func (s *Store) APIKeys(ctx context.Context) ([]apikey.Key, error) {
 	return ks, nil
 }
 
+// APIKeysChannel is the NOTIFY channel on which every new or revoked API
+// key is announced, so that other replicas accept or refuse it within
+// milliseconds instead of at their next periodic reload.
+const APIKeysChannel = "tokensvc_api_keys"
+
 // CreateAPIKey stores a new API key.
 func (s *Store) CreateAPIKey(ctx context.Context, k apikey.Key) error {
-	if err := insertAPIKey(ctx, s.pool, k); err != nil {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := insertAPIKey(ctx, tx, k); err != nil {
+			return err
+		}
+		return announceAPIKeys(ctx, tx)
+	})
+	if err != nil {
 		return fmt.Errorf("create API key: %w", classify(err))
 	}
 	return nil
+}
+
+// announceAPIKeys tells listening replicas, on commit, that the API keys
+// changed.
+func announceAPIKeys(ctx context.Context, tx pgx.Tx) error {
+	_, err := tx.Exec(ctx, `SELECT pg_notify($1, '')`, APIKeysChannel)
+	return err
 }
 
 // CreateFirstAPIKey stores k only if no unrevoked key exists. The advisory
@@ -56,7 +74,10 @@ func (s *Store) CreateFirstAPIKey(ctx context.Context, k apikey.Key) (bool, erro
 			return err
 		}
 		created = true
-		return insertAPIKey(ctx, tx, k)
+		if err := insertAPIKey(ctx, tx, k); err != nil {
+			return err
+		}
+		return announceAPIKeys(ctx, tx)
 	})
 	if err != nil {
 		return false, fmt.Errorf("create first API key: %w", err)
@@ -67,12 +88,18 @@ func (s *Store) CreateFirstAPIKey(ctx context.Context, k apikey.Key) (bool, erro
 // RevokeAPIKey marks the key revoked at the given time, keeping the first
 // revocation time of a key revoked twice.
 func (s *Store) RevokeAPIKey(ctx context.Context, id string, at time.Time) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1`, id, at.UTC())
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1`, id, at.UTC())
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return apikey.ErrNotFound
+		}
+		return announceAPIKeys(ctx, tx)
+	})
 	if err != nil {
 		return fmt.Errorf("revoke API key %s: %w", id, classify(err))
-	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("revoke API key %s: %w", id, apikey.ErrNotFound)
 	}
 	return nil
 }
