@@ -48,7 +48,10 @@ const (
 	// its last token could live: for verifiers' clock skew and for replicas
 	// that have not yet seen the retirement.
 	rotationLeeway = 5 * time.Minute
-	shutdownGrace  = 20 * time.Second
+	// sessionPurgeEvery is how often ended sessions past their retention
+	// are deleted; the retention is days, so an hour late costs nothing.
+	sessionPurgeEvery = time.Hour
+	shutdownGrace     = 20 * time.Second
 )
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -118,7 +121,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		MaxInFlight: cfg.MaxInFlight,
 	}, metrics.ObserveSign)
 
-	sessions := session.New(st, minter, session.Policy{Idle: cfg.SessionIdle, Max: cfg.SessionMax, ReuseGrace: cfg.ReuseGrace}, time.Now)
+	sessions := session.New(st, minter, session.Policy{
+		Idle: cfg.SessionIdle, Max: cfg.SessionMax, ReuseGrace: cfg.ReuseGrace, Retention: cfg.SessionRetention,
+	}, time.Now)
 
 	handler := httpapi.New(httpapi.Deps{
 		Minter:   minter,
@@ -179,6 +184,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			log.Warn("reloading API keys failed; still using the keys loaded before", "err", err)
 		}
 	})
+	purge := func() {
+		n, err := sessions.Purge(bg)
+		if err != nil {
+			log.Warn("deleting ended sessions failed; trying again in "+sessionPurgeEvery.String(), "deleted", n, "err", err)
+		} else if n > 0 {
+			log.Info("deleted ended sessions", "count", n, "retention", cfg.SessionRetention.String())
+		}
+	}
+	// Once at start too: replicas replaced more often than hourly would
+	// otherwise never purge.
+	go func() { purge(); every(bg, sessionPurgeEvery, nil, purge) }()
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

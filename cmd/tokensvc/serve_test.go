@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -208,5 +209,65 @@ func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 	}
 	if err := <-stopped; err != nil {
 		t.Errorf("stop: %v", err)
+	}
+}
+
+// TestServePurgesEndedSessions checks the wiring of the purge: a session
+// logged out more than TOKENSVC_SESSION_RETENTION ago is deleted when the
+// service starts, and one still within it is kept.
+func TestServePurgesEndedSessions(t *testing.T) {
+	for name, setup := range storeSetups(t) {
+		t.Run(name, func(t *testing.T) {
+			env := setup(t)
+			env["TOKENSVC_SESSION_RETENTION"] = "1s"
+			svc := start(t, env)
+			admin := svc.bootstrapSecret()
+			count := func(svc *instance, user string) int {
+				t.Helper()
+				status, body := svc.request(t, "GET", "/v1/users/"+user+"/sessions", admin, "")
+				var list struct {
+					Sessions []json.RawMessage `json:"sessions"`
+				}
+				if err := json.Unmarshal(body, &list); status != http.StatusOK || err != nil {
+					t.Fatalf("listing sessions: %d %s", status, body)
+				}
+				return len(list.Sessions)
+			}
+			login := func(user string) string {
+				t.Helper()
+				status, body := svc.request(t, "POST", "/v1/sessions", admin, `{"user_id":"`+user+`"}`)
+				var g struct {
+					RefreshToken string `json:"refresh_token"`
+				}
+				if err := json.Unmarshal(body, &g); status != http.StatusCreated || err != nil || g.RefreshToken == "" {
+					t.Fatalf("login: %d %s", status, body)
+				}
+				return g.RefreshToken
+			}
+			if status, body := svc.request(t, "DELETE", "/v1/sessions/current", login("gone"), ""); status != http.StatusNoContent {
+				t.Fatalf("logout: %d %s", status, body)
+			}
+			login("kept")
+			if n := count(svc, "gone"); n != 1 {
+				t.Fatalf("the ended session is listed %d times before the retention, want once", n)
+			}
+			svc.stop()
+
+			time.Sleep(1100 * time.Millisecond)
+			again := start(t, env)
+			deadline := time.Now().Add(5 * time.Second)
+			for count(again, "gone") != 0 {
+				if time.Now().After(deadline) {
+					t.Fatalf("the ended session was not deleted after start; log:\n%s", again.stderr)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			if n := count(again, "kept"); n != 1 {
+				t.Errorf("the live session is listed %d times after the purge, want once", n)
+			}
+			if !strings.Contains(again.stderr.String(), "deleted ended sessions") {
+				t.Errorf("the purge was not logged:\n%s", again.stderr)
+			}
+		})
 	}
 }

@@ -21,29 +21,30 @@ import (
 
 // Config is tokensvc's validated configuration.
 type Config struct {
-	Addr            string
-	DatabaseURL     string // empty: use the embedded store under DataDir
-	DataDir         string
-	MasterKey       []byte // nil: the embedded store generates and keeps one
-	BootstrapAPIKey string
-	Profile         issuer.Profile
-	SubjectKey      string
-	Alg             string
-	RSABits         int
-	TokenTTL        time.Duration
-	MaxTokenTTL     time.Duration
-	Issuer          string
-	Audience        string
-	LogLevel        string
-	RotationPeriod  time.Duration
-	RotationLead    time.Duration
-	AutoActivate    bool
-	SessionIdle     time.Duration
-	SessionMax      time.Duration
-	ReuseGrace      time.Duration
-	PerAPIKeyRate   ratelimit.Rate
-	PerUserRate     ratelimit.Rate
-	MaxInFlight     int
+	Addr             string
+	DatabaseURL      string // empty: use the embedded store under DataDir
+	DataDir          string
+	MasterKey        []byte // nil: the embedded store generates and keeps one
+	BootstrapAPIKey  string
+	Profile          issuer.Profile
+	SubjectKey       string
+	Alg              string
+	RSABits          int
+	TokenTTL         time.Duration
+	MaxTokenTTL      time.Duration
+	Issuer           string
+	Audience         string
+	LogLevel         string
+	RotationPeriod   time.Duration
+	RotationLead     time.Duration
+	AutoActivate     bool
+	SessionIdle      time.Duration
+	SessionMax       time.Duration
+	ReuseGrace       time.Duration
+	SessionRetention time.Duration
+	PerAPIKeyRate    ratelimit.Rate
+	PerUserRate      ratelimit.Rate
+	MaxInFlight      int
 }
 
 // Var documents one environment variable: the README's configuration table
@@ -77,6 +78,7 @@ func Vars() []Var {
 		{"TOKENSVC_SESSION_IDLE", "720h", "A login session unused this long ends (30 days)."},
 		{"TOKENSVC_SESSION_MAX", "2160h", "No login session lives longer than this (90 days)."},
 		{"TOKENSVC_SESSION_REUSE_GRACE", "30s", "How long a rotated refresh token still works, for a response lost on the network; replayed later, it ends the session."},
+		{"TOKENSVC_SESSION_RETENTION", "168h", "How long an ended login session is kept, listed with why it ended, before it and its refresh tokens are deleted (7 days)."},
 		{"TOKENSVC_AUTO_ACTIVATE", "false", "`true`: the next key signs when the period ends (JWKS-fetching verifiers). `false`: an operator activates it after registering it in the dashboard."},
 		{"TOKENSVC_RATE_LIMIT_PER_API_KEY", "off", "Requests each API key may make, as `N/s`, `N/min` or `N/h` (bursts of up to N), or `off`. Beyond it: 429 with Retry-After."},
 		{"TOKENSVC_RATE_LIMIT_PER_USER", "60/min", "Tokens and sessions that may be asked for each user, as `N/s`, `N/min` or `N/h`, or `off`. Beyond it: 429 with Retry-After."},
@@ -191,6 +193,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.SessionIdle = duration(env("TOKENSVC_SESSION_IDLE"), "TOKENSVC_SESSION_IDLE", fail)
 	c.SessionMax = duration(env("TOKENSVC_SESSION_MAX"), "TOKENSVC_SESSION_MAX", fail)
 	c.ReuseGrace = duration(env("TOKENSVC_SESSION_REUSE_GRACE"), "TOKENSVC_SESSION_REUSE_GRACE", fail)
+	c.SessionRetention = duration(env("TOKENSVC_SESSION_RETENTION"), "TOKENSVC_SESSION_RETENTION", fail)
 	switch v := strings.ToLower(env("TOKENSVC_AUTO_ACTIVATE")); v {
 	case "true", "1", "yes":
 		c.AutoActivate = true

@@ -1,6 +1,7 @@
 package embedded
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/sha256"
@@ -132,6 +133,56 @@ func (s *Store) EndUserSessions(_ context.Context, userID string, at time.Time, 
 	})
 	if err != nil {
 		return 0, fmt.Errorf("end sessions: %w", err)
+	}
+	return n, nil
+}
+
+// DeleteEndedSessions deletes at most limit ended sessions and their
+// refresh tokens in one write transaction.
+func (s *Store) DeleteEndedSessions(_ context.Context, endedBefore, lastUsedBefore time.Time, limit int) (int, error) {
+	n := 0
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		ended := make(map[string]bool)
+		err := each(tx, bucketSessions, func(ss storedSession) {
+			if len(ended) < limit && (!ss.RevokedAt.IsZero() && ss.RevokedAt.Before(endedBefore) ||
+				ss.ExpiresAt.Before(endedBefore) || ss.LastUsedAt.Before(lastUsedBefore)) {
+				ended[ss.ID] = true
+			}
+		})
+		if err != nil || len(ended) == 0 {
+			return err
+		}
+		// Keys are collected first: bbolt does not allow deleting from a
+		// bucket that ForEach is walking.
+		var hashes [][]byte
+		err = tx.Bucket(bucketRefreshTokens).ForEach(func(k, v []byte) error {
+			var st storedRefreshToken
+			if err := json.Unmarshal(v, &st); err != nil {
+				return fmt.Errorf("decode refresh token: %w", err)
+			}
+			if ended[st.SessionID] {
+				hashes = append(hashes, bytes.Clone(k))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, h := range hashes {
+			if err := tx.Bucket(bucketRefreshTokens).Delete(h); err != nil {
+				return err
+			}
+		}
+		for id := range ended {
+			if err := tx.Bucket(bucketSessions).Delete([]byte(id)); err != nil {
+				return err
+			}
+		}
+		n = len(ended)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("delete ended sessions: %w", err)
 	}
 	return n, nil
 }

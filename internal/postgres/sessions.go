@@ -98,6 +98,23 @@ func (s *Store) EndUserSessions(ctx context.Context, userID string, at time.Time
 	return int(tag.RowsAffected()), nil
 }
 
+// DeleteEndedSessions deletes at most limit ended sessions; their refresh
+// tokens go with them (ON DELETE CASCADE). SKIP LOCKED leaves a session a
+// refresh holds to that refresh, and lets replicas purging at the same time
+// split the work instead of queueing on each other's rows. There is no index
+// on the columns tested: purging is hourly, and an index on last_used_at
+// would cost every refresh an index write.
+func (s *Store) DeleteEndedSessions(ctx context.Context, endedBefore, lastUsedBefore time.Time, limit int) (int, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE id IN (
+		SELECT id FROM sessions
+		WHERE revoked_at < $1 OR expires_at < $1 OR last_used_at < $2
+		LIMIT $3 FOR UPDATE SKIP LOCKED)`, endedBefore.UTC(), lastUsedBefore.UTC(), limit)
+	if err != nil {
+		return 0, fmt.Errorf("delete ended sessions: %w", classify(err))
+	}
+	return int(tag.RowsAffected()), nil
+}
+
 func writeSession(ctx context.Context, tx pgx.Tx, s session.Session, insert bool) error {
 	sql := `UPDATE sessions SET user_id = $2, created_at = $3, last_used_at = $4, expires_at = $5,
 		revoked_at = $6, revoke_reason = $7 WHERE id = $1`

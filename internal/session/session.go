@@ -69,6 +69,11 @@ type Store interface {
 	// EndUserSessions revokes every usable session of a user and returns
 	// how many it ended.
 	EndUserSessions(ctx context.Context, userID string, at time.Time, reason string) (int, error)
+	// DeleteEndedSessions deletes at most limit sessions, with their
+	// refresh tokens, that were revoked or reached their absolute end
+	// before endedBefore, or were last used before lastUsedBefore, and
+	// returns how many it deleted.
+	DeleteEndedSessions(ctx context.Context, endedBefore, lastUsedBefore time.Time, limit int) (int, error)
 }
 
 // Minter signs the JWTs a session hands out.
@@ -81,6 +86,7 @@ type Policy struct {
 	Idle       time.Duration // a session unused this long ends
 	Max        time.Duration // no session lives longer
 	ReuseGrace time.Duration // a just-rotated refresh token still works this long
+	Retention  time.Duration // an ended session is kept this long, then deleted
 }
 
 // Sessions creates, refreshes and ends login sessions.
@@ -228,6 +234,29 @@ func (s *Sessions) EndAll(ctx context.Context, userID string) (int, error) {
 		return 0, fmt.Errorf("end sessions of %q: %w", userID, err)
 	}
 	return n, nil
+}
+
+// purgeBatch bounds the sessions one transaction deletes, so that a large
+// backlog is deleted in steps instead of in one long transaction.
+const purgeBatch = 5000
+
+// Purge deletes the sessions that ended more than the retention ago, with
+// their refresh tokens, and returns how many. Ended sessions are kept that
+// long so that GET /v1/users/{id}/sessions can still say why one ended and
+// a replayed refresh token is still answered with the reason.
+func (s *Sessions) Purge(ctx context.Context) (int, error) {
+	cutoff := s.now().UTC().Add(-s.policy.Retention)
+	total := 0
+	for {
+		n, err := s.store.DeleteEndedSessions(ctx, cutoff, cutoff.Add(-s.policy.Idle), purgeBatch)
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("delete ended sessions: %w", err)
+		}
+		if n < purgeBatch {
+			return total, nil
+		}
+	}
 }
 
 // Expiry is when sess ends if it is not used again: the idle timeout or

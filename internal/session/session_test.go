@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -24,7 +25,7 @@ type clock struct {
 func (c *clock) now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
-var policy = session.Policy{Idle: 30 * 24 * time.Hour, Max: 90 * 24 * time.Hour, ReuseGrace: 30 * time.Second}
+var policy = session.Policy{Idle: 30 * 24 * time.Hour, Max: 90 * 24 * time.Hour, ReuseGrace: 30 * time.Second, Retention: 7 * 24 * time.Hour}
 
 func newSessions(t *testing.T) (*session.Sessions, *clock) {
 	t.Helper()
@@ -167,4 +168,73 @@ func TestSessionLifetimes(t *testing.T) {
 			t.Errorf("List = %+v", list)
 		}
 	})
+}
+
+// An ended session stays listed, and its refresh token answered with the
+// reason, for the retention; then it is deleted. A live one never is.
+func TestPurge(t *testing.T) {
+	ctx := context.Background()
+	s, c := newSessions(t)
+	day := 24 * time.Hour
+	out, _ := s.Create(ctx, "logged-out")
+	if err := s.Logout(ctx, out.RefreshToken); err != nil {
+		t.Fatal(err)
+	}
+	idle, _ := s.Create(ctx, "idle")
+	active, _ := s.Create(ctx, "active")
+	activeToken := active.RefreshToken
+	refresh := func() {
+		t.Helper()
+		r, err := s.Refresh(ctx, activeToken)
+		if err != nil {
+			t.Fatalf("refreshing the active session: %v", err)
+		}
+		activeToken = r.RefreshToken
+	}
+	listed := func(user string) int {
+		t.Helper()
+		l, err := s.List(ctx, user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(l)
+	}
+
+	steps := []struct {
+		advance  time.Duration
+		deleted  int
+		gone     []string
+		endedWhy string // the logged-out session's refresh, while kept
+	}{
+		{policy.Retention - time.Minute, 0, nil, session.ReasonLogout},
+		{2 * time.Minute, 1, []string{"logged-out"}, ""},
+		// The idle one ends 30 days after creation and is kept 7 more.
+		{policy.Idle - policy.Retention, 0, []string{"logged-out"}, ""},
+		{policy.Retention, 1, []string{"logged-out", "idle"}, ""},
+		{day, 0, []string{"logged-out", "idle"}, ""},
+	}
+	for i, st := range steps {
+		c.advance(st.advance)
+		refresh()
+		n, err := s.Purge(ctx)
+		if err != nil || n != st.deleted {
+			t.Fatalf("step %d: Purge = %d, %v; want %d", i, n, err, st.deleted)
+		}
+		for _, user := range []string{"logged-out", "idle", "active"} {
+			if want := !slices.Contains(st.gone, user); (listed(user) == 1) != want {
+				t.Errorf("step %d: %s listed %d times, want kept = %v", i, user, listed(user), want)
+			}
+		}
+		_, err = s.Refresh(ctx, out.RefreshToken)
+		var ended *session.EndedError
+		switch {
+		case st.endedWhy != "" && (!errors.As(err, &ended) || ended.Reason != st.endedWhy):
+			t.Errorf("step %d: refresh of the logged-out session: %v, want ended by %s", i, err, st.endedWhy)
+		case st.endedWhy == "" && !errors.Is(err, session.ErrNotFound):
+			t.Errorf("step %d: refresh of the deleted session: %v, want ErrNotFound", i, err)
+		}
+	}
+	if _, err := s.Refresh(ctx, idle.RefreshToken); !errors.Is(err, session.ErrNotFound) {
+		t.Errorf("refresh of the deleted idle session: %v, want ErrNotFound", err)
+	}
 }

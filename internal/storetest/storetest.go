@@ -38,6 +38,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("SessionRoundTrip", func(t *testing.T) { testSessionRoundTrip(t, open(t)) })
 	t.Run("SessionRotateOnce", func(t *testing.T) { testSessionRotateOnce(t, open(t)) })
 	t.Run("UserSessions", func(t *testing.T) { testUserSessions(t, open(t)) })
+	t.Run("DeleteEndedSessions", func(t *testing.T) { testDeleteEndedSessions(t, open(t)) })
 }
 
 func newSealer(t *testing.T) *keys.Sealer {
@@ -397,5 +398,76 @@ func testUserSessions(t *testing.T, s Store) {
 	}
 	if bob, _ := s.UserSessions(ctx, "bob"); len(bob) != 1 || !bob[0].RevokedAt.IsZero() {
 		t.Errorf("bob's session was touched: %+v", bob)
+	}
+}
+
+func testDeleteEndedSessions(t *testing.T, s Store) {
+	ctx := context.Background()
+	cutoff := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	lastUsedCutoff := cutoff.Add(-30 * 24 * time.Hour)
+	before, after := -time.Minute, time.Minute
+	type tc struct {
+		name  string
+		edit  func(*session.Session)
+		purge bool
+	}
+	cases := []tc{
+		{"live", func(*session.Session) {}, false},
+		{"revoked before", func(s *session.Session) { s.RevokedAt = cutoff.Add(before) }, true},
+		{"revoked after", func(s *session.Session) { s.RevokedAt = cutoff.Add(after) }, false},
+		{"expired before", func(s *session.Session) { s.ExpiresAt = cutoff.Add(before) }, true},
+		{"expires after", func(s *session.Session) { s.ExpiresAt = cutoff.Add(after) }, false},
+		{"idle since before", func(s *session.Session) { s.LastUsedAt = lastUsedCutoff.Add(before) }, true},
+		{"used after", func(s *session.Session) { s.LastUsedAt = lastUsedCutoff.Add(after) }, false},
+	}
+	tokens := make(map[string][]session.RefreshToken)
+	for _, c := range cases {
+		// Created long ago, used recently, ending well after the cutoff,
+		// unless the case says otherwise.
+		sess, first := newSession(t, c.name, cutoff.Add(-60*24*time.Hour))
+		sess.LastUsedAt, sess.ExpiresAt = cutoff, cutoff.Add(24*time.Hour)
+		c.edit(&sess)
+		if err := s.CreateSession(ctx, sess, first); err != nil {
+			t.Fatal(err)
+		}
+		// A rotated token too: both must go with the session.
+		_, next := newSession(t, c.name, sess.CreatedAt)
+		next.SessionID = sess.ID
+		if _, err := s.UpdateByRefreshToken(ctx, first.Hash, func(_ *session.Session, tok *session.RefreshToken) (*session.RefreshToken, error) {
+			tok.RotatedAt = sess.CreatedAt
+			return &next, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		tokens[c.name] = []session.RefreshToken{first, next}
+	}
+
+	// The limit bounds one call; further calls delete the rest.
+	n1, err := s.DeleteEndedSessions(ctx, cutoff, lastUsedCutoff, 2)
+	if err != nil || n1 != 2 {
+		t.Fatalf("DeleteEndedSessions(limit 2) = %d, %v; want 2", n1, err)
+	}
+	n2, err := s.DeleteEndedSessions(ctx, cutoff, lastUsedCutoff, 100)
+	if err != nil || n2 != 1 {
+		t.Fatalf("second DeleteEndedSessions = %d, %v; want the 1 left", n2, err)
+	}
+	if n, _ := s.DeleteEndedSessions(ctx, cutoff, lastUsedCutoff, 100); n != 0 {
+		t.Errorf("third DeleteEndedSessions deleted %d, want 0", n)
+	}
+
+	for _, c := range cases {
+		listed, err := s.UserSessions(ctx, c.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if kept := len(listed) == 1; kept == c.purge {
+			t.Errorf("%s: %d sessions left, want deleted = %v", c.name, len(listed), c.purge)
+		}
+		for _, tok := range tokens[c.name] {
+			_, err := s.UpdateByRefreshToken(ctx, tok.Hash, func(*session.Session, *session.RefreshToken) (*session.RefreshToken, error) { return nil, nil })
+			if gone := errors.Is(err, session.ErrNotFound); gone != c.purge {
+				t.Errorf("%s: refresh token lookup err = %v, want deleted = %v", c.name, err, c.purge)
+			}
+		}
 	}
 }
