@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -127,17 +129,13 @@ func (c *checker) fetch(ctx context.Context, base string) (map[string]verify.Key
 	return set, nil
 }
 
-// kids returns the kids base publishes now.
+// kids returns the kids base publishes now, sorted.
 func (c *checker) kids(ctx context.Context, base string) ([]string, error) {
 	set, err := c.fetch(ctx, base)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]string, 0, len(set))
-	for kid := range set {
-		out = append(out, kid)
-	}
-	return out, nil
+	return slices.Sorted(maps.Keys(set)), nil
 }
 
 func (c *checker) jwks(ctx context.Context, base string) ([]byte, error) {

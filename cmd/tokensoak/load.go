@@ -119,13 +119,7 @@ func (t *tally) minted(op string, m minted, sent time.Time) {
 func (t *tally) total() (tokens, failures int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for _, n := range t.ops {
-		tokens += n
-	}
-	for _, n := range t.failures {
-		failures += n
-	}
-	return tokens, failures
+	return sum(t.ops), sum(t.failures)
 }
 
 // soak is the running load: its replicas, credentials and counters.

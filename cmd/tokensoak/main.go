@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -26,7 +25,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/tokensvc/tokensvc/internal/pgtest"
 )
 
 func main() {
@@ -77,7 +76,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	var o options
 	defaultDB := getenv("TOKENSVC_TEST_DATABASE_URL")
 	if defaultDB == "" {
-		defaultDB = "postgres://postgres@127.0.0.1:5432/test"
+		defaultDB = pgtest.DefaultAdminURL
 	}
 	fs.DurationVar(&o.duration, "duration", 2*time.Minute, "how long to run the load")
 	fs.IntVar(&o.concurrency, "concurrency", 8, "clients sending requests at once")
@@ -120,11 +119,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}
 
-	dbURL, drop, err := createDatabase(ctx, o.databaseURL, stderr)
+	dbURL, drop, err := pgtest.Create(ctx, o.databaseURL, "tokensoak_")
 	if err != nil {
-		return err
+		return fmt.Errorf("the soak's database (--database-url): %w", err)
 	}
-	defer drop()
+	defer func() {
+		if err := drop(context.WithoutCancel(ctx)); err != nil {
+			fmt.Fprintln(stderr, "tokensoak:", err)
+		}
+	}()
 
 	rep, err := soakRun(ctx, o, dbURL, stderr)
 	if rep != nil {
@@ -186,18 +189,15 @@ func soakRun(ctx context.Context, o options, dbURL string, progress io.Writer) (
 	rep := &report{Duration: o.duration.String(), Concurrency: o.concurrency, Signer: replicas[0].signer()}
 	s := &soak{replicas: replicas, http: client, adminKey: adminKey, tally: newTally(), users: o.users,
 		check: newChecker(client, "uid", time.Hour)}
-	var created struct {
-		Secret string
-		At     time.Time `json:"-"`
-	}
-	created.At = time.Now()
+	var created struct{ Secret string }
+	createdAt := time.Now()
 	if !s.call(ctx, replicas[0], "POST", "/v1/apikeys", adminKey, map[string]string{"name": "soak", "scope": "issue"}, http.StatusCreated, &created) {
 		return nil, fmt.Errorf("create the soak's API key: %s", strings.Join(s.tally.examples, "; "))
 	}
 	s.apiKey = created.Secret
 	rep.APIKeyUsable = map[string]string{}
 	for _, r := range replicas {
-		took, err := s.usable(ctx, r, created.At)
+		took, err := s.usable(ctx, r, createdAt)
 		if err != nil {
 			return nil, err
 		}
@@ -396,7 +396,7 @@ func (s *soak) finalChecks(ctx context.Context, rep *report) {
 			rep.Checks = append(rep.Checks, fmt.Sprintf("JWKS of replica %s: %v", r.name, err))
 			continue
 		}
-		sets[r.name] = strings.Join(sortedStrings(kids), ",")
+		sets[r.name] = strings.Join(kids, ",")
 		rep.PublishedKeys = len(kids)
 	}
 	if sets["a"] != sets["b"] {
@@ -406,42 +406,6 @@ func (s *soak) finalChecks(ctx context.Context, rep *report) {
 	if a == "" || a != b {
 		rep.Checks = append(rep.Checks, fmt.Sprintf("the replicas disagree on the active key: a %q, b %q", a, b))
 	}
-}
-
-// createDatabase makes a database of its own on the server at adminURL and
-// returns its URL and a function that drops it.
-func createDatabase(ctx context.Context, adminURL string, stderr io.Writer) (string, func(), error) {
-	u, err := url.Parse(adminURL)
-	if err != nil {
-		return "", nil, fmt.Errorf("--database-url: %v", err)
-	}
-	connect := func(ctx context.Context) (*pgx.Conn, error) {
-		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		return pgx.Connect(ctx, adminURL)
-	}
-	conn, err := connect(ctx)
-	if err != nil {
-		return "", nil, fmt.Errorf("the soak needs PostgreSQL (--database-url %s): %w", u.Redacted(), err)
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	name := "tokensoak_" + randomHex(8)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		return "", nil, fmt.Errorf("create the soak's database: %w", err)
-	}
-	drop := func() {
-		ctx := context.WithoutCancel(ctx)
-		c, err := connect(ctx)
-		if err == nil {
-			defer c.Close(ctx)
-			_, err = c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-		}
-		if err != nil {
-			fmt.Fprintf(stderr, "tokensoak: drop database %s: %v\n", name, err)
-		}
-	}
-	u.Path = "/" + name
-	return u.String(), drop, nil
 }
 
 func randomHex(n int) string {

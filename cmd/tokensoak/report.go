@@ -79,16 +79,12 @@ func (r *report) fill(t *tally, d time.Duration) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	r.Verified = maps.Clone(t.ops)
-	for _, n := range t.ops {
-		r.Tokens += n
-	}
+	r.Tokens = sum(t.ops)
 	r.Logouts = t.logouts
 	r.PerSecond = float64(r.Tokens) / d.Seconds()
 	r.JWKSFetches = t.jwks
 	r.Failures = maps.Clone(t.failures)
-	for _, n := range t.failures {
-		r.FailureCount += n
-	}
+	r.FailureCount = sum(t.failures)
 	r.KeysUsed = len(t.kids)
 	r.Rotations = slices.Clone(t.rotations)
 	r.StaleSigning = map[string]string{}
@@ -146,12 +142,6 @@ func sum(m map[string]int) (n int) {
 	return n
 }
 
-func sortedStrings(s []string) []string {
-	s = slices.Clone(s)
-	slices.Sort(s)
-	return s
-}
-
 func (r *report) writeJSON(w io.Writer) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -160,7 +150,7 @@ func (r *report) writeJSON(w io.Writer) {
 
 func (r *report) writeText(w io.Writer) {
 	fmt.Fprintf(w, "tokensvc soak: %s (%s), 2 replicas on PostgreSQL, %d clients, signer %s\n\n", r.Duration, r.Elapsed, r.Concurrency, orDash(r.Signer))
-	fmt.Fprintf(w, "new API key accepted     %s\n", counts2(r.APIKeyUsable))
+	fmt.Fprintf(w, "new API key accepted     %s\n", perReplica(r.APIKeyUsable))
 	fmt.Fprintf(w, "tokens verified          %d (%.0f/s): %s\n", r.Tokens, r.PerSecond, counts(r.Verified))
 	fmt.Fprintf(w, "verification failures    %d %s\n", r.FailureCount, counts(r.Failures))
 	fmt.Fprintf(w, "logouts checked          %d (the refresh token refused after logout)\n", r.Logouts)
@@ -169,7 +159,7 @@ func (r *report) writeText(w io.Writer) {
 	for _, rot := range r.Rotations {
 		fmt.Fprintf(w, "rotation at %-12s %s created on %s, activated on %s (was %s)\n", rot.At, rot.KID, rot.CreatedOn, rot.ActivatedOn, orDash(rot.Previous))
 	}
-	fmt.Fprintf(w, "retired key still signed %s after the activation (longest)\n", orDash(counts2(r.StaleSigning)))
+	fmt.Fprintf(w, "retired key still signed %s after the activation (longest)\n", orDash(perReplica(r.StaleSigning)))
 	if rs := r.Restart; rs != nil {
 		fmt.Fprintf(w, "restart of replica %s    SIGTERM at %s, exited %d after %s, ready %s later (down %s) %s\n",
 			rs.Replica, rs.At, rs.ExitCode, rs.StopTook, orDash(rs.StartTook), orDash(rs.Downtime), rs.Error)
@@ -213,7 +203,7 @@ func counts(m map[string]int) string {
 	return "(" + strings.Join(parts, ", ") + ")"
 }
 
-func counts2(m map[string]string) string {
+func perReplica(m map[string]string) string {
 	var parts []string
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		parts = append(parts, "replica "+k+" "+m[k])

@@ -140,12 +140,15 @@ func (s *Store) EndUserSessions(_ context.Context, userID string, at time.Time, 
 // DeleteEndedSessions deletes at most limit ended sessions and their
 // refresh tokens in one write transaction.
 func (s *Store) DeleteEndedSessions(_ context.Context, endedBefore, lastUsedBefore time.Time, limit int) (int, error) {
+	isEnded := func(ss storedSession) bool {
+		revoked := !ss.RevokedAt.IsZero() && ss.RevokedAt.Before(endedBefore)
+		return revoked || ss.ExpiresAt.Before(endedBefore) || ss.LastUsedAt.Before(lastUsedBefore)
+	}
 	n := 0
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		ended := make(map[string]bool)
 		err := each(tx, bucketSessions, func(ss storedSession) {
-			if len(ended) < limit && (!ss.RevokedAt.IsZero() && ss.RevokedAt.Before(endedBefore) ||
-				ss.ExpiresAt.Before(endedBefore) || ss.LastUsedAt.Before(lastUsedBefore)) {
+			if len(ended) < limit && isEnded(ss) {
 				ended[ss.ID] = true
 			}
 		})

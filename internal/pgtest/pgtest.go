@@ -1,11 +1,13 @@
-// Package pgtest gives tests a throw-away PostgreSQL database of their own,
-// so they run in parallel without seeing each other's rows.
+// Package pgtest gives tests, and the soak, a throw-away PostgreSQL database
+// of their own, so they run in parallel without seeing each other's rows.
 package pgtest
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"net/url"
 	"os"
 	"testing"
@@ -18,6 +20,9 @@ import (
 // TOKENSVC_TEST_DATABASE_URL names another.
 const DefaultAdminURL = "postgres://postgres@127.0.0.1:5432/test"
 
+// ErrUnreachable is wrapped by Create's error when no server answers.
+var ErrUnreachable = errors.New("PostgreSQL is not reachable")
+
 // NewDatabase creates an empty database and returns its URL; the database
 // is dropped when the test ends. Without a reachable server the test is
 // skipped, except under CI=true, where a missing PostgreSQL is a failure.
@@ -27,45 +32,65 @@ func NewDatabase(t testing.TB) string {
 	if admin == "" {
 		admin = DefaultAdminURL
 	}
-	u, err := url.Parse(admin)
-	if err != nil {
-		t.Fatalf("TOKENSVC_TEST_DATABASE_URL: %v", err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	// A short connect timeout of its own: a server that is not there must
-	// skip each test at once, not after the time CREATE DATABASE may need.
-	connectCtx, cancelConnect := context.WithTimeout(ctx, 3*time.Second)
-	defer cancelConnect()
-	conn, err := pgx.Connect(connectCtx, admin)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("PostgreSQL is required under CI=true and is not reachable at %s: %v", u.Redacted(), err)
-		}
-		t.Skipf("needs PostgreSQL (set TOKENSVC_TEST_DATABASE_URL; tried %s): %v", u.Redacted(), err)
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-
-	b := make([]byte, 8)
-	rand.Read(b)
-	name := "tokensvc_test_" + hex.EncodeToString(b)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+	dbURL, drop, err := Create(ctx, admin, "tokensvc_test_")
+	switch {
+	case errors.Is(err, ErrUnreachable) && os.Getenv("CI") == "true":
+		t.Fatalf("PostgreSQL is required under CI=true: %v", err)
+	case errors.Is(err, ErrUnreachable):
+		t.Skipf("needs PostgreSQL (set TOKENSVC_TEST_DATABASE_URL): %v", err)
+	case err != nil:
 		t.Fatalf("create test database: %v", err)
 	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		c, err := pgx.Connect(ctx, admin)
-		if err != nil {
-			t.Errorf("drop test database %s: %v", name, err)
-			return
-		}
-		defer c.Close(ctx)
-		if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("drop test database %s: %v", name, err)
+		if err := drop(ctx); err != nil {
+			t.Error(err)
 		}
 	})
+	return dbURL
+}
 
+// Create makes an empty database, named prefix and random hex, on the
+// server at adminURL, and returns its URL and a function that drops it.
+func Create(ctx context.Context, adminURL, prefix string) (dbURL string, drop func(context.Context) error, err error) {
+	u, err := url.Parse(adminURL)
+	if err != nil {
+		return "", nil, fmt.Errorf("database URL: %w", err)
+	}
+	connect := func(ctx context.Context) (*pgx.Conn, error) {
+		// A short connect timeout of its own: a server that is not there
+		// must be reported at once, not after the time CREATE DATABASE
+		// may need.
+		ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
+		return pgx.Connect(ctx, adminURL)
+	}
+	conn, err := connect(ctx)
+	if err != nil {
+		return "", nil, fmt.Errorf("%w at %s: %w", ErrUnreachable, u.Redacted(), err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+
+	b := make([]byte, 8)
+	rand.Read(b)
+	name := prefix + hex.EncodeToString(b)
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		return "", nil, fmt.Errorf("create database %s: %w", name, err)
+	}
+	drop = func(ctx context.Context) error {
+		c, err := connect(ctx)
+		if err == nil {
+			defer c.Close(ctx)
+			_, err = c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		}
+		if err != nil {
+			return fmt.Errorf("drop database %s: %w", name, err)
+		}
+		return nil
+	}
 	u.Path = "/" + name
-	return u.String()
+	return u.String(), drop, nil
 }

@@ -251,7 +251,7 @@ func (s *Sessions) Purge(ctx context.Context) (int, error) {
 		n, err := s.store.DeleteEndedSessions(ctx, cutoff, cutoff.Add(-s.policy.Idle), purgeBatch)
 		total += n
 		if err != nil {
-			return total, fmt.Errorf("delete ended sessions: %w", err)
+			return total, err // the store's error says what failed
 		}
 		if n < purgeBatch {
 			return total, nil
