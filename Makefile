@@ -1,11 +1,15 @@
-# The README's two commands are `go run ./cmd/tokensvc serve` and `make test`;
-# .ci/run calls `make test` too.
+# The README's two commands are `make run` and `make test`; .ci/run calls
+# `make test` too.
 
 GO ?= go
-# go.mod's toolchain line names the patched Go release to build and test
-# with; "auto" lets the go command fetch it where an older one is installed
-# (this machine's go.env says "local").
-export GOTOOLCHAIN ?= auto
+# go.mod's toolchain line names the Go release to build and test with: the
+# oldest one with no known vulnerability reachable from tokensvc. "auto"
+# fetches it through the module proxy where the installed Go is older, and
+# uses the installed one where it is as new or newer. It is set here, not
+# with ?=, because a machine's go.env or environment commonly says "local",
+# which would build with the older, vulnerable release; `make
+# GOTOOLCHAIN=...` still overrides it.
+export GOTOOLCHAIN := auto
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 # The release build signs through the machine's OpenSSL 3 (cgo, build tag
 # openssl; see internal/opensslrsa): on this project's AVX-512 machines that
@@ -19,7 +23,18 @@ RELEASE_ENV = CGO_ENABLED=1
 BUILD_FLAGS = -tags openssl,netgo,osusergo -trimpath -ldflags "-s -w -X main.version=$(VERSION)"
 PUREGO_FLAGS = -trimpath -ldflags "-s -w -X main.version=$(VERSION)"
 
-.PHONY: test test-openssl check vulncheck build build-purego bench soak
+.PHONY: run toolchain test test-openssl check vulncheck build build-purego bench soak
+
+# run builds and runs the service: `make run` serves, `make run ARGS=migrate`
+# (or any other command) runs that instead.
+ARGS ?= serve
+run:
+	$(GO) run ./cmd/tokensvc $(ARGS)
+
+# toolchain prints the Go release that make builds with.
+toolchain:
+	@$(GO) version
+
 test: check
 	$(GO) test -race -count=1 ./...
 	$(MAKE) test-openssl

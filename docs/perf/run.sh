@@ -11,6 +11,8 @@ DUR=${DUR:-8s}
 export TOKENSVC_URL=http://127.0.0.1:$PORT TOKENSVC_API_KEY=$KEY
 work=$(mktemp -d); trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
+# The toolchain go.mod names, as make uses (see the Makefile).
+export GOTOOLCHAIN=auto
 make -s build
 CGO_ENABLED=0 go build -trimpath -o "$BIN/tokensvc-purego" ./cmd/tokensvc
 
