@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/tokensvc/tokensvc/internal/apikey"
 	"github.com/tokensvc/tokensvc/internal/issuer"
@@ -110,7 +111,9 @@ func New(d Deps) http.Handler {
 // routes declares every endpoint, with the middleware each group needs.
 func (a *api) routes() chi.Router {
 	mux := chi.NewRouter()
-	mux.Use(a.recoverPanics, a.instrument, routeEscapedPath)
+	// GetHead answers HEAD wherever GET is served, as GET without a body
+	// (net/http drops it): uptime checkers and CDNs ask with HEAD.
+	mux.Use(a.recoverPanics, a.instrument, routeEscapedPath, middleware.GetHead)
 	mux.NotFound(a.notFound)
 	mux.MethodNotAllowed(a.methodNotAllowed(mux))
 	// Every route is declared on r, so that its handler reads each path
@@ -193,12 +196,15 @@ func (a *api) notFound(w http.ResponseWriter, r *http.Request) {
 // methodNotAllowed answers 405 with the Allow header that RFC 9110 requires,
 // found by asking the router which methods match the path.
 func (a *api) methodNotAllowed(routes chi.Routes) http.HandlerFunc {
-	methods := []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+	methods := []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
 	return func(w http.ResponseWriter, r *http.Request) {
 		var allowed []string
 		for _, m := range methods {
 			if routes.Match(chi.NewRouteContext(), m, r.URL.EscapedPath()) {
 				allowed = append(allowed, m)
+				if m == http.MethodGet {
+					allowed = append(allowed, http.MethodHead) // see GetHead in routes
+				}
 			}
 		}
 		for _, m := range allowed {
