@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -139,10 +140,6 @@ func (b *Backend) EndSessions(ctx context.Context, userID string) (int, error) {
 	var out struct {
 		Ended int `json:"ended"`
 	}
-	err := call(ctx, httpClient(b.HTTP), "DELETE", strings.TrimRight(b.URL, "/")+"/v1/users/"+pathEscape(userID)+"/sessions", b.APIKey, nil, &out)
+	err := call(ctx, httpClient(b.HTTP), "DELETE", strings.TrimRight(b.URL, "/")+"/v1/users/"+url.PathEscape(userID)+"/sessions", b.APIKey, nil, &out)
 	return out.Ended, err
-}
-
-func pathEscape(s string) string {
-	return strings.NewReplacer("%", "%25", "/", "%2F", "?", "%3F", "#", "%23", " ", "%20").Replace(s)
 }

@@ -7,9 +7,11 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/tokensvc/tokensvc/internal/apikey"
 	"github.com/tokensvc/tokensvc/internal/issuer"
@@ -108,10 +110,15 @@ func New(d Deps) http.Handler {
 
 // routes declares every endpoint, with the middleware each group needs.
 func (a *api) routes() chi.Router {
-	r := chi.NewRouter()
-	r.Use(a.recoverPanics, a.instrument)
-	r.NotFound(a.notFound)
-	r.MethodNotAllowed(a.methodNotAllowed(r))
+	mux := chi.NewRouter()
+	// GetHead answers HEAD wherever GET is served, as GET without a body
+	// (net/http drops it): uptime checkers and CDNs ask with HEAD.
+	mux.Use(a.recoverPanics, a.instrument, routeEscapedPath, middleware.GetHead)
+	mux.NotFound(a.notFound)
+	mux.MethodNotAllowed(a.methodNotAllowed(mux))
+	// Every route is declared on r, so that its handler reads each path
+	// parameter decoded.
+	r := mux.With(a.decodePathParams)
 
 	r.Get("/healthz", a.healthz)
 	r.Get("/readyz", a.readyz)
@@ -141,7 +148,44 @@ func (a *api) routes() chi.Router {
 		r.Post("/v1/keys/{kid}/activate", a.activateKey)
 		r.Post("/v1/keys/{kid}/revoke", a.revokeKey)
 	})
-	return r
+	return mux
+}
+
+// routeEscapedPath routes every request on its path as sent, still escaped,
+// so that an escaped "/" (a user id "team/alice" sent as team%2Falice)
+// stays inside its path parameter. Left alone, chi routes on the escaped
+// path only when Go's URL parser kept one (RawPath), and on the decoded
+// path otherwise, so a handler would get a parameter escaped or not
+// depending on which characters it holds.
+func routeEscapedPath(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePath == "" {
+			rc.RoutePath = r.URL.EscapedPath()
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// decodePathParams decodes, once, each path parameter of the route matched
+// on the escaped path (see routeEscapedPath), before the handler reads it.
+func (a *api) decodePathParams(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rc := chi.RouteContext(r.Context()); rc != nil {
+			for i, v := range rc.URLParams.Values {
+				d, err := url.PathUnescape(v)
+				if err != nil {
+					// Go's server refuses a path that is not valid
+					// percent-encoding before it reaches us; were it not
+					// to, such a path names nothing.
+					a.notFound(w, r)
+					return
+				}
+				rc.URLParams.Values[i] = d
+				r.SetPathValue(rc.URLParams.Keys[i], d)
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 func (a *api) notFound(w http.ResponseWriter, r *http.Request) {
@@ -152,12 +196,15 @@ func (a *api) notFound(w http.ResponseWriter, r *http.Request) {
 // methodNotAllowed answers 405 with the Allow header that RFC 9110 requires,
 // found by asking the router which methods match the path.
 func (a *api) methodNotAllowed(routes chi.Routes) http.HandlerFunc {
-	methods := []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+	methods := []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
 	return func(w http.ResponseWriter, r *http.Request) {
 		var allowed []string
 		for _, m := range methods {
-			if routes.Match(chi.NewRouteContext(), m, r.URL.Path) {
+			if routes.Match(chi.NewRouteContext(), m, r.URL.EscapedPath()) {
 				allowed = append(allowed, m)
+				if m == http.MethodGet {
+					allowed = append(allowed, http.MethodHead) // see GetHead in routes
+				}
 			}
 		}
 		for _, m := range allowed {

@@ -42,10 +42,18 @@ func BenchmarkMintHTTP(b *testing.B) {
 }
 
 // BenchmarkJWKS measures the JWKS handler alone, without the network.
-func BenchmarkJWKS(b *testing.B) {
+func BenchmarkJWKS(b *testing.B) { benchmarkGet(b, "/.well-known/jwks.json") }
+
+// BenchmarkHealthz measures the cheapest route: what the router and the
+// metrics middleware cost on their own.
+func BenchmarkHealthz(b *testing.B) { benchmarkGet(b, "/healthz") }
+
+// benchmarkGet measures GET path through the whole handler, without the
+// network.
+func benchmarkGet(b *testing.B, path string) {
 	h := newHarness(b, options{})
 	handler := h.srv.Config.Handler
-	req, _ := http.NewRequest("GET", "/.well-known/jwks.json", nil)
+	req, _ := http.NewRequest("GET", path, nil)
 	b.ReportAllocs()
 	for b.Loop() {
 		w := discardWriter{header: http.Header{}}

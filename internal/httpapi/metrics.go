@@ -22,6 +22,9 @@ type Metrics struct {
 	signDuration prometheus.Histogram
 	requests     *prometheus.CounterVec
 	reqDuration  *prometheus.HistogramVec
+	// statuses holds the status label of each code from 100 to 599, made
+	// once so that counting a request allocates nothing for it.
+	statuses [600]string
 }
 
 // NewMetrics registers tokensvc's series with reg.
@@ -40,7 +43,7 @@ func NewMetrics(reg *prometheus.Registry) *Metrics {
 		}),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tokensvc_http_requests_total",
-			Help: "HTTP requests by route pattern, method and status.",
+			Help: "HTTP requests by route pattern (\"unmatched\" for none), method (\"other\" beyond GET, HEAD, POST, PUT, PATCH, DELETE and OPTIONS) and status.",
 		}, []string{"route", "method", "status"}),
 		reqDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "tokensvc_http_request_duration_seconds",
@@ -49,6 +52,9 @@ func NewMetrics(reg *prometheus.Registry) *Metrics {
 		}, []string{"route"}),
 	}
 	reg.MustRegister(m.tokens, m.signDuration, m.requests, m.reqDuration)
+	for code := 100; code < len(m.statuses); code++ {
+		m.statuses[code] = strconv.Itoa(code)
+	}
 	// Pre-create the result series so dashboards see zeros, not gaps.
 	for _, r := range []string{"ok", "invalid", "limited", "overloaded", "error"} {
 		m.tokens.WithLabelValues(r)
@@ -101,24 +107,56 @@ func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.gatherer, promhttp.HandlerOpts{})
 }
 
+// Label values for what a client sends that the API does not serve: any
+// request could otherwise add a series, and enough of them exhaust memory.
+const (
+	unmatchedRoute = "unmatched"
+	otherMethod    = "other"
+	otherStatus    = "other"
+)
+
+// methodLabel is method if it is one of HTTP's usual methods, else "other":
+// a client may send any token as a method.
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
+		http.MethodPatch, http.MethodDelete, http.MethodOptions:
+		return method
+	}
+	return otherMethod
+}
+
+// statusLabel is code as a label value, from the fixed set 100–599 or "other".
+func (m *Metrics) statusLabel(code int) string {
+	if code < 100 || code >= len(m.statuses) {
+		return otherStatus
+	}
+	return m.statuses[code]
+}
+
 // instrument counts and times every request by its route pattern, so that
 // a path parameter (a kid, an API key id, a user id) never becomes a label
 // value, and at debug level logs it the same way: route, not path; never
-// a header or a body, which is where the secrets are.
+// a header or a body, which is where the secrets are. Every label comes
+// from a fixed set: the routes declared, plus "unmatched"; the usual
+// methods, plus "other"; the status codes.
 func (a *api) instrument(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(sw, r)
-		route := "unmatched"
-		if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
-			route = rc.RoutePattern()
+		route := unmatchedRoute
+		if rc := chi.RouteContext(r.Context()); rc != nil {
+			if p := rc.RoutePattern(); p != "" {
+				route = p
+			}
 		}
-		a.metrics.requests.WithLabelValues(route, r.Method, strconv.Itoa(sw.status)).Inc()
+		method := methodLabel(r.Method)
+		a.metrics.requests.WithLabelValues(route, method, a.metrics.statusLabel(sw.status)).Inc()
 		elapsed := time.Since(start)
 		a.metrics.reqDuration.WithLabelValues(route).Observe(elapsed.Seconds())
 		if a.log.Enabled(r.Context(), slog.LevelDebug) {
-			a.log.DebugContext(r.Context(), "request", slog.String("method", r.Method), slog.String("route", route),
+			a.log.DebugContext(r.Context(), "request", slog.String("method", method), slog.String("route", route),
 				slog.Int("status", sw.status), slog.Duration("duration", elapsed))
 		}
 	})
