@@ -26,7 +26,9 @@ rules and codes. Exit status 0 when valid, 1 when not.
 The registered keys come from --pem files (the PEMs pasted in the
 dashboard), a --jwks URL, or by default the running service's JWKS at
 TOKENSVC_URL (default http://127.0.0.1:8080). TOKENSVC_SUBJECT_KEY names the
-expected sub key (default uid). "-" reads the token from standard input.
+expected sub key (default uid). "-" reads the token from standard input
+(without its final line break). A token with spaces or line breaks around
+it is DECRYPTION_FAILED, as at MoEngage.
 
 Examples:
   tokensvc verify --pem dashboard.pem --user user-42 eyJhbGciOi...
@@ -62,11 +64,9 @@ func verifyCommand(ctx context.Context, args []string, getenv func(string) strin
 	}
 	token := pos[0]
 	if token == "-" {
-		b, err := io.ReadAll(io.LimitReader(os.Stdin, 1<<20))
-		if err != nil {
-			return fmt.Errorf("read the token from standard input: %w", err)
+		if token, err = readToken(os.Stdin); err != nil {
+			return err
 		}
-		token = string(b)
 	}
 	keys, err := registeredKeys(ctx, pems, *jwksURL, getenv)
 	if err != nil {
@@ -94,6 +94,18 @@ func verifyCommand(ctx context.Context, args []string, getenv func(string) strin
 		return exitStatus(1)
 	}
 	return nil
+}
+
+// readToken reads a token from r, up to 1 MiB. The line break that ends a
+// file or an echo is not part of the token and is dropped; any other white
+// space is left for the verifier to refuse, as MoEngage would.
+func readToken(r io.Reader) (string, error) {
+	b, err := io.ReadAll(io.LimitReader(r, 1<<20))
+	if err != nil {
+		return "", fmt.Errorf("read the token from standard input: %w", err)
+	}
+	token := strings.TrimSuffix(string(b), "\n")
+	return strings.TrimSuffix(token, "\r"), nil
 }
 
 // registeredKeys loads the keys a verifier would hold: from PEM files, a

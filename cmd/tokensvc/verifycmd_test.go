@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -54,6 +55,11 @@ func TestVerifyCommand(t *testing.T) {
 		{"sub a string", sign(header(), set(claims(), "sub", "user-42")), "", "PAYLOAD_CONTENT_MISSING"},
 		{"wrong user", good, "user-43", "IDENTIFIER_MISMATCH"},
 		{"garbage", "garbage", "", "DECRYPTION_FAILED"},
+		{"spaces around", " " + good + " ", "", "DECRYPTION_FAILED"},
+		{"line break after", good + "\n", "", "DECRYPTION_FAILED"},
+		{"unknown crit", sign(set(set(header(), "crit", []any{"urn:x"}), "urn:x", 1), claims()), "", "HEADER_TYPE_INCOMPATIBLE"},
+		{"b64 false", sign(set(header(), "b64", false), claims()), "", "HEADER_TYPE_INCOMPATIBLE"},
+		{"stray brace after payload", strayBrace(t, key), "", "DECRYPTION_FAILED"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -71,6 +77,32 @@ func TestVerifyCommand(t *testing.T) {
 				t.Errorf("err = %v, want exit status %d", err, map[bool]int{true: 0, false: 1}[valid])
 			}
 		})
+	}
+}
+
+// strayBrace is a good token but for a "}" after its payload's JSON.
+func strayBrace(t *testing.T, key *rsa.PrivateKey) string {
+	t.Helper()
+	now := time.Now().Unix()
+	payload := fmt.Sprintf(`{"sub":{"key":"uid","value":"user-42"},"iat":%d,"exp":%d}}`, now, now+600)
+	tok, err := jwtforge.SignRaw("RS256", []byte(`{"alg":"RS256","typ":"JWT"}`), []byte(payload), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// TestReadTokenDropsOnlyTheFinalLineBreak: a token piped or read from a
+// file ends with a line break that is not part of it; white space the
+// token itself carries must reach the verifier, which refuses it.
+func TestReadTokenDropsOnlyTheFinalLineBreak(t *testing.T) {
+	for in, want := range map[string]string{
+		"a.b.c": "a.b.c", "a.b.c\n": "a.b.c", "a.b.c\r\n": "a.b.c",
+		" a.b.c\n": " a.b.c", "a.b.c \n": "a.b.c ", "a.b.c\n\n": "a.b.c\n",
+	} {
+		if got, err := readToken(strings.NewReader(in)); err != nil || got != want {
+			t.Errorf("readToken(%q) = %q, %v; want %q", in, got, err, want)
+		}
 	}
 }
 

@@ -8,8 +8,10 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/tokensvc/tokensvc/internal/strictjson"
 )
 
 // MaxBodyBytes is the largest request body accepted.
@@ -21,9 +23,11 @@ const MaxBodyBytes = 64 << 10
 const maxJSONDepth = 32
 
 // decodeJSON reads one JSON object from r's body into dst. Unknown fields,
-// repeated keys, nesting deeper than maxJSONDepth, bytes that are not UTF-8,
-// trailing data, a body over MaxBodyBytes and a non-JSON Content-Type are
-// refused, each with the problem that says which.
+// values of the wrong type, repeated keys (top-level ones compared as
+// encoding/json matches fields, by folding case), escaped lone surrogates,
+// nesting deeper than maxJSONDepth, bytes that are not UTF-8, trailing data,
+// a body over MaxBodyBytes and a non-JSON Content-Type are refused, each
+// with the problem that says which.
 func decodeJSON(r *http.Request, dst any) error {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/json" {
@@ -39,13 +43,11 @@ func decodeJSON(r *http.Request, dst any) error {
 		}
 		return newProblem(http.StatusBadRequest, "invalid-request", "Unreadable body", "the request body could not be read")
 	}
-	// encoding/json would turn invalid UTF-8 into U+FFFD: two different
-	// byte strings would then name one user.
-	if !utf8.Valid(body) {
-		return newProblem(http.StatusBadRequest, "invalid-request", "Invalid JSON", "the request body is not valid UTF-8")
-	}
-	if err := checkShape(body); err != nil {
-		return err
+	// What reads two ways is refused before encoding/json reads it once.
+	// Request fields are matched by folding case, so at the top level
+	// "user_id", "USER_ID" and "uſer_id" are one key.
+	if err := strictjson.Check(body, strictjson.Options{MaxDepth: maxJSONDepth, FoldTopLevelKeys: true}); err != nil {
+		return strictProblem(err)
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -53,96 +55,51 @@ func decodeJSON(r *http.Request, dst any) error {
 	if err := dec.Decode(dst); err != nil {
 		return jsonProblem(err)
 	}
-	// Anything but white space after the object is refused; dec.More
-	// would let a stray closing bracket through.
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return newProblem(http.StatusBadRequest, "invalid-request", "Invalid JSON", "the body must hold exactly one JSON object")
-	}
 	return nil
 }
 
-// checkShape refuses what encoding/json would accept without a word: a key
-// given twice in one object, where the last would win (so a proxy that
-// reads the first and tokensvc would disagree on whose token it is), and
-// nesting deeper than maxJSONDepth. Field names of the request itself are
-// matched case-insensitively by encoding/json, so at the top level "user_id"
-// and "USER_ID" are the same key too. Syntax errors are left to the
-// decoder, which reports them with their position.
-func checkShape(body []byte) error {
-	type container struct {
-		object    bool
-		expectKey bool
-		keys      map[string]struct{}
+// strictProblem says what strictjson.Check refused, in the request's terms.
+func strictProblem(err error) *problem {
+	invalid := func(detail string) *problem {
+		return newProblem(http.StatusBadRequest, "invalid-request", "Invalid JSON", detail)
 	}
-	var open []container
-	// valueDone marks the end of a value inside the innermost container:
-	// in an object, a key comes next.
-	valueDone := func() {
-		if n := len(open); n > 0 && open[n-1].object {
-			open[n-1].expectKey = true
-		}
+	var e *strictjson.Error
+	if !errors.As(err, &e) {
+		return invalid("the request body is not valid JSON: " + err.Error())
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil // io.EOF, or a syntax error the decoder will report
-		}
-		switch t := tok.(type) {
-		case json.Delim:
-			switch t {
-			case '{', '[':
-				if len(open) == maxJSONDepth {
-					return newProblem(http.StatusBadRequest, "invalid-request", "Invalid JSON",
-						fmt.Sprintf("the request body nests objects and arrays more than %d deep", maxJSONDepth))
-				}
-				open = append(open, container{object: t == '{', expectKey: t == '{'})
-			default:
-				open = open[:len(open)-1]
-				valueDone()
-			}
-		case string:
-			top := len(open) - 1
-			if top < 0 || !open[top].expectKey {
-				valueDone()
-				continue
-			}
-			key := t
-			if top == 0 {
-				key = strings.ToLower(key)
-			}
-			if _, dup := open[top].keys[key]; dup {
-				return badField(t, fmt.Sprintf("%q is given more than once", t))
-			}
-			if open[top].keys == nil {
-				open[top].keys = map[string]struct{}{}
-			}
-			open[top].keys[key] = struct{}{}
-			open[top].expectKey = false
-		default:
-			valueDone()
-		}
+	switch e.Kind {
+	case strictjson.Empty:
+		return invalid("the request body is empty; send a JSON object")
+	case strictjson.InvalidUTF8:
+		// encoding/json would turn it into U+FFFD: two different byte
+		// strings would then name one user.
+		return invalid("the request body is not valid UTF-8: " + err.Error())
+	case strictjson.DuplicateKey:
+		// The last would win, so a proxy that reads the first and tokensvc
+		// would disagree on whose token it is.
+		return badField(e.Key, err.Error())
+	case strictjson.TooDeep:
+		return invalid(fmt.Sprintf("the request body nests objects and arrays more than %d deep", maxJSONDepth))
+	case strictjson.TrailingData:
+		return invalid("the body must hold exactly one JSON object, with nothing after it: " + err.Error())
+	case strictjson.LoneSurrogate:
+		// encoding/json would read every lone surrogate as U+FFFD, so
+		// "u\ud800" and "u\udfff" would be one user.
+		return invalid("the request body has an invalid string: " + err.Error())
 	}
+	return invalid("the request body is not valid JSON: " + err.Error())
 }
 
-// jsonProblem turns a decoding error into a problem that names the field at
-// fault when there is one.
+// jsonProblem turns an error of encoding/json on a body strictjson.Check
+// passed (so valid JSON) into a problem that names the field at fault.
 func jsonProblem(err error) *problem {
-	var (
-		syntax *json.SyntaxError
-		typ    *json.UnmarshalTypeError
-	)
+	var typ *json.UnmarshalTypeError
 	switch {
-	case errors.Is(err, io.EOF):
-		return newProblem(http.StatusBadRequest, "invalid-request", "Invalid JSON", "the request body is empty; send a JSON object")
-	case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF):
-		return newProblem(http.StatusBadRequest, "invalid-request", "Invalid JSON", "the request body is not valid JSON: "+err.Error())
 	case errors.As(err, &typ):
 		if typ.Field == "" {
 			return newProblem(http.StatusBadRequest, "invalid-request", "Invalid JSON", "the request body must be a JSON object")
 		}
-		return badField(typ.Field, fmt.Sprintf("%s must be %s, not %s", typ.Field, jsonKind(typ.Type.Kind().String()), typ.Value))
+		return badField(typ.Field, fmt.Sprintf("%s must be %s, not %s", typ.Field, expectedKind(typ.Type), givenKind(typ.Value)))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		return badField(name, fmt.Sprintf("unknown field %q", name))
@@ -151,18 +108,70 @@ func jsonProblem(err error) *problem {
 	}
 }
 
-func jsonKind(goKind string) string {
-	switch goKind {
-	case "string":
-		return "a string"
-	case "int", "int64", "int32", "uint", "uint64", "float64":
+// expectedKind names the JSON type that decodes into t.
+func expectedKind(t reflect.Type) string {
+	if t == reflect.TypeFor[number]() {
 		return "a number"
-	case "map", "struct":
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Map, reflect.Struct:
 		return "an object"
-	case "bool":
-		return "a boolean"
-	case "slice", "array":
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice, reflect.Array:
 		return "an array"
 	}
-	return goKind
+	return t.String()
 }
+
+// givenKind names the JSON type that encoding/json's UnmarshalTypeError
+// reports as value ("string", "bool", "number 1.5", ...).
+func givenKind(value string) string {
+	switch kind, _, _ := strings.Cut(value, " "); kind {
+	case "string":
+		return "a string"
+	case "number":
+		return "a number"
+	case "bool":
+		return "a boolean"
+	case "object":
+		return "an object"
+	case "array":
+		return "an array"
+	}
+	return value
+}
+
+// number is a JSON number kept as its text, like json.Number, but only a
+// number: json.Number also takes a string that holds one, so "60" would
+// pass for 60.
+type number string
+
+// UnmarshalJSON takes a number literal and refuses every other JSON value
+// with the *json.UnmarshalTypeError encoding/json gives for a wrong type.
+func (n *number) UnmarshalJSON(b []byte) error {
+	given := "string"
+	switch {
+	case len(b) == 0:
+	case b[0] == '-' || '0' <= b[0] && b[0] <= '9':
+		*n = number(b)
+		return nil
+	case b[0] == 'n': // null leaves the value as it is, as encoding/json does
+		return nil
+	case b[0] == 't' || b[0] == 'f':
+		given = "bool"
+	case b[0] == '{':
+		given = "object"
+	case b[0] == '[':
+		given = "array"
+	}
+	return &json.UnmarshalTypeError{Value: given, Type: reflect.TypeFor[number]()}
+}
+
+// Int64 is the number as an int64, if it is a whole one in range.
+func (n number) Int64() (int64, error) { return json.Number(n).Int64() }

@@ -136,3 +136,91 @@ func TestBearer(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeRefusesKeysJSONFoldsTogether: encoding/json matches request
+// fields by simple case folding, the last key winning, so "uſer_id" (long
+// s) after "user_id" would name another user than a reader that compares
+// keys exactly. Both are one key and the body is refused.
+func TestDecodeRefusesKeysJSONFoldsTogether(t *testing.T) {
+	for name, body := range map[string]string{
+		"long s":             `{"user_id":"alice","uſer_id":"bob"}`,
+		"long s, escaped":    `{"user_id":"alice","u\u017fer_id":"bob"}`,
+		"long s, first":      `{"uſer_id":"bob","user_id":"alice"}`,
+		"upper case long s":  `{"user_id":"alice","UſER_ID":"bob"}`,
+		"ttl, long s":        `{"user_id":"alice","ttl_seconds":60,"ttl_ſeconds":86400}`,
+		"claims, upper case": `{"user_id":"alice","claims":{},"CLAIMS":{"plan":"pro"}}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			err := decodeBody(body)
+			var p *problem
+			if !errors.As(err, &p) || p.Status != 400 || !strings.Contains(p.Detail, "is given more than once") {
+				t.Fatalf("decode(%s) = %v, want 400 saying a key is given more than once", body, err)
+			}
+		})
+	}
+}
+
+// TestDecodeRefusesLoneSurrogates: encoding/json turns an escaped lone
+// UTF-16 surrogate into U+FFFD, so "u\ud800" and "u\udfff" would be one
+// user; such strings have no meaning of their own and are refused.
+func TestDecodeRefusesLoneSurrogates(t *testing.T) {
+	for name, body := range map[string]string{
+		"high":               `{"user_id":"u\ud800"}`,
+		"low":                `{"user_id":"u\udfff"}`,
+		"high then letter":   `{"user_id":"u\ud800\u0041"}`,
+		"pair reversed":      `{"user_id":"\udc00\ud800"}`,
+		"in a claim name":    `{"user_id":"u","claims":{"x\uDBFF":1}}`,
+		"in a nested string": `{"user_id":"u","claims":{"x":["\ud83d"]}}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			err := decodeBody(body)
+			var p *problem
+			if !errors.As(err, &p) || p.Status != 400 || !strings.Contains(p.Detail, "surrogate") {
+				t.Fatalf("decode(%s) = %v, want 400 naming the lone surrogate", body, err)
+			}
+		})
+	}
+	var req mintRequest
+	r := httptest.NewRequest("POST", "/v1/tokens", strings.NewReader(`{"user_id":"u\ud83d\ude00"}`))
+	r.Header.Set("Content-Type", "application/json")
+	if err := decodeJSON(r, &req); err != nil || *req.UserID != "u😀" {
+		t.Fatalf("an escaped surrogate pair is one character: %v", err)
+	}
+}
+
+// TestDecodeTypeErrorsNameFieldAndType: a value of the wrong JSON type is
+// refused with the field's name and the type it must be. ttl_seconds as a
+// string used to be accepted, and true was said to need to be a string.
+func TestDecodeTypeErrorsNameFieldAndType(t *testing.T) {
+	tests := []struct {
+		body, field, detail string
+	}{
+		{`{"user_id":"u","ttl_seconds":"60"}`, "ttl_seconds", "ttl_seconds must be a number, not a string"},
+		{`{"user_id":"u","ttl_seconds":true}`, "ttl_seconds", "ttl_seconds must be a number, not a boolean"},
+		{`{"user_id":"u","ttl_seconds":{}}`, "ttl_seconds", "ttl_seconds must be a number, not an object"},
+		{`{"user_id":"u","ttl_seconds":[60]}`, "ttl_seconds", "ttl_seconds must be a number, not an array"},
+		{`{"user_id":true}`, "user_id", "user_id must be a string, not a boolean"},
+		{`{"user_id":42}`, "user_id", "user_id must be a string, not a number"},
+		{`{"user_id":"u","claims":"x"}`, "claims", "claims must be an object, not a string"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.body, func(t *testing.T) {
+			err := decodeBody(tt.body)
+			var p *problem
+			if !errors.As(err, &p) || p.Status != 400 || p.Field != tt.field || p.Detail != tt.detail {
+				t.Fatalf("decode(%s) = %+v, want 400 on %s: %q", tt.body, err, tt.field, tt.detail)
+			}
+		})
+	}
+	var req mintRequest
+	r := httptest.NewRequest("POST", "/v1/tokens", strings.NewReader(`{"user_id":"u","ttl_seconds":60}`))
+	r.Header.Set("Content-Type", "application/json")
+	if err := decodeJSON(r, &req); err != nil || req.TTLSeconds == nil || string(*req.TTLSeconds) != "60" {
+		t.Fatalf("ttl_seconds 60: %v", err)
+	}
+	r = httptest.NewRequest("POST", "/v1/tokens", strings.NewReader(`{"user_id":"u","ttl_seconds":null}`))
+	r.Header.Set("Content-Type", "application/json")
+	if err := decodeJSON(r, &req); err != nil || req.TTLSeconds != nil {
+		t.Fatalf("ttl_seconds null: %v", err)
+	}
+}

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"time"
@@ -11,7 +10,7 @@ import (
 
 type mintRequest struct {
 	UserID     *string        `json:"user_id"`
-	TTLSeconds *json.Number   `json:"ttl_seconds"`
+	TTLSeconds *number        `json:"ttl_seconds"`
 	Claims     map[string]any `json:"claims"`
 }
 

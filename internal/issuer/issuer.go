@@ -37,8 +37,21 @@ const (
 const MaxUserIDLen = 256
 
 // reserved claims are set by the issuer alone: letting a caller set them
-// would let it forge who or when a token is for.
-var reserved = []string{"sub", "exp", "iat", "nbf", "iss", "aud", "jti"}
+// would let it forge who or when a token is for. They are compared with
+// simple case folding, as encoding/json matches struct fields: a verifier
+// built on it reads "EXP" or "ſub" (long s) written after the real claims
+// as exp or sub, the last one winning.
+var reserved = [...]string{"sub", "exp", "iat", "nbf", "iss", "aud", "jti"}
+
+// reservedAs returns the reserved claim that name folds to, if any.
+func reservedAs(name string) (string, bool) {
+	for _, r := range reserved {
+		if strings.EqualFold(name, r) {
+			return r, true
+		}
+	}
+	return "", false
+}
 
 // Source gives the key to sign with.
 type Source interface {
@@ -211,8 +224,12 @@ func (i *Issuer) validate(req *Request) error {
 		return &FieldError{"ttl_seconds", fmt.Sprintf("must be at most %d (TOKENSVC_MAX_TOKEN_TTL)", int64(i.settings.MaxTTL/time.Second))}
 	}
 	for name := range req.Claims {
-		if slices.Contains(reserved, name) {
-			return &FieldError{"claims", fmt.Sprintf("may not set %q: it is reserved (reserved: %s)", name, strings.Join(reserved, ", "))}
+		if r, ok := reservedAs(name); ok {
+			why := "it is reserved"
+			if r != name {
+				why = fmt.Sprintf("it is %q in other letters, which is reserved", r)
+			}
+			return &FieldError{"claims", fmt.Sprintf("may not set %q: %s (reserved, in any case: %s)", name, why, strings.Join(reserved[:], ", "))}
 		}
 		if name == "" || !utf8.ValidString(name) || strings.IndexFunc(name, unicode.IsControl) >= 0 {
 			return &FieldError{"claims", fmt.Sprintf("claim name %q must be non-empty valid UTF-8 without control characters", name)}

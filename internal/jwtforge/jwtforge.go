@@ -26,9 +26,20 @@ func Sign(header, claims map[string]any, key *rsa.PrivateKey) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("claims: %w", err)
 	}
-	input := base64.RawURLEncoding.EncodeToString(h) + "." + base64.RawURLEncoding.EncodeToString(c)
-	var sig []byte
-	switch header["alg"] {
+	alg, _ := header["alg"].(string)
+	return SignRaw(alg, h, c, key)
+}
+
+// SignRaw is Sign over header and claims given as bytes, which need not be
+// JSON a marshaller would write (a key twice, a stray bracket after the
+// object): the signature is good whatever they hold.
+func SignRaw(alg string, header, claims []byte, key *rsa.PrivateKey) (string, error) {
+	input := base64.RawURLEncoding.EncodeToString(header) + "." + base64.RawURLEncoding.EncodeToString(claims)
+	var (
+		sig []byte
+		err error
+	)
+	switch alg {
 	case "HS256":
 		mac := hmac.New(sha256.New, []byte("shared secret"))
 		mac.Write([]byte(input))

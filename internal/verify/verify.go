@@ -15,10 +15,13 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/tokensvc/tokensvc/internal/issuer"
+	"github.com/tokensvc/tokensvc/internal/strictjson"
 )
 
 // MoEngage's error codes for SDK JWT authentication.
@@ -120,7 +123,7 @@ var brazeCodes = map[reason]string{
 // logged in, which the token's subject must name.
 func (v *Verifier) Verify(token, userID string) Result {
 	var res Result
-	if fail := v.check(strings.TrimSpace(token), userID, &res); fail != nil {
+	if fail := v.check(token, userID, &res); fail != nil {
 		codes := moengageCodes
 		if v.Profile == issuer.ProfileBraze {
 			codes = brazeCodes
@@ -140,6 +143,10 @@ func (v *Verifier) Verify(token, userID string) Result {
 func (v *Verifier) check(token, userID string, res *Result) *verdict {
 	if token == "" {
 		return &verdict{reasonMissing, "no token was given"}
+	}
+	// MoEngage gets the token as the app sends it and does not trim it.
+	if strings.ContainsFunc(token, unicode.IsSpace) {
+		return &verdict{reasonMalformed, "the token holds spaces or line breaks: pass the token field of the mint response as it is, with nothing around it"}
 	}
 	parts := strings.Split(token, ".")
 	if len(parts) != 3 {
@@ -195,10 +202,48 @@ func (v *Verifier) checkHeader(header map[string]any) (crypto.Hash, *verdict) {
 		}
 		return 0, &verdict{reasonHeader, fmt.Sprintf("header alg is %q; only %s is accepted: sign with an RSA key", alg, want)}
 	}
-	if typ, _ := header["typ"].(string); typ != "JWT" {
-		return 0, &verdict{reasonHeader, fmt.Sprintf("header typ is %q; it must be \"JWT\"", header["typ"])}
+	switch typ, present := header["typ"]; {
+	case !present:
+		return 0, &verdict{reasonHeader, `the header has no typ; it must be "JWT"`}
+	case typ != "JWT":
+		is := jsonType(typ)
+		if s, ok := typ.(string); ok {
+			is = strconv.Quote(s)
+		}
+		return 0, &verdict{reasonHeader, fmt.Sprintf(`header typ is %s; it must be "JWT"`, is)}
+	}
+	if fail := checkExtensions(header); fail != nil {
+		return 0, fail
 	}
 	return hash, nil
+}
+
+// checkExtensions refuses the header parameters that change how a token
+// must be verified: this verifier implements no extension, and RFC 7515
+// requires refusing a token whose crit names one the verifier does not
+// implement; b64:false (RFC 7797) means the payload was signed unencoded.
+func checkExtensions(header map[string]any) *verdict {
+	if b64, present := header["b64"]; present && b64 != true {
+		return &verdict{reasonHeader, fmt.Sprintf("header b64 is %s: an unencoded payload (RFC 7797) is not accepted; mint without b64", jsonType(b64))}
+	}
+	crit, present := header["crit"]
+	if !present {
+		return nil
+	}
+	names, _ := crit.([]any)
+	quoted := make([]string, 0, len(names))
+	for _, n := range names {
+		s, ok := n.(string)
+		if !ok {
+			names = nil
+			break
+		}
+		quoted = append(quoted, strconv.Quote(s))
+	}
+	if len(names) == 0 {
+		return &verdict{reasonHeader, fmt.Sprintf("header crit is %s; RFC 7515 allows only a non-empty list of header names, and this verifier implements none: mint without crit", jsonType(crit))}
+	}
+	return &verdict{reasonHeader, fmt.Sprintf("header crit requires the extensions %s, which this verifier does not implement, so it must refuse the token (RFC 7515): mint without crit", strings.Join(quoted, ", "))}
 }
 
 func (v *Verifier) checkSignature(signingInput string, sig []byte, hash crypto.Hash, res *Result) *verdict {
@@ -238,7 +283,7 @@ func (v *Verifier) checkSubject(claims map[string]any) (string, *verdict) {
 	}
 	obj, ok := sub.(map[string]any)
 	if !ok {
-		return "", &verdict{reasonPayload, fmt.Sprintf(`sub must be an object {"key": %q, "value": "<user id>"}, not a %s (is TOKENSVC_PROFILE braze?)`, v.SubjectKey, jsonType(sub))}
+		return "", &verdict{reasonPayload, fmt.Sprintf(`sub must be an object {"key": %q, "value": "<user id>"}, not %s (is TOKENSVC_PROFILE braze?)`, v.SubjectKey, jsonType(sub))}
 	}
 	key, _ := obj["key"].(string)
 	value, _ := obj["value"].(string)
@@ -293,32 +338,39 @@ func numericDate(claims map[string]any, name string) (t time.Time, present, ok b
 	return time.Unix(int64(sec), int64(frac*1e9)).UTC(), true, true
 }
 
+// decodeObject decodes one base64url segment holding a JSON object. What
+// parsers read differently (a key twice, data after the object, an
+// escaped lone surrogate) is refused: the verdict would not be MoEngage's.
 func decodeObject(segment string) (map[string]any, error) {
 	b, err := base64.RawURLEncoding.DecodeString(segment)
 	if err != nil {
 		return nil, errors.New("is not base64url without padding")
 	}
+	if err := strictjson.Check(b, strictjson.Options{}); err != nil {
+		return nil, fmt.Errorf("is not one JSON object that reads one way: %w", err)
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	var m map[string]any
-	if err := dec.Decode(&m); err != nil || m == nil || dec.More() {
+	if err := dec.Decode(&m); err != nil || m == nil {
 		return nil, errors.New("is not a JSON object")
 	}
 	return m, nil
 }
 
+// jsonType names the JSON type of a decoded value, with its article.
 func jsonType(v any) string {
-	switch v.(type) {
+	switch v := v.(type) {
 	case string:
-		return "string"
+		return "a string"
 	case json.Number:
-		return "number"
+		return "a number"
 	case bool:
-		return "boolean"
+		return strconv.FormatBool(v)
 	case []any:
-		return "array"
+		return "an array"
 	case nil:
 		return "null"
 	}
-	return "object"
+	return "an object"
 }

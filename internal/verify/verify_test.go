@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -165,5 +166,134 @@ func TestParseKeys(t *testing.T) {
 		if _, err := verify.ParseJWKS([]byte(bad)); err == nil {
 			t.Errorf("ParseJWKS(%s) accepted", bad)
 		}
+	}
+}
+
+// forgeRaw signs header and payload bytes as they are, JSON or not.
+func forgeRaw(t testing.TB, header, claims string) string {
+	t.Helper()
+	tok, err := jwtforge.SignRaw("RS256", []byte(header), []byte(claims), testKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// TestVerifyRefusesCritAndUnencodedPayload: RFC 7515 requires a verifier
+// to refuse a token whose crit names an extension it does not implement,
+// and RFC 7797's b64:false changes what was signed; this verifier
+// implements no extension, so it must refuse both, not call them valid.
+func TestVerifyRefusesCritAndUnencodedPayload(t *testing.T) {
+	key := testKey()
+	tests := []struct {
+		name   string
+		header map[string]any
+		words  string
+	}{
+		{"unknown crit", with(with(goodHeader(), "crit", []any{"urn:example:policy"}), "urn:example:policy", "x"), `"urn:example:policy"`},
+		{"crit naming exp", with(with(goodHeader(), "crit", []any{"exp"}), "exp", now.Unix()+60), `"exp"`},
+		{"crit empty", with(goodHeader(), "crit", []any{}), "crit"},
+		{"crit not a list", with(goodHeader(), "crit", "b64"), "crit"},
+		{"b64 false with crit", with(with(goodHeader(), "b64", false), "crit", []any{"b64"}), "b64"},
+		{"b64 false alone", with(goodHeader(), "b64", false), "b64"},
+		{"b64 not a boolean", with(goodHeader(), "b64", "false"), "b64"},
+	}
+	v := verifier(issuer.ProfileMoEngage, &key.PublicKey)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := v.Verify(forge(t, tc.header, goodClaims(), key), "user-42")
+			if res.Code != verify.CodeHeaderTypeIncompatible || !strings.Contains(res.Message, tc.words) {
+				t.Fatalf("Verify = %s: %s; want %s naming %s", res.Code, res.Message, verify.CodeHeaderTypeIncompatible, tc.words)
+			}
+		})
+	}
+	if res := v.Verify(forge(t, with(goodHeader(), "b64", true), goodClaims(), key), "user-42"); !res.Valid {
+		t.Errorf("b64:true is the default encoding and must verify: %s %s", res.Code, res.Message)
+	}
+}
+
+// TestVerifyRefusesJSONThatReadsTwoWays: a header or payload must be one
+// JSON object and nothing else. A stray bracket after it, a key given twice
+// or an escaped lone surrogate (\ud800 and \udfff both decode to U+FFFD)
+// are read differently by different parsers, so the verdict would not be
+// MoEngage's.
+func TestVerifyRefusesJSONThatReadsTwoWays(t *testing.T) {
+	key := testKey()
+	header := `{"alg":"RS256","typ":"JWT","kid":"k1"}`
+	payload := fmt.Sprintf(`{"sub":{"key":"uid","value":"user-42"},"exp":%d}`, now.Unix()+3600)
+	withSub := func(value string) string {
+		return fmt.Sprintf(`{"sub":{"key":"uid","value":"%s"},"exp":%d}`, value, now.Unix()+3600)
+	}
+	tests := []struct {
+		name, token, words string
+	}{
+		{"stray brace after header", forgeRaw(t, header+"}", payload), "header"},
+		{"stray bracket after header", forgeRaw(t, header+"]", payload), "header"},
+		{"stray brace after payload", forgeRaw(t, header, payload+"}"), "payload"},
+		{"stray bracket after payload", forgeRaw(t, header, payload+"]"), "payload"},
+		{"second object after payload", forgeRaw(t, header, payload+`{"sub":"x"}`), "payload"},
+		{"alg twice", forgeRaw(t, `{"alg":"HS256","alg":"RS256","typ":"JWT"}`, payload), `"alg"`},
+		{"sub twice", forgeRaw(t, header, fmt.Sprintf(`{"sub":{"key":"uid","value":"admin"},"sub":{"key":"uid","value":"user-42"},"exp":%d}`, now.Unix()+3600)), `"sub"`},
+		{"lone high surrogate", forgeRaw(t, header, withSub(`user-42\ud800`)), "surrogate"},
+		{"lone low surrogate", forgeRaw(t, header, withSub(`user-42\udfff`)), "surrogate"},
+	}
+	v := verifier(issuer.ProfileMoEngage, &key.PublicKey)
+	if res := v.Verify(forgeRaw(t, header, payload), "user-42"); !res.Valid {
+		t.Fatalf("the untouched token must verify: %s %s", res.Code, res.Message)
+	}
+	if res := v.Verify(forgeRaw(t, header, withSub(`user-42 \ud83d\ude00`)), "user-42 😀"); !res.Valid {
+		t.Fatalf("an escaped surrogate pair is one character and must verify: %s %s", res.Code, res.Message)
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := v.Verify(tc.token, "")
+			if res.Code != verify.CodeDecryptionFailed || !strings.Contains(res.Message, tc.words) {
+				t.Fatalf("Verify = %s: %s; want %s naming %s", res.Code, res.Message, verify.CodeDecryptionFailed, tc.words)
+			}
+		})
+	}
+}
+
+// TestVerifyRefusesSurroundingSpace: MoEngage gets the token as the app
+// sends it; one with spaces or a line break around it is not a JWT there,
+// and the README says so (DECRYPTION_FAILED), so the verifier must not
+// trim them away and call it valid.
+func TestVerifyRefusesSurroundingSpace(t *testing.T) {
+	key := testKey()
+	good := forge(t, goodHeader(), goodClaims(), key)
+	v := verifier(issuer.ProfileMoEngage, &key.PublicKey)
+	for name, token := range map[string]string{
+		"leading space": " " + good, "trailing space": good + " ", "trailing newline": good + "\n",
+		"tab and CRLF": "\t" + good + "\r\n", "space inside": strings.Replace(good, ".", ". ", 1),
+	} {
+		t.Run(name, func(t *testing.T) {
+			res := v.Verify(token, "user-42")
+			if res.Code != verify.CodeDecryptionFailed || !strings.Contains(res.Message, "space") {
+				t.Fatalf("Verify = %s: %s; want %s saying the token holds white space", res.Code, res.Message, verify.CodeDecryptionFailed)
+			}
+		})
+	}
+}
+
+// TestVerifyNamesAMissingTyp: the message for a header without typ, or
+// with typ not a string, says so in words, not with a Go format verb.
+func TestVerifyNamesAMissingTyp(t *testing.T) {
+	key := testKey()
+	v := verifier(issuer.ProfileMoEngage, &key.PublicKey)
+	for name, tc := range map[string]struct {
+		header map[string]any
+		words  string
+	}{
+		"no typ":     {map[string]any{"alg": "RS256"}, "no typ"},
+		"typ null":   {with(goodHeader(), "typ", nil), "typ is null"},
+		"typ number": {with(goodHeader(), "typ", 1), "typ is a number"},
+		"typ JWS":    {with(goodHeader(), "typ", "JWS"), `typ is "JWS"`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			res := v.Verify(forge(t, tc.header, goodClaims(), key), "")
+			if res.Code != verify.CodeHeaderTypeIncompatible || !strings.Contains(res.Message, tc.words) || strings.Contains(res.Message, "%!") {
+				t.Fatalf("Verify = %s: %q; want %s saying %q", res.Code, res.Message, verify.CodeHeaderTypeIncompatible, tc.words)
+			}
+		})
 	}
 }
