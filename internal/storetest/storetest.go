@@ -365,6 +365,23 @@ func testSessionRotateOnce(t *testing.T, s Store) {
 	}
 }
 
+// RotatedAt reads when the refresh token with hash was rotated (zero: it
+// is its session's live token) through a change that fails, so that
+// nothing is written.
+func RotatedAt(t *testing.T, s session.Store, hash [32]byte) time.Time {
+	t.Helper()
+	var at time.Time
+	errRead := errors.New("read only")
+	_, err := s.UpdateByRefreshToken(context.Background(), hash, func(_ *session.Session, tok *session.RefreshToken) (*session.RefreshToken, error) {
+		at = tok.RotatedAt
+		return nil, errRead
+	})
+	if !errors.Is(err, errRead) {
+		t.Fatalf("reading refresh token %x: %v", hash[:4], err)
+	}
+	return at
+}
+
 func testUserSessions(t *testing.T, s Store) {
 	ctx := context.Background()
 	base := time.Now()
