@@ -2,12 +2,14 @@ package httpapi_test
 
 import (
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/tokensvc/tokensvc/internal/issuer"
 	"github.com/tokensvc/tokensvc/internal/keys"
+	"github.com/tokensvc/tokensvc/internal/session"
 )
 
 type grantJSON struct {
@@ -124,5 +126,43 @@ func TestOverloadedRefreshKeepsRefreshToken(t *testing.T) {
 	decodeInto(t, h.do(t, call{method: "POST", path: "/v1/sessions/refresh", auth: "Bearer " + g.RefreshToken}), 200, &r)
 	if r.SessionID != g.SessionID || r.RefreshToken == g.RefreshToken {
 		t.Errorf("retry after the overload = %+v", r)
+	}
+}
+
+// 50 concurrent refreshes of one refresh token all succeed within the
+// grace, but leave one live chain: after the grace at most one of the 50
+// successors refreshes, and a superseded one ends the session as reuse.
+func TestConcurrentRefreshesLeaveOneLiveChain(t *testing.T) {
+	var clock sessionClock
+	h := newHarness(t, options{sessionNow: clock.now})
+	backend := "Bearer " + h.issueSecret
+	var g grantJSON
+	decodeInto(t, h.do(t, call{method: "POST", path: "/v1/sessions", auth: backend, contentType: "application/json", body: `{"user_id":"user-42"}`}), 201, &g)
+
+	const n = 50
+	successors := make([]reply, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			successors[i] = h.do(t, call{method: "POST", path: "/v1/sessions/refresh", auth: "Bearer " + g.RefreshToken})
+		})
+	}
+	wg.Wait()
+	clock.advance(31 * time.Second)
+	refreshed := 0
+	for _, s := range successors {
+		var r grantJSON
+		decodeInto(t, s, 200, &r)
+		if h.do(t, call{method: "POST", path: "/v1/sessions/refresh", auth: "Bearer " + r.RefreshToken}).status == 200 {
+			refreshed++
+		}
+	}
+	if refreshed > 1 {
+		t.Errorf("%d of %d successors refreshed after the grace, want at most 1", refreshed, n)
+	}
+	var list struct{ Sessions []sessionJSON }
+	decodeInto(t, h.do(t, call{method: "GET", path: "/v1/users/user-42/sessions", auth: backend}), 200, &list)
+	if len(list.Sessions) != 1 || list.Sessions[0].RevokeReason != session.ReasonReuse {
+		t.Errorf("sessions = %+v, want the one session ended by reuse", list.Sessions)
 	}
 }

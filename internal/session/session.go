@@ -52,7 +52,9 @@ type RefreshToken struct {
 	Hash      [sha256.Size]byte
 	SessionID string
 	IssuedAt  time.Time
-	RotatedAt time.Time // zero while it is the session's current token
+	// RotatedAt is when it was rotated or superseded; zero while it is the
+	// session's live token.
+	RotatedAt time.Time
 }
 
 // Store persists sessions. The Postgres and embedded stores implement it.
@@ -63,7 +65,9 @@ type Store interface {
 	// session, lets change modify both and return a new token to add, and
 	// writes the results, in one transaction that excludes any other
 	// change to that session; when change returns an error, nothing is
-	// written. An unknown hash gives ErrNotFound.
+	// written. A new token supersedes every other live token of the
+	// session (they are marked rotated at its IssuedAt), so a session has
+	// at most one live token. An unknown hash gives ErrNotFound.
 	UpdateByRefreshToken(ctx context.Context, hash [sha256.Size]byte, change func(*Session, *RefreshToken) (*RefreshToken, error)) (Session, error)
 	// UserSessions returns a user's sessions, oldest first.
 	UserSessions(ctx context.Context, userID string) ([]Session, error)
@@ -140,8 +144,9 @@ func (s *Sessions) Create(ctx context.Context, userID string) (Grant, error) {
 
 // Refresh exchanges a refresh token for a new JWT and a new refresh token.
 // A token rotated more than ReuseGrace ago ends the session: either the app
-// or a thief is replaying it, and the session cannot tell which. A refresh
-// that fails changes nothing.
+// or a thief is replaying it, and the session cannot tell which. Within the
+// grace a replay gets a new successor that supersedes the earlier one, so
+// the session keeps one live chain. A refresh that fails changes nothing.
 func (s *Sessions) Refresh(ctx context.Context, refreshToken string) (Grant, error) {
 	hash, ok := parseRefreshToken(refreshToken)
 	if !ok {
