@@ -22,6 +22,9 @@ var (
 	bucketAPIKeys       = []byte("api_keys")
 	bucketSessions      = []byte("sessions")
 	bucketRefreshTokens = []byte("refresh_tokens")
+	// bucketLiveRefreshTokens maps a session id to its live refresh token's
+	// hash, so that a refresh finds the token it supersedes.
+	bucketLiveRefreshTokens = []byte("live_refresh_tokens")
 )
 
 // lockWait is how long Open waits for another process to release the file.
@@ -49,6 +52,9 @@ func Open(path string) (*Store, error) {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
+		}
+		if tx.Bucket(bucketLiveRefreshTokens) == nil {
+			return indexLiveRefreshTokens(tx, time.Now().UTC().Truncate(time.Microsecond))
 		}
 		return nil
 	})

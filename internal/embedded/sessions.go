@@ -38,7 +38,10 @@ func (s *Store) CreateSession(_ context.Context, sess session.Session, first ses
 		if err := put(tx, bucketSessions, sess.ID, storedSession(sess)); err != nil {
 			return err
 		}
-		return putRefreshToken(tx, first)
+		if err := putRefreshToken(tx, first); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketLiveRefreshTokens).Put([]byte(sess.ID), first.Hash[:])
 	})
 	if err != nil {
 		return fmt.Errorf("create session: %w", err)
@@ -47,19 +50,15 @@ func (s *Store) CreateSession(_ context.Context, sess session.Session, first ses
 }
 
 // UpdateByRefreshToken changes a session and its refresh tokens in one
-// write transaction; bbolt runs one at a time.
+// write transaction; bbolt runs one at a time. A new token supersedes the
+// one bucketLiveRefreshTokens names for the session.
 func (s *Store) UpdateByRefreshToken(_ context.Context, hash [sha256.Size]byte, change func(*session.Session, *session.RefreshToken) (*session.RefreshToken, error)) (session.Session, error) {
 	var sess session.Session
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		raw := tx.Bucket(bucketRefreshTokens).Get(hash[:])
-		if raw == nil {
-			return session.ErrNotFound
+		tok, err := refreshToken(tx, hash[:])
+		if err != nil {
+			return err
 		}
-		var st storedRefreshToken
-		if err := json.Unmarshal(raw, &st); err != nil {
-			return fmt.Errorf("decode refresh token: %w", err)
-		}
-		tok := session.RefreshToken{Hash: hash, SessionID: st.SessionID, IssuedAt: st.IssuedAt, RotatedAt: st.RotatedAt}
 		rawSess := tx.Bucket(bucketSessions).Get([]byte(tok.SessionID))
 		if rawSess == nil {
 			return fmt.Errorf("refresh token of missing session %s: %w", tok.SessionID, session.ErrNotFound)
@@ -79,10 +78,16 @@ func (s *Store) UpdateByRefreshToken(_ context.Context, hash [sha256.Size]byte, 
 		if err := putRefreshToken(tx, tok); err != nil {
 			return err
 		}
-		if next != nil {
-			return putRefreshToken(tx, *next)
+		if next == nil {
+			return nil
 		}
-		return nil
+		if err := supersedeLive(tx, tok, *next); err != nil {
+			return err
+		}
+		if err := putRefreshToken(tx, *next); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketLiveRefreshTokens).Put([]byte(sess.ID), next.Hash[:])
 	})
 	if err != nil {
 		return session.Session{}, fmt.Errorf("update session: %w", err)
@@ -159,11 +164,11 @@ func (s *Store) DeleteEndedSessions(_ context.Context, endedBefore, lastUsedBefo
 		// bucket that ForEach is walking.
 		var hashes [][]byte
 		err = tx.Bucket(bucketRefreshTokens).ForEach(func(k, v []byte) error {
-			var st storedRefreshToken
-			if err := json.Unmarshal(v, &st); err != nil {
-				return fmt.Errorf("decode refresh token: %w", err)
+			tok, err := decodeRefreshToken(k, v)
+			if err != nil {
+				return err
 			}
-			if ended[st.SessionID] {
+			if ended[tok.SessionID] {
 				hashes = append(hashes, bytes.Clone(k))
 			}
 			return nil
@@ -180,6 +185,9 @@ func (s *Store) DeleteEndedSessions(_ context.Context, endedBefore, lastUsedBefo
 			if err := tx.Bucket(bucketSessions).Delete([]byte(id)); err != nil {
 				return err
 			}
+			if err := tx.Bucket(bucketLiveRefreshTokens).Delete([]byte(id)); err != nil {
+				return err
+			}
 		}
 		n = len(ended)
 		return nil
@@ -188,6 +196,90 @@ func (s *Store) DeleteEndedSessions(_ context.Context, endedBefore, lastUsedBefo
 		return 0, fmt.Errorf("delete ended sessions: %w", err)
 	}
 	return n, nil
+}
+
+// indexLiveRefreshTokens creates bucketLiveRefreshTokens in a file written
+// before it existed. A session forked by replays before then keeps its
+// newest live token; the others are superseded at now, so presenting one
+// after the reuse grace is reuse, which ends the session.
+func indexLiveRefreshTokens(tx *bolt.Tx, now time.Time) error {
+	index, err := tx.CreateBucket(bucketLiveRefreshTokens)
+	if err != nil {
+		return err
+	}
+	newest := make(map[string]session.RefreshToken)
+	var superseded []session.RefreshToken
+	err = tx.Bucket(bucketRefreshTokens).ForEach(func(k, v []byte) error {
+		tok, err := decodeRefreshToken(k, v)
+		if err != nil || !tok.RotatedAt.IsZero() {
+			return err
+		}
+		cur, ok := newest[tok.SessionID]
+		if ok && cmp.Or(cur.IssuedAt.Compare(tok.IssuedAt), bytes.Compare(cur.Hash[:], tok.Hash[:])) > 0 {
+			cur, tok = tok, cur
+		}
+		newest[tok.SessionID] = tok
+		if ok {
+			superseded = append(superseded, cur)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	// Written after the walk: bbolt does not allow writing to a bucket
+	// that ForEach is walking.
+	for _, tok := range superseded {
+		tok.RotatedAt = now
+		if err := putRefreshToken(tx, tok); err != nil {
+			return err
+		}
+	}
+	for id, tok := range newest {
+		if err := index.Put([]byte(id), tok.Hash[:]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// supersedeLive marks the session's live token rotated at next's issue
+// time, as the presented token tok too if change left it live, so that next
+// is the session's one live token.
+func supersedeLive(tx *bolt.Tx, tok, next session.RefreshToken) error {
+	if tok.RotatedAt.IsZero() {
+		tok.RotatedAt = next.IssuedAt
+		if err := putRefreshToken(tx, tok); err != nil {
+			return err
+		}
+	}
+	live := tx.Bucket(bucketLiveRefreshTokens).Get([]byte(tok.SessionID))
+	if live == nil || bytes.Equal(live, tok.Hash[:]) {
+		return nil
+	}
+	cur, err := refreshToken(tx, live)
+	if err != nil || !cur.RotatedAt.IsZero() {
+		return err
+	}
+	cur.RotatedAt = next.IssuedAt
+	return putRefreshToken(tx, cur)
+}
+
+// refreshToken reads the refresh token with hash.
+func refreshToken(tx *bolt.Tx, hash []byte) (session.RefreshToken, error) {
+	raw := tx.Bucket(bucketRefreshTokens).Get(hash)
+	if raw == nil {
+		return session.RefreshToken{}, session.ErrNotFound
+	}
+	return decodeRefreshToken(hash, raw)
+}
+
+func decodeRefreshToken(hash, raw []byte) (session.RefreshToken, error) {
+	var st storedRefreshToken
+	if err := json.Unmarshal(raw, &st); err != nil {
+		return session.RefreshToken{}, fmt.Errorf("decode refresh token: %w", err)
+	}
+	return session.RefreshToken{Hash: [sha256.Size]byte(hash), SessionID: st.SessionID, IssuedAt: st.IssuedAt, RotatedAt: st.RotatedAt}, nil
 }
 
 func putRefreshToken(tx *bolt.Tx, t session.RefreshToken) error {

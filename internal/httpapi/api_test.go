@@ -54,6 +54,8 @@ type options struct {
 	maxInFlight int
 	// sources wraps the key source the issuer signs from.
 	source func(issuer.Source) issuer.Source
+	// sessionNow is the sessions' clock; nil: time.Now.
+	sessionNow func() time.Time
 }
 
 // store is what the harness needs of a store.
@@ -119,9 +121,12 @@ func newHarness(t testing.TB, opt options) *harness {
 		Profile: issuer.ProfileMoEngage, SubjectKey: "uid", DefaultTTL: time.Hour, MaxTTL: 24 * time.Hour,
 		MaxInFlight: opt.maxInFlight,
 	}, metrics.ObserveSign)
+	if opt.sessionNow == nil {
+		opt.sessionNow = time.Now
+	}
 	handler := httpapi.New(httpapi.Deps{
 		Minter:   minter,
-		Sessions: session.New(st, minter, session.Policy{Idle: time.Hour, Max: 2 * time.Hour, ReuseGrace: 30 * time.Second}, time.Now),
+		Sessions: session.New(st, minter, session.Policy{Idle: time.Hour, Max: 2 * time.Hour, ReuseGrace: 30 * time.Second}, opt.sessionNow),
 		Keys:     ring,
 		KeyAdmin: rotator,
 		APIKeys:  reg,

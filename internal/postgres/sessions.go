@@ -29,17 +29,32 @@ func (s *Store) CreateSession(ctx context.Context, sess session.Session, first s
 }
 
 // UpdateByRefreshToken changes a session and its refresh tokens in one
-// transaction; the row locks make concurrent refreshes of one session take
-// turns, so a token is rotated once.
+// transaction. It locks the session row before it reads the token: every
+// change to a session's tokens holds that lock, so refreshes of one session
+// take turns, each reads the token as the one before left it, and none
+// waits on a token row another holds. The unique index
+// refresh_tokens_one_live keeps a session to one live token.
 func (s *Store) UpdateByRefreshToken(ctx context.Context, hash [sha256.Size]byte, change func(*session.Session, *session.RefreshToken) (*session.RefreshToken, error)) (session.Session, error) {
 	var sess session.Session
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT `+sessionColumns+` FROM sessions
+			WHERE id = (SELECT session_id FROM refresh_tokens WHERE hash = $1) FOR UPDATE`, hash[:])
+		if err != nil {
+			return err
+		}
+		sess, err = pgx.CollectExactlyOneRow(rows, scanSession)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return session.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
 		var (
-			tok     = session.RefreshToken{Hash: hash}
+			tok     = session.RefreshToken{Hash: hash, SessionID: sess.ID}
 			rotated *time.Time
 		)
-		err := tx.QueryRow(ctx, `SELECT session_id, issued_at, rotated_at FROM refresh_tokens WHERE hash = $1 FOR UPDATE`, hash[:]).
-			Scan(&tok.SessionID, &tok.IssuedAt, &rotated)
+		err = tx.QueryRow(ctx, `SELECT issued_at, rotated_at FROM refresh_tokens WHERE hash = $1`, hash[:]).
+			Scan(&tok.IssuedAt, &rotated)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return session.ErrNotFound
 		}
@@ -47,13 +62,6 @@ func (s *Store) UpdateByRefreshToken(ctx context.Context, hash [sha256.Size]byte
 			return err
 		}
 		tok.IssuedAt, tok.RotatedAt = tok.IssuedAt.UTC(), timeOf(rotated)
-		rows, err := tx.Query(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = $1 FOR UPDATE`, tok.SessionID)
-		if err != nil {
-			return err
-		}
-		if sess, err = pgx.CollectExactlyOneRow(rows, scanSession); err != nil {
-			return err
-		}
 		next, err := change(&sess, &tok)
 		if err != nil {
 			return err
@@ -64,10 +72,14 @@ func (s *Store) UpdateByRefreshToken(ctx context.Context, hash [sha256.Size]byte
 		if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET rotated_at = $2 WHERE hash = $1`, hash[:], nullTime(tok.RotatedAt)); err != nil {
 			return err
 		}
-		if next != nil {
-			return insertRefreshToken(ctx, tx, *next)
+		if next == nil {
+			return nil
 		}
-		return nil
+		if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET rotated_at = $2 WHERE session_id = $1 AND rotated_at IS NULL`,
+			sess.ID, next.IssuedAt); err != nil {
+			return err
+		}
+		return insertRefreshToken(ctx, tx, *next)
 	})
 	if err != nil {
 		return session.Session{}, fmt.Errorf("update session: %w", classify(err))

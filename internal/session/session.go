@@ -52,7 +52,9 @@ type RefreshToken struct {
 	Hash      [sha256.Size]byte
 	SessionID string
 	IssuedAt  time.Time
-	RotatedAt time.Time // zero while it is the session's current token
+	// RotatedAt is when it was rotated or superseded; zero while it is the
+	// session's live token.
+	RotatedAt time.Time
 }
 
 // Store persists sessions. The Postgres and embedded stores implement it.
@@ -62,7 +64,10 @@ type Store interface {
 	// UpdateByRefreshToken finds the refresh token with hash and its
 	// session, lets change modify both and return a new token to add, and
 	// writes the results, in one transaction that excludes any other
-	// change to that session. An unknown hash gives ErrNotFound.
+	// change to that session; when change returns an error, nothing is
+	// written. A new token supersedes every other live token of the
+	// session (they are marked rotated at its IssuedAt), so a session has
+	// at most one live token. An unknown hash gives ErrNotFound.
 	UpdateByRefreshToken(ctx context.Context, hash [sha256.Size]byte, change func(*Session, *RefreshToken) (*RefreshToken, error)) (Session, error)
 	// UserSessions returns a user's sessions, oldest first.
 	UserSessions(ctx context.Context, userID string) ([]Session, error)
@@ -139,7 +144,9 @@ func (s *Sessions) Create(ctx context.Context, userID string) (Grant, error) {
 
 // Refresh exchanges a refresh token for a new JWT and a new refresh token.
 // A token rotated more than ReuseGrace ago ends the session: either the app
-// or a thief is replaying it, and the session cannot tell which.
+// or a thief is replaying it, and the session cannot tell which. Within the
+// grace a replay gets a new successor that supersedes the earlier one, so
+// the session keeps one live chain. A refresh that fails changes nothing.
 func (s *Sessions) Refresh(ctx context.Context, refreshToken string) (Grant, error) {
 	hash, ok := parseRefreshToken(refreshToken)
 	if !ok {
@@ -149,9 +156,10 @@ func (s *Sessions) Refresh(ctx context.Context, refreshToken string) (Grant, err
 	var (
 		ended  *EndedError
 		secret string
+		tok    issuer.Token
 	)
 	sess, err := s.store.UpdateByRefreshToken(ctx, hash, func(sess *Session, t *RefreshToken) (*RefreshToken, error) {
-		ended, secret = nil, ""
+		ended, secret, tok = nil, "", issuer.Token{}
 		if ended = s.check(sess, now); ended != nil {
 			return nil, nil
 		}
@@ -160,12 +168,18 @@ func (s *Sessions) Refresh(ctx context.Context, refreshToken string) (Grant, err
 			ended = &EndedError{ReasonReuse}
 			return nil, nil
 		}
+		// Minted before anything changes, and its error rolls the change
+		// back: a rotation the app never sees the answer of (the issuer
+		// overloaded) would make its retry look like a replay.
+		var err error
+		if tok, err = s.minter.Issue(issuer.Request{UserID: sess.UserID}); err != nil {
+			return nil, err
+		}
 		if t.RotatedAt.IsZero() {
 			t.RotatedAt = now
 		}
 		sess.LastUsedAt = now
 		var next RefreshToken
-		var err error
 		secret, next, err = newRefreshToken(sess.ID, now)
 		return &next, err
 	})
@@ -174,10 +188,6 @@ func (s *Sessions) Refresh(ctx context.Context, refreshToken string) (Grant, err
 	}
 	if ended != nil {
 		return Grant{}, fmt.Errorf("refresh session %s: %w", sess.ID, ended)
-	}
-	tok, err := s.minter.Issue(issuer.Request{UserID: sess.UserID})
-	if err != nil {
-		return Grant{}, fmt.Errorf("refresh session %s: %w", sess.ID, err)
 	}
 	return Grant{Session: sess, RefreshToken: secret, RefreshExpiresAt: s.Expiry(sess), Token: tok}, nil
 }

@@ -8,12 +8,15 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/tokensvc/tokensvc/internal/embedded"
 	"github.com/tokensvc/tokensvc/internal/issuer"
 	"github.com/tokensvc/tokensvc/internal/keys"
+	"github.com/tokensvc/tokensvc/internal/pgtest"
+	"github.com/tokensvc/tokensvc/internal/postgres"
 	"github.com/tokensvc/tokensvc/internal/session"
 )
 
@@ -27,13 +30,67 @@ func (c *clock) advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.U
 
 var policy = session.Policy{Idle: 30 * 24 * time.Hour, Max: 90 * 24 * time.Hour, ReuseGrace: 30 * time.Second, Retention: 7 * 24 * time.Hour}
 
-func newSessions(t *testing.T) (*session.Sessions, *clock) {
+// store is what the tests need of a store.
+type store interface {
+	keys.Store
+	session.Store
+}
+
+// fixture is Sessions over a store, with its clock and a minter that can
+// be made to fail.
+type fixture struct {
+	sessions *session.Sessions
+	clock    *clock
+	store    store
+	minter   *overloadableMinter
+}
+
+// overloadableMinter answers issuer.ErrOverloaded while overloaded is set,
+// as the issuer does when too many signatures are in flight.
+type overloadableMinter struct {
+	session.Minter
+	overloaded atomic.Bool
+}
+
+func (m *overloadableMinter) Issue(req issuer.Request) (issuer.Token, error) {
+	if m.overloaded.Load() {
+		return issuer.Token{}, issuer.ErrOverloaded
+	}
+	return m.Minter.Issue(req)
+}
+
+func openEmbedded(t *testing.T) store {
 	t.Helper()
 	st, err := embedded.Open(filepath.Join(t.TempDir(), "tokensvc.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func openPostgres(t *testing.T) store {
+	t.Helper()
+	ctx := context.Background()
+	st, err := postgres.Open(ctx, pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	if _, err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// onEachStore runs test over the embedded store and over PostgreSQL.
+func onEachStore(t *testing.T, test func(t *testing.T, st store)) {
+	t.Run("embedded", func(t *testing.T) { test(t, openEmbedded(t)) })
+	t.Run("postgres", func(t *testing.T) { test(t, openPostgres(t)) })
+}
+
+func newFixture(t *testing.T, st store) *fixture {
+	t.Helper()
 	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	master := make([]byte, keys.MasterKeySize)
 	rand.Read(master)
@@ -44,7 +101,14 @@ func newSessions(t *testing.T) (*session.Sessions, *clock) {
 		t.Fatal(err)
 	}
 	iss := issuer.New(ring, c.now, issuer.Settings{Profile: issuer.ProfileMoEngage, SubjectKey: "uid", DefaultTTL: time.Hour, MaxTTL: time.Hour}, nil)
-	return session.New(st, iss, policy, c.now), c
+	m := &overloadableMinter{Minter: iss}
+	return &fixture{sessions: session.New(st, m, policy, c.now), clock: c, store: st, minter: m}
+}
+
+func newSessions(t *testing.T) (*session.Sessions, *clock) {
+	t.Helper()
+	f := newFixture(t, openEmbedded(t))
+	return f.sessions, f.clock
 }
 
 func TestLoginRefreshLogout(t *testing.T) {

@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("CreateFirstAPIKeyConcurrent", func(t *testing.T) { testFirstAPIKeyConcurrent(t, open(t)) })
 	t.Run("SessionRoundTrip", func(t *testing.T) { testSessionRoundTrip(t, open(t)) })
 	t.Run("SessionRotateOnce", func(t *testing.T) { testSessionRotateOnce(t, open(t)) })
+	t.Run("SessionOneLiveRefreshToken", func(t *testing.T) { testSessionOneLiveRefreshToken(t, open(t)) })
 	t.Run("UserSessions", func(t *testing.T) { testUserSessions(t, open(t)) })
 	t.Run("DeleteEndedSessions", func(t *testing.T) { testDeleteEndedSessions(t, open(t)) })
 }
@@ -362,6 +363,100 @@ func testSessionRotateOnce(t *testing.T, s Store) {
 	wg.Wait()
 	if n := rotations.Load(); n != 1 {
 		t.Errorf("the token was rotated %d times by concurrent refreshes, want once", n)
+	}
+}
+
+// RotatedAt reads when the refresh token with hash was rotated (zero: it
+// is its session's live token) through a change that fails, so that
+// nothing is written.
+func RotatedAt(t *testing.T, s session.Store, hash [32]byte) time.Time {
+	t.Helper()
+	var at time.Time
+	errRead := errors.New("read only")
+	_, err := s.UpdateByRefreshToken(context.Background(), hash, func(_ *session.Session, tok *session.RefreshToken) (*session.RefreshToken, error) {
+		at = tok.RotatedAt
+		return nil, errRead
+	})
+	if !errors.Is(err, errRead) {
+		t.Fatalf("reading refresh token %x: %v", hash[:4], err)
+	}
+	return at
+}
+
+// replay rotates the token with hash, if it is live, and gives its session
+// a successor, as a refresh within the reuse grace does.
+func replay(t *testing.T, s Store, hash [32]byte, sess session.Session, at time.Time) (session.RefreshToken, error) {
+	t.Helper()
+	_, next := newSession(t, sess.UserID, at)
+	next.SessionID = sess.ID
+	_, err := s.UpdateByRefreshToken(context.Background(), hash, func(_ *session.Session, tok *session.RefreshToken) (*session.RefreshToken, error) {
+		if tok.RotatedAt.IsZero() {
+			tok.RotatedAt = next.IssuedAt
+		}
+		return &next, nil
+	})
+	return next, err
+}
+
+// testSessionOneLiveRefreshToken checks that a session has one live refresh
+// token: adding one supersedes the others, which are marked rotated at its
+// issue time, so that a token replayed within the grace cannot fork the
+// session into chains that all stay live.
+func testSessionOneLiveRefreshToken(t *testing.T, s Store) {
+	ctx := context.Background()
+	base := time.Now()
+	sess, first := newSession(t, "user-1", base)
+	bystander, bystanderFirst := newSession(t, "user-1", base)
+	for _, c := range []struct {
+		s session.Session
+		t session.RefreshToken
+	}{{sess, first}, {bystander, bystanderFirst}} {
+		if err := s.CreateSession(ctx, c.s, c.t); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	a, err := replay(t, s, first.Hash, sess, base.Add(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := replay(t, s, first.Hash, sess, base.Add(2*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := RotatedAt(t, s, a.Hash); !got.Equal(b.IssuedAt) {
+		t.Errorf("the successor of the first replay: rotated at %v, want superseded at the second's issue time %v", got, b.IssuedAt)
+	}
+	if got := RotatedAt(t, s, first.Hash); !got.Equal(a.IssuedAt) {
+		t.Errorf("the replayed token: rotated at %v, want still %v", got, a.IssuedAt)
+	}
+	if !RotatedAt(t, s, b.Hash).IsZero() {
+		t.Error("the newest successor is not live")
+	}
+
+	const n = 50
+	successors := make([]session.RefreshToken, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			var err error
+			if successors[i], err = replay(t, s, first.Hash, sess, base.Add(3*time.Second)); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	live := 0
+	for _, tok := range append(successors, first, a, b) {
+		if RotatedAt(t, s, tok.Hash).IsZero() {
+			live++
+		}
+	}
+	if live != 1 {
+		t.Errorf("after %d concurrent replays the session has %d live refresh tokens, want 1", n, live)
+	}
+	if !RotatedAt(t, s, bystanderFirst.Hash).IsZero() {
+		t.Error("another session's live token was superseded")
 	}
 }
 
