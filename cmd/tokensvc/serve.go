@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -83,14 +82,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// The first step creates the first key on an empty store and catches up
 	// on anything the schedule asked for while no replica ran.
 	changed, err := rotator.Step(ctx)
-	if errors.Is(err, keys.ErrWrongMasterKey) {
-		return fmt.Errorf("%w\nThe signing keys were encrypted under another master key: set TOKENSVC_MASTER_KEY (or TOKENSVC_MASTER_KEY_FILE) to the key they were created with", err)
-	}
 	if err != nil {
 		return err
 	}
 	for _, rec := range changed {
 		keys.LogChange(log, rec)
+	}
+	// Step does not fail for a reload after its commit; serving needs one.
+	if err := ring.Load(ctx); err != nil {
+		return err
 	}
 	active, err := ring.Active()
 	if err != nil {

@@ -25,6 +25,7 @@ type Config struct {
 	DatabaseURL      string // empty: use the embedded store under DataDir
 	DataDir          string
 	MasterKey        []byte // nil: the embedded store generates and keeps one
+	MasterKeyFile    string // where MasterKey was read from, if from a file
 	BootstrapAPIKey  string
 	Profile          issuer.Profile
 	SubjectKey       string
@@ -132,25 +133,8 @@ func Load(getenv func(string) string) (Config, error) {
 		fail("TOKENSVC_DATABASE_URL", "must be a postgres:// or postgresql:// URL")
 	}
 
-	masterInline, masterFile := env("TOKENSVC_MASTER_KEY"), env("TOKENSVC_MASTER_KEY_FILE")
-	switch {
-	case masterInline != "" && masterFile != "":
-		fail("TOKENSVC_MASTER_KEY", "set either TOKENSVC_MASTER_KEY or TOKENSVC_MASTER_KEY_FILE, not both")
-	case masterInline != "":
-		if k, err := keys.ParseMasterKey(masterInline); err != nil {
-			fail("TOKENSVC_MASTER_KEY", "%v", err)
-		} else {
-			c.MasterKey = k
-		}
-	case masterFile != "":
-		if b, err := os.ReadFile(masterFile); err != nil {
-			fail("TOKENSVC_MASTER_KEY_FILE", "%v", err)
-		} else if k, err := keys.ParseMasterKey(string(b)); err != nil {
-			fail("TOKENSVC_MASTER_KEY_FILE", "%s: %v", masterFile, err)
-		} else {
-			c.MasterKey = k
-		}
-	case c.DatabaseURL != "":
+	c.MasterKey, c.MasterKeyFile = masterKey(env, fail)
+	if c.DatabaseURL != "" && env("TOKENSVC_MASTER_KEY") == "" && env("TOKENSVC_MASTER_KEY_FILE") == "" {
 		fail("TOKENSVC_MASTER_KEY", "is required with TOKENSVC_DATABASE_URL: private keys in PostgreSQL are stored only encrypted (generate one with: openssl rand -base64 32)")
 	}
 
@@ -218,6 +202,45 @@ func Load(getenv func(string) string) (Config, error) {
 		fail("TOKENSVC_LOG_LEVEL", "%q is not a level (use debug, info, warn or error)", c.LogLevel)
 	}
 	return c, errors.Join(errs...)
+}
+
+// MasterKey reads the master key from TOKENSVC_MASTER_KEY or
+// TOKENSVC_MASTER_KEY_FILE, as Load does, for commands that need only it;
+// it returns nil when neither is set.
+func MasterKey(getenv func(string) string) ([]byte, error) {
+	var errs []error
+	key, _ := masterKey(func(name string) string { return strings.TrimSpace(getenv(name)) }, func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{name}, args...)...))
+	})
+	return key, errors.Join(errs...)
+}
+
+// masterKey reads and checks the master key, and returns the file it came
+// from, if any.
+func masterKey(env func(string) string, fail func(string, string, ...any)) (key []byte, file string) {
+	masterInline, masterFile := env("TOKENSVC_MASTER_KEY"), env("TOKENSVC_MASTER_KEY_FILE")
+	switch {
+	case masterInline != "" && masterFile != "":
+		fail("TOKENSVC_MASTER_KEY", "set either TOKENSVC_MASTER_KEY or TOKENSVC_MASTER_KEY_FILE, not both")
+	case masterInline != "":
+		k, err := keys.ParseMasterKey(masterInline)
+		if err != nil {
+			fail("TOKENSVC_MASTER_KEY", "%v", err)
+		}
+		return k, ""
+	case masterFile != "":
+		b, err := os.ReadFile(masterFile)
+		if err != nil {
+			fail("TOKENSVC_MASTER_KEY_FILE", "%v", err)
+			return nil, masterFile
+		}
+		k, err := keys.ParseMasterKey(string(b))
+		if err != nil {
+			fail("TOKENSVC_MASTER_KEY_FILE", "%s: %v", masterFile, err)
+		}
+		return k, masterFile
+	}
+	return nil, ""
 }
 
 // duration parses a positive whole-second Go duration such as 1h or 90m.

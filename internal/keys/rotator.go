@@ -30,17 +30,24 @@ func (r *Rotator) generate(state State) (Record, error) {
 	return Generate(r.policy.Alg, r.policy.Bits, state, r.now(), r.sealer)
 }
 
-// update runs decide in one store transaction and reloads the ring.
+// update runs decide in one store transaction and reloads the ring. It
+// fails only when nothing was committed.
 func (r *Rotator) update(ctx context.Context, what string, decide func(ks keySet, now time.Time) ([]Record, error)) error {
 	err := r.store.UpdateSigningKeys(ctx, func(recs []Record) ([]Record, error) {
-		return decide(keySet(recs), r.now())
+		writes, err := decide(keySet(recs), r.now())
+		if err != nil {
+			return nil, err
+		}
+		// Inside the transaction, so a refused change commits nothing.
+		return writes, checkOpens(writes, r.sealer)
 	})
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	if err := r.ring.Load(ctx); err != nil {
-		return fmt.Errorf("%s: %w", what, err)
-	}
+	// The change is committed: a failed reload must not report it as
+	// failed, or the caller retries a change already made. The ring keeps
+	// its keys until the next reload (Run's, within ReloadEvery) succeeds.
+	_ = r.ring.Load(ctx)
 	return nil
 }
 
