@@ -102,6 +102,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	if cfg.BootstrapAPIKey != "" {
+		k, revoked, err := registry.Revoked(ctx, cfg.BootstrapAPIKey)
+		if err != nil {
+			return err
+		}
+		if revoked {
+			log.Warn("TOKENSVC_BOOTSTRAP_API_KEY was revoked and stays revoked; remove it from the configuration, "+
+				"or set a new one (openssl rand -base64 32) if no admin API key is left",
+				"api_key_id", k.ID, "revoked_at", k.RevokedAt)
+		}
+	}
 	if secret != "" {
 		// Printed, not logged: log pipelines keep lines for months.
 		fmt.Fprintf(stderr, "tokensvc: created an admin API key; it will not be shown again:\n\n    %s\n\n", secret)

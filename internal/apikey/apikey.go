@@ -67,8 +67,10 @@ type Store interface {
 	APIKeys(ctx context.Context) ([]Key, error)
 	// CreateAPIKey stores a new key.
 	CreateAPIKey(ctx context.Context, k Key) error
-	// CreateFirstAPIKey stores k only if no unrevoked key exists, atomically
-	// across every process sharing the store, and reports whether it did.
+	// CreateFirstAPIKey stores k only if no unrevoked key exists and no
+	// key, revoked or not, has k's secret (hash), atomically across every
+	// process sharing the store, and reports whether it did: a revoked
+	// bootstrap secret still configured must never come back.
 	CreateFirstAPIKey(ctx context.Context, k Key) (bool, error)
 	// RevokeAPIKey marks the key revoked at the given time. Revoking a
 	// revoked key keeps its first revocation time. An unknown id gives
