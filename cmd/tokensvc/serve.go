@@ -68,6 +68,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer st.close()
+	for _, line := range loosePermissions(cfg) {
+		log.Warn("secrets on disk are exposed: " + line)
+	}
 
 	ring := keys.NewRing(st, st.sealer, time.Now)
 	rotator := keys.NewRotator(st, ring, st.sealer, keys.Policy{

@@ -37,8 +37,12 @@ type openedStore struct {
 	watch func(ctx context.Context, changed func(channel string), lost func(error))
 }
 
-// masterKeyFile is where the embedded store keeps a generated master key.
-const masterKeyFile = "master.key"
+// masterKeyFile is where the embedded store keeps a generated master key,
+// and storeFile the store itself, both in the data dir.
+const (
+	masterKeyFile = "master.key"
+	storeFile     = "tokensvc.db"
+)
 
 // openStore opens PostgreSQL when TOKENSVC_DATABASE_URL is set, applying
 // migrations, and otherwise the embedded store under the data dir. Before
@@ -130,7 +134,7 @@ func openEmbedded(cfg config.Config, log *slog.Logger) (*openedStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := embedded.Open(filepath.Join(cfg.DataDir, "tokensvc.db"))
+	db, err := embedded.Open(filepath.Join(cfg.DataDir, storeFile))
 	if err != nil {
 		return nil, err
 	}

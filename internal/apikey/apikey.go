@@ -88,6 +88,23 @@ const hintLen = len(secretPrefix) + 6
 // admin key must not be guessable.
 const MinBootstrapLen = 32
 
+// MinBootstrapVariety is the fewest different characters a
+// TOKENSVC_BOOTSTRAP_API_KEY may hold. Length alone lets through 32 copies of
+// one character or a short word repeated; a key from openssl rand -base64 32
+// holds about 30 different characters, one from openssl rand -hex 16 about
+// 15, and fewer than 8 by chance less than once in 10^7. Counting distinct
+// characters is a guard against hand-made keys, not a randomness test.
+const MinBootstrapVariety = 8
+
+// Variety counts the different characters in s.
+func Variety(s string) int {
+	seen := make(map[rune]bool, len(s))
+	for _, r := range s {
+		seen[r] = true
+	}
+	return len(seen)
+}
+
 // New makes an API key with a fresh secret. The secret is returned once and
 // is not kept anywhere.
 func New(name string, scope Scope, now time.Time) (Key, string, error) {

@@ -143,6 +143,9 @@ func Load(getenv func(string) string) (Config, error) {
 			fail("TOKENSVC_BOOTSTRAP_API_KEY", "is %d characters, want at least %d (generate one with: openssl rand -base64 32)", len(k), apikey.MinBootstrapLen)
 		} else if strings.IndexFunc(k, func(r rune) bool { return r > unicode.MaxASCII || !unicode.IsPrint(r) || r == ' ' }) >= 0 {
 			fail("TOKENSVC_BOOTSTRAP_API_KEY", "must be printable ASCII without spaces: it is sent in an HTTP header")
+		} else if n := apikey.Variety(k); n < apikey.MinBootstrapVariety {
+			fail("TOKENSVC_BOOTSTRAP_API_KEY", "has too little variety: %d different characters, want at least %d (one character or a short word repeated is guessable; generate one with: openssl rand -base64 32)",
+				n, apikey.MinBootstrapVariety)
 		}
 	}
 
