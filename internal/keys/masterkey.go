@@ -26,9 +26,7 @@ func CheckMasterKey(recs []Record, sealer *Sealer) (unreadable []Record, err err
 			continue
 		}
 		sealed++
-		plain, err := sealer.Open(rec.KID, rec.SealedPrivateKey)
-		clear(plain)
-		switch {
+		switch err := sealer.opens(rec); {
 		case err == nil:
 			opened++
 		case rec.State == StateActive:
@@ -45,6 +43,13 @@ func CheckMasterKey(recs []Record, sealer *Sealer) (unreadable []Record, err err
 		return nil, wrongMasterKey(fmt.Errorf("%d of the %d stored private keys do not open: %w", sealed-opened, sealed, ErrWrongMasterKey))
 	}
 	return unreadable, nil
+}
+
+// opens checks that rec's private half opens under s, without keeping it.
+func (s *Sealer) opens(rec Record) error {
+	plain, err := s.Open(rec.KID, rec.SealedPrivateKey)
+	clear(plain)
+	return err
 }
 
 // wrongMasterKey says what the operator must do about err.

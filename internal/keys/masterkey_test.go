@@ -124,3 +124,62 @@ func TestCommittedChangeIsNotReportedAsFailure(t *testing.T) {
 		t.Errorf("signs with %s after the next reload, want %s", k.KID, pending.KID)
 	}
 }
+
+// withForeignPending returns a rotator over a store holding an active key
+// it opens and a pending key sealed under another master key.
+func withForeignPending(t *testing.T, policy keys.Policy, now func() time.Time) (*keys.Rotator, *keys.Ring, keys.Record) {
+	t.Helper()
+	ctx := context.Background()
+	st := &memStore{}
+	sealer := newSealer(t)
+	ring := keys.NewRing(st, sealer, now)
+	rot := keys.NewRotator(st, ring, sealer, policy, now)
+	if _, err := rot.Step(ctx); err != nil {
+		t.Fatal(err)
+	}
+	foreign, err := keys.Generate("RS256", 2048, keys.StatePending, now(), newSealer(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.UpdateSigningKeys(ctx, func([]keys.Record) ([]keys.Record, error) { return []keys.Record{foreign}, nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := ring.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return rot, ring, foreign
+}
+
+// TestRevokeReplacesWithAKeyItCanOpen: revoking a leaked active key must
+// work even when the pending key cannot take over.
+func TestRevokeReplacesWithAKeyItCanOpen(t *testing.T) {
+	rot, ring, foreign := withForeignPending(t, testPolicy, time.Now)
+	leaked, _ := ring.Active()
+	rv, err := rot.Revoke(context.Background(), leaked.KID)
+	if err != nil {
+		t.Fatalf("revoke the active key: %v", err)
+	}
+	if rv.Replacement == nil || rv.Replacement.KID == foreign.KID || rv.ReplacementWasPending {
+		t.Fatalf("replacement = %+v; want a new key, not the one sealed under another master key", rv.Replacement)
+	}
+	if k, _ := ring.Active(); k.KID != rv.Replacement.KID {
+		t.Errorf("signs with %s, want the replacement", k.KID)
+	}
+}
+
+// TestScheduleDoesNotActivateAKeyItCannotOpen: with TOKENSVC_AUTO_ACTIVATE
+// the scheduled switch skips such a key, so a start is not refused for it.
+func TestScheduleDoesNotActivateAKeyItCannotOpen(t *testing.T) {
+	c := newClock()
+	policy := testPolicy
+	policy.AutoActivate = true
+	rot, ring, _ := withForeignPending(t, policy, c.now)
+	active, _ := ring.Active()
+	c.advance(policy.RotationPeriod + time.Hour)
+	if _, err := rot.Step(context.Background()); err != nil {
+		t.Fatalf("step past the period: %v", err)
+	}
+	if k, _ := ring.Active(); k.KID != active.KID {
+		t.Errorf("signs with %s, want %s to go on", k.KID, active.KID)
+	}
+}

@@ -59,11 +59,14 @@ func (r *Rotator) Step(ctx context.Context) ([]Record, error) {
 	var changed []Record
 	err := r.update(ctx, "rotation step", func(ks keySet, now time.Time) ([]Record, error) {
 		var err error
-		changed, err = r.policy.schedule(ks, now, r.generate)
+		changed, err = r.policy.schedule(ks, now, r.generate, r.opens)
 		return changed, err
 	})
 	return changed, err
 }
+
+// opens reports whether this process can open rec's private half.
+func (r *Rotator) opens(rec Record) bool { return r.sealer.opens(rec) == nil }
 
 // Create makes a pending key now: published, not yet signing.
 func (r *Rotator) Create(ctx context.Context) (Record, error) {
@@ -137,7 +140,9 @@ func (r *Rotator) Revoke(ctx context.Context, kid string) (Revocation, error) {
 			return out, nil
 		}
 		next, hasPending := ks.first(StatePending)
-		if hasPending {
+		// A pending key this process cannot open cannot take over; a new
+		// key does, as when there is none.
+		if hasPending = hasPending && r.opens(next); hasPending {
 			rv.ReplacementWasPending = true
 		} else if next, err = r.generate(StatePending); err != nil {
 			return nil, err
