@@ -16,7 +16,7 @@ import (
 // never a 5xx, and the service is healthy afterwards.
 func TestBadInputAgainstTheServer(t *testing.T) {
 	t.Parallel()
-	admin := strings.Repeat("b", 40)
+	admin := "tks_badinput-0123456789abcdefghijklmnopqrs"
 	inst := start(t, map[string]string{"TOKENSVC_DATA_DIR": t.TempDir(), "TOKENSVC_BOOTSTRAP_API_KEY": admin})
 	deep := strings.Repeat(`{"a":`, 5000) + `1` + strings.Repeat(`}`, 5000)
 	bodies := []struct {

@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 )
@@ -29,7 +28,7 @@ func TestCrashDuringRotation(t *testing.T) {
 	for name, setup := range storeSetups(t) {
 		t.Run(name, func(t *testing.T) {
 			env := setup(t)
-			env["TOKENSVC_BOOTSTRAP_API_KEY"] = strings.Repeat("c", 40)
+			env["TOKENSVC_BOOTSTRAP_API_KEY"] = "tks_crash-0123456789abcdefghijklmnopqrstuv"
 			env["TOKENSVC_LOG_LEVEL"] = "warn"
 			env["TOKENSVC_ADDR"] = freeAddr(t)
 			admin := env["TOKENSVC_BOOTSTRAP_API_KEY"]

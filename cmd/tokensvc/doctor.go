@@ -66,6 +66,13 @@ func (r *report) check(ctx context.Context, getenv func(string) string) {
 		kind = "PostgreSQL"
 	}
 	r.ok("configuration: valid (profile %s, %s, %s-%d keys, tokens up to %s)", cfg.Profile, kind, cfg.Alg, cfg.RSABits, cfg.MaxTokenTTL)
+	loose := loosePermissions(cfg)
+	for _, line := range loose {
+		r.fail("permissions: %s", line)
+	}
+	if len(loose) == 0 {
+		r.ok("permissions: the master key and the store are readable by their owner only")
+	}
 
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -106,7 +113,7 @@ func (r *report) openStore(ctx context.Context, cfg config.Config) (keys.Store, 
 		return pg, cfg.MasterKey, pg.Close
 	}
 
-	path := filepath.Join(cfg.DataDir, "tokensvc.db")
+	path := filepath.Join(cfg.DataDir, storeFile)
 	db, err := embedded.OpenReadOnly(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):

@@ -44,7 +44,8 @@ func TestDoctor(t *testing.T) {
 		checkLines(t, out, err, "✓ configuration: valid", "✓ store: no embedded store in")
 	})
 	t.Run("embedded store after first start", func(t *testing.T) {
-		env := map[string]string{"TOKENSVC_DATA_DIR": t.TempDir()}
+		// A directory serve creates: t.TempDir's own is readable by others.
+		env := map[string]string{"TOKENSVC_DATA_DIR": filepath.Join(t.TempDir(), "data")}
 		svc := start(t, env)
 		out, err := runDoctor(t, env)
 		checkLines(t, out, err, "✓ configuration", "✗ store:", "in use by a running tokensvc")

@@ -43,7 +43,7 @@ func TestPostgresOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	proxy, viaProxy := pgtest.NewProxy(t, pgtest.NewDatabase(t))
-	admin := strings.Repeat("o", 40)
+	admin := "tks_faults-0123456789abcdefghijklmnopqrstu"
 	inst := start(t, map[string]string{
 		"TOKENSVC_DATABASE_URL": viaProxy, "TOKENSVC_MASTER_KEY": master, "TOKENSVC_BOOTSTRAP_API_KEY": admin,
 	})

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tokensvc/tokensvc/internal/config"
+	"github.com/tokensvc/tokensvc/internal/keys"
 	"github.com/tokensvc/tokensvc/internal/postgres"
 )
 
@@ -18,13 +19,15 @@ const migrateHelp = `Usage: tokensvc migrate
 Applies the database migrations built into this binary to the PostgreSQL
 database at TOKENSVC_DATABASE_URL, then exits. serve applies them too; run
 this first when the service's database user may not change the schema.
-Migrations only move forward and each runs in its own transaction.
+Migrations only move forward and each runs in its own transaction. When
+TOKENSVC_MASTER_KEY (or TOKENSVC_MASTER_KEY_FILE) is set, migrate first
+checks that it opens the stored signing keys and changes nothing if not.
 
 Example:
   TOKENSVC_DATABASE_URL=postgres://postgres@127.0.0.1:5432/tokensvc tokensvc migrate
 `
 
-func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, _ io.Writer) error {
+func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if ok, err := parseFlags(newFlagSet("migrate", migrateHelp, stdout), args); !ok {
 		return err
 	}
@@ -33,14 +36,24 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 		fmt.Fprintln(stdout, "TOKENSVC_DATABASE_URL is not set: the embedded store needs no migrations.")
 		return nil
 	}
+	master, err := config.MasterKey(getenv)
+	if err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
+	var sealer *keys.Sealer
+	if master != nil {
+		if sealer, err = keys.NewSealer(master); err != nil {
+			return err
+		}
+	}
 	db, err := postgres.Open(ctx, url)
 	if err != nil {
 		return fmt.Errorf("open TOKENSVC_DATABASE_URL: %w", err)
 	}
 	defer db.Close()
-	applied, err := db.Migrate(ctx)
+	applied, err := migrateChecked(ctx, db, sealer, newLogger(stderr, "info"))
 	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
+		return err
 	}
 	if len(applied) == 0 {
 		fmt.Fprintln(stdout, "database is up to date")

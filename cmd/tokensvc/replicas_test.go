@@ -26,7 +26,7 @@ type replicaPair struct {
 func startReplicas(t *testing.T) replicaPair {
 	t.Helper()
 	env := storeSetups(t)["postgres"](t)
-	env["TOKENSVC_BOOTSTRAP_API_KEY"] = strings.Repeat("r", 40)
+	env["TOKENSVC_BOOTSTRAP_API_KEY"] = "tks_replicas-0123456789abcdefghijklmnopqrs"
 	return replicaPair{env: env, admin: env["TOKENSVC_BOOTSTRAP_API_KEY"], a: start(t, env), b: start(t, env)}
 }
 

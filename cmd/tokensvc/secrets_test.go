@@ -18,7 +18,7 @@ import (
 func TestNoSecretsInLogsOrMetrics(t *testing.T) {
 	t.Parallel()
 	dataDir := t.TempDir()
-	admin := "tks_" + strings.Repeat("A", 40)
+	admin := "tks_secrets-0123456789ABCDEFGHIJKLMNOPQRST"
 	inst := start(t, map[string]string{"TOKENSVC_DATA_DIR": dataDir, "TOKENSVC_BOOTSTRAP_API_KEY": admin})
 	const userID = "secret-user-4711"
 	var secrets []string // everything that must never reach a log

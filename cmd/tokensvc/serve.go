@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -69,6 +68,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer st.close()
+	for _, line := range loosePermissions(cfg) {
+		log.Warn("secrets on disk are exposed: " + line)
+	}
 
 	ring := keys.NewRing(st, st.sealer, time.Now)
 	rotator := keys.NewRotator(st, ring, st.sealer, keys.Policy{
@@ -83,14 +85,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// The first step creates the first key on an empty store and catches up
 	// on anything the schedule asked for while no replica ran.
 	changed, err := rotator.Step(ctx)
-	if errors.Is(err, keys.ErrWrongMasterKey) {
-		return fmt.Errorf("%w\nThe signing keys were encrypted under another master key: set TOKENSVC_MASTER_KEY (or TOKENSVC_MASTER_KEY_FILE) to the key they were created with", err)
-	}
 	if err != nil {
 		return err
 	}
 	for _, rec := range changed {
 		keys.LogChange(log, rec)
+	}
+	// Step does not fail for a reload after its commit; serving needs one.
+	if err := ring.Load(ctx); err != nil {
+		return err
 	}
 	active, err := ring.Active()
 	if err != nil {
@@ -101,6 +104,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	secret, err := registry.Bootstrap(ctx, cfg.BootstrapAPIKey)
 	if err != nil {
 		return err
+	}
+	if cfg.BootstrapAPIKey != "" {
+		k, revoked, err := registry.Revoked(ctx, cfg.BootstrapAPIKey)
+		if err != nil {
+			return err
+		}
+		if revoked {
+			log.Warn("TOKENSVC_BOOTSTRAP_API_KEY was revoked and stays revoked; remove it from the configuration, "+
+				"or set a new one (openssl rand -base64 32) if no admin API key is left",
+				"api_key_id", k.ID, "revoked_at", k.RevokedAt)
+		}
 	}
 	if secret != "" {
 		// Printed, not logged: log pipelines keep lines for months.

@@ -95,7 +95,7 @@ func TestServeBootstrapAPIKeyFromEnv(t *testing.T) {
 	for name, setup := range storeSetups(t) {
 		t.Run(name, func(t *testing.T) {
 			env := setup(t)
-			env["TOKENSVC_BOOTSTRAP_API_KEY"] = strings.Repeat("s3cret-", 6)
+			env["TOKENSVC_BOOTSTRAP_API_KEY"] = "s3cret-Bootstrap-Key-0123456789-abcdefgh"
 			svc := start(t, env)
 			if svc.bootstrapSecret() != "" {
 				t.Error("printed a generated key although TOKENSVC_BOOTSTRAP_API_KEY was set")
@@ -134,7 +134,7 @@ func TestEmbeddedGeneratesMasterKey(t *testing.T) {
 // empty database: they must end with one signing key that both use.
 func TestPostgresReplicasStartTogether(t *testing.T) {
 	env := storeSetups(t)["postgres"](t)
-	env["TOKENSVC_BOOTSTRAP_API_KEY"] = strings.Repeat("k", 40)
+	env["TOKENSVC_BOOTSTRAP_API_KEY"] = "tks_serve-0123456789abcdefghijklmnopqrstuv"
 	var wg sync.WaitGroup
 	svcs := make([]*instance, 2)
 	for i := range svcs {
@@ -169,7 +169,7 @@ func TestPostgresRequiresMasterKey(t *testing.T) {
 // the service, then sends the body: the request, which the handler is
 // already reading, must still be answered.
 func TestGracefulShutdownFinishesInFlight(t *testing.T) {
-	env := map[string]string{"TOKENSVC_DATA_DIR": t.TempDir(), "TOKENSVC_BOOTSTRAP_API_KEY": strings.Repeat("k", 40)}
+	env := map[string]string{"TOKENSVC_DATA_DIR": t.TempDir(), "TOKENSVC_BOOTSTRAP_API_KEY": "tks_serve-0123456789abcdefghijklmnopqrstuv"}
 	svc := start(t, env)
 	conn, err := net.Dial("tcp", strings.TrimPrefix(svc.url, "http://"))
 	if err != nil {

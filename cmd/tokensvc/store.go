@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/tokensvc/tokensvc/internal/apikey"
 	"github.com/tokensvc/tokensvc/internal/config"
 	"github.com/tokensvc/tokensvc/internal/embedded"
@@ -35,11 +37,18 @@ type openedStore struct {
 	watch func(ctx context.Context, changed func(channel string), lost func(error))
 }
 
-// masterKeyFile is where the embedded store keeps a generated master key.
-const masterKeyFile = "master.key"
+// masterKeyFile is where the embedded store keeps a generated master key,
+// and storeFile the store itself, both in the data dir.
+const (
+	masterKeyFile = "master.key"
+	storeFile     = "tokensvc.db"
+)
 
 // openStore opens PostgreSQL when TOKENSVC_DATABASE_URL is set, applying
-// migrations, and otherwise the embedded store under the data dir.
+// migrations, and otherwise the embedded store under the data dir. Before
+// returning a store that may be written, it proves that the master key opens
+// the keys already stored, so a process with the wrong master key writes
+// nothing.
 func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*openedStore, error) {
 	if cfg.DatabaseURL != "" {
 		sealer, err := keys.NewSealer(cfg.MasterKey)
@@ -50,17 +59,67 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*opene
 		if err != nil {
 			return nil, fmt.Errorf("open TOKENSVC_DATABASE_URL: %w", err)
 		}
-		applied, err := pg.Migrate(ctx)
+		applied, err := migrateChecked(ctx, pg, sealer, log)
 		if err != nil {
 			pg.Close()
-			return nil, fmt.Errorf("migrate: %w", err)
+			return nil, err
 		}
 		if len(applied) > 0 {
 			log.Info("applied database migrations", "versions", applied)
 		}
 		return &openedStore{store: pg, kind: "postgres", sealer: sealer, close: pg.Close, watch: pg.Watch}, nil
 	}
+	st, err := openEmbedded(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkMasterKey(ctx, st, st.sealer, log); err != nil {
+		st.close()
+		return nil, err
+	}
+	return st, nil
+}
 
+// migrateChecked applies the migrations PostgreSQL lacks, after proving the
+// master key: a migration is a write too. sealer may be nil when no master
+// key is configured, for the migrate command run by a schema owner alone.
+func migrateChecked(ctx context.Context, pg *postgres.Store, sealer *keys.Sealer, log *slog.Logger) (applied []string, err error) {
+	if sealer != nil {
+		if err := checkMasterKey(ctx, pg, sealer, log); err != nil {
+			return nil, err
+		}
+	}
+	if applied, err = pg.Migrate(ctx); err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	return applied, nil
+}
+
+// checkMasterKey refuses a master key that does not open the stored keys,
+// and names stored keys it cannot open besides, which must be revoked.
+func checkMasterKey(ctx context.Context, st keys.Store, sealer *keys.Sealer, log *slog.Logger) error {
+	recs, err := st.SigningKeys(ctx)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "42P01" { // undefined_table
+		return nil // a database not yet migrated holds no keys
+	}
+	if err != nil {
+		return fmt.Errorf("check the master key: %w", err)
+	}
+	unreadable, err := keys.CheckMasterKey(recs, sealer)
+	if err != nil {
+		return fmt.Errorf("master key %s: %w", sealer.MasterKeyID(), err)
+	}
+	for _, rec := range unreadable {
+		log.Warn("a signing key is sealed under another master key: it can never be activated; revoke it (tokensvc keys revoke "+rec.KID+")",
+			"kid", rec.KID, "state", rec.State, "master_key_id", sealer.MasterKeyID())
+	}
+	return nil
+}
+
+// openEmbedded opens the embedded store under the data dir, generating its
+// master key on first start unless one is configured.
+func openEmbedded(cfg config.Config, log *slog.Logger) (*openedStore, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("TOKENSVC_DATA_DIR: %w", err)
 	}
@@ -75,7 +134,7 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*opene
 	if err != nil {
 		return nil, err
 	}
-	db, err := embedded.Open(filepath.Join(cfg.DataDir, "tokensvc.db"))
+	db, err := embedded.Open(filepath.Join(cfg.DataDir, storeFile))
 	if err != nil {
 		return nil, err
 	}

@@ -67,8 +67,10 @@ type Store interface {
 	APIKeys(ctx context.Context) ([]Key, error)
 	// CreateAPIKey stores a new key.
 	CreateAPIKey(ctx context.Context, k Key) error
-	// CreateFirstAPIKey stores k only if no unrevoked key exists, atomically
-	// across every process sharing the store, and reports whether it did.
+	// CreateFirstAPIKey stores k only if no unrevoked key exists and no
+	// key, revoked or not, has k's secret (hash), atomically across every
+	// process sharing the store, and reports whether it did: a revoked
+	// bootstrap secret still configured must never come back.
 	CreateFirstAPIKey(ctx context.Context, k Key) (bool, error)
 	// RevokeAPIKey marks the key revoked at the given time. Revoking a
 	// revoked key keeps its first revocation time. An unknown id gives
@@ -85,6 +87,23 @@ const hintLen = len(secretPrefix) + 6
 // MinBootstrapLen is the shortest TOKENSVC_BOOTSTRAP_API_KEY accepted: an
 // admin key must not be guessable.
 const MinBootstrapLen = 32
+
+// MinBootstrapVariety is the fewest different characters a
+// TOKENSVC_BOOTSTRAP_API_KEY may hold. Length alone lets through 32 copies of
+// one character or a short word repeated; a key from openssl rand -base64 32
+// holds about 30 different characters, one from openssl rand -hex 16 about
+// 15, and fewer than 8 by chance less than once in 10^7. Counting distinct
+// characters is a guard against hand-made keys, not a randomness test.
+const MinBootstrapVariety = 8
+
+// Variety counts the different characters in s.
+func Variety(s string) int {
+	seen := make(map[rune]bool, len(s))
+	for _, r := range s {
+		seen[r] = true
+	}
+	return len(seen)
+}
 
 // New makes an API key with a fresh secret. The secret is returned once and
 // is not kept anywhere.

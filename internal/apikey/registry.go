@@ -99,7 +99,9 @@ func (r *Registry) Revoke(ctx context.Context, id string) error {
 // Bootstrap makes sure the store has a usable key when it has none: it
 // registers secret as an admin key when one is given, or else creates one
 // and returns its secret for the operator. It returns an empty string when
-// the store already had a usable key or when the given secret was used.
+// the store already had a usable key or when the given secret was used. A
+// given secret the store ever held is never registered again, so a revoked
+// one stays revoked (see Revoked).
 func (r *Registry) Bootstrap(ctx context.Context, secret string) (generated string, err error) {
 	var k Key
 	if secret != "" {
@@ -118,4 +120,21 @@ func (r *Registry) Bootstrap(ctx context.Context, secret string) (generated stri
 		generated = ""
 	}
 	return generated, r.Refresh(ctx)
+}
+
+// Revoked reports whether secret belongs to a revoked key, and which: a
+// TOKENSVC_BOOTSTRAP_API_KEY left configured after it was revoked, which
+// the operator should be told about and Bootstrap does not revive.
+func (r *Registry) Revoked(ctx context.Context, secret string) (Key, bool, error) {
+	all, err := r.store.APIKeys(ctx)
+	if err != nil {
+		return Key{}, false, fmt.Errorf("look up API key: %w", err)
+	}
+	sum := sha256.Sum256([]byte(secret))
+	for _, k := range all {
+		if k.Revoked() && subtle.ConstantTimeCompare(k.Hash[:], sum[:]) == 1 {
+			return k, true, nil
+		}
+	}
+	return Key{}, false, nil
 }

@@ -36,7 +36,7 @@ func (m *memStore) CreateFirstAPIKey(ctx context.Context, k apikey.Key) (bool, e
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, e := range m.keys {
-		if !e.Revoked() {
+		if !e.Revoked() || e.Hash == k.Hash {
 			return false, nil
 		}
 	}
@@ -159,6 +159,36 @@ func TestBootstrap(t *testing.T) {
 				t.Errorf("bootstrap key scope = %s, want admin", k.Scope)
 			}
 		})
+	}
+}
+
+// TestRevokedBootstrapKeyNeverReturns: the bootstrap secret, revoked and
+// still configured at the next start, stays revoked and is reported.
+func TestRevokedBootstrapKeyNeverReturns(t *testing.T) {
+	ctx := context.Background()
+	reg := apikey.NewRegistry(&memStore{}, time.Now)
+	given := "tks_a-bootstrap-secret-that-leaked-7Qx2"
+	if _, err := reg.Bootstrap(ctx, given); err != nil {
+		t.Fatal(err)
+	}
+	k, err := reg.Verify(given)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, revoked, _ := reg.Revoked(ctx, given); revoked {
+		t.Error("a usable key reported revoked")
+	}
+	if err := reg.Revoke(ctx, k.ID); err != nil {
+		t.Fatal(err)
+	}
+	if gen, err := reg.Bootstrap(ctx, given); err != nil || gen != "" {
+		t.Fatalf("bootstrap again: %q, %v", gen, err)
+	}
+	if _, err := reg.Verify(given); err == nil {
+		t.Error("the revoked bootstrap secret works again")
+	}
+	if got, revoked, err := reg.Revoked(ctx, given); err != nil || !revoked || got.ID != k.ID {
+		t.Errorf("Revoked = %v, %v, %v; want the revoked key %s", got.ID, revoked, err, k.ID)
 	}
 }
 

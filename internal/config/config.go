@@ -25,6 +25,7 @@ type Config struct {
 	DatabaseURL      string // empty: use the embedded store under DataDir
 	DataDir          string
 	MasterKey        []byte // nil: the embedded store generates and keeps one
+	MasterKeyFile    string // where MasterKey was read from, if from a file
 	BootstrapAPIKey  string
 	Profile          issuer.Profile
 	SubjectKey       string
@@ -61,9 +62,9 @@ func Vars() []Var {
 		{"TOKENSVC_ADDR", "127.0.0.1:8080", "Address the HTTP server listens on (host:port; `:8080` for every interface)."},
 		{"TOKENSVC_DATABASE_URL", "", "PostgreSQL URL. Unset: an embedded store in TOKENSVC_DATA_DIR."},
 		{"TOKENSVC_DATA_DIR", "./tokensvc-data", "Directory of the embedded store and its generated master key."},
-		{"TOKENSVC_MASTER_KEY", "", "32-byte key, base64, that encrypts private keys at rest. Required with PostgreSQL."},
+		{"TOKENSVC_MASTER_KEY", "", "32-byte random key, base64 (`openssl rand -base64 32`), that encrypts private keys at rest; an all-zero or patterned key is refused. Required with PostgreSQL."},
 		{"TOKENSVC_MASTER_KEY_FILE", "", "File holding the master key (instead of TOKENSVC_MASTER_KEY)."},
-		{"TOKENSVC_BOOTSTRAP_API_KEY", "", "Admin API key registered when the store has none (at least 32 characters)."},
+		{"TOKENSVC_BOOTSTRAP_API_KEY", "", "Admin API key registered when the store has none and never held this one (at least 32 characters, 8 of them different). Once revoked it stays revoked."},
 		{"TOKENSVC_PROFILE", "moengage", "Claim layout: `moengage` (sub is an object) or `braze` (sub is a string)."},
 		{"TOKENSVC_SUBJECT_KEY", "uid", "The `key` in MoEngage's sub object: the User ID key configured in MoEngage."},
 		{"TOKENSVC_ALG", "RS256", "Signing algorithm of new keys: RS256 or RS512."},
@@ -132,25 +133,8 @@ func Load(getenv func(string) string) (Config, error) {
 		fail("TOKENSVC_DATABASE_URL", "must be a postgres:// or postgresql:// URL")
 	}
 
-	masterInline, masterFile := env("TOKENSVC_MASTER_KEY"), env("TOKENSVC_MASTER_KEY_FILE")
-	switch {
-	case masterInline != "" && masterFile != "":
-		fail("TOKENSVC_MASTER_KEY", "set either TOKENSVC_MASTER_KEY or TOKENSVC_MASTER_KEY_FILE, not both")
-	case masterInline != "":
-		if k, err := keys.ParseMasterKey(masterInline); err != nil {
-			fail("TOKENSVC_MASTER_KEY", "%v", err)
-		} else {
-			c.MasterKey = k
-		}
-	case masterFile != "":
-		if b, err := os.ReadFile(masterFile); err != nil {
-			fail("TOKENSVC_MASTER_KEY_FILE", "%v", err)
-		} else if k, err := keys.ParseMasterKey(string(b)); err != nil {
-			fail("TOKENSVC_MASTER_KEY_FILE", "%s: %v", masterFile, err)
-		} else {
-			c.MasterKey = k
-		}
-	case c.DatabaseURL != "":
+	c.MasterKey, c.MasterKeyFile = masterKey(env, fail)
+	if c.DatabaseURL != "" && env("TOKENSVC_MASTER_KEY") == "" && env("TOKENSVC_MASTER_KEY_FILE") == "" {
 		fail("TOKENSVC_MASTER_KEY", "is required with TOKENSVC_DATABASE_URL: private keys in PostgreSQL are stored only encrypted (generate one with: openssl rand -base64 32)")
 	}
 
@@ -159,6 +143,9 @@ func Load(getenv func(string) string) (Config, error) {
 			fail("TOKENSVC_BOOTSTRAP_API_KEY", "is %d characters, want at least %d (generate one with: openssl rand -base64 32)", len(k), apikey.MinBootstrapLen)
 		} else if strings.IndexFunc(k, func(r rune) bool { return r > unicode.MaxASCII || !unicode.IsPrint(r) || r == ' ' }) >= 0 {
 			fail("TOKENSVC_BOOTSTRAP_API_KEY", "must be printable ASCII without spaces: it is sent in an HTTP header")
+		} else if n := apikey.Variety(k); n < apikey.MinBootstrapVariety {
+			fail("TOKENSVC_BOOTSTRAP_API_KEY", "has too little variety: %d different characters, want at least %d (one character or a short word repeated is guessable; generate one with: openssl rand -base64 32)",
+				n, apikey.MinBootstrapVariety)
 		}
 	}
 
@@ -218,6 +205,45 @@ func Load(getenv func(string) string) (Config, error) {
 		fail("TOKENSVC_LOG_LEVEL", "%q is not a level (use debug, info, warn or error)", c.LogLevel)
 	}
 	return c, errors.Join(errs...)
+}
+
+// MasterKey reads the master key from TOKENSVC_MASTER_KEY or
+// TOKENSVC_MASTER_KEY_FILE, as Load does, for commands that need only it;
+// it returns nil when neither is set.
+func MasterKey(getenv func(string) string) ([]byte, error) {
+	var errs []error
+	key, _ := masterKey(func(name string) string { return strings.TrimSpace(getenv(name)) }, func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{name}, args...)...))
+	})
+	return key, errors.Join(errs...)
+}
+
+// masterKey reads and checks the master key, and returns the file it came
+// from, if any.
+func masterKey(env func(string) string, fail func(string, string, ...any)) (key []byte, file string) {
+	masterInline, masterFile := env("TOKENSVC_MASTER_KEY"), env("TOKENSVC_MASTER_KEY_FILE")
+	switch {
+	case masterInline != "" && masterFile != "":
+		fail("TOKENSVC_MASTER_KEY", "set either TOKENSVC_MASTER_KEY or TOKENSVC_MASTER_KEY_FILE, not both")
+	case masterInline != "":
+		k, err := keys.ParseMasterKey(masterInline)
+		if err != nil {
+			fail("TOKENSVC_MASTER_KEY", "%v", err)
+		}
+		return k, ""
+	case masterFile != "":
+		b, err := os.ReadFile(masterFile)
+		if err != nil {
+			fail("TOKENSVC_MASTER_KEY_FILE", "%v", err)
+			return nil, masterFile
+		}
+		k, err := keys.ParseMasterKey(string(b))
+		if err != nil {
+			fail("TOKENSVC_MASTER_KEY_FILE", "%s: %v", masterFile, err)
+		}
+		return k, masterFile
+	}
+	return nil, ""
 }
 
 // duration parses a positive whole-second Go duration such as 1h or 90m.

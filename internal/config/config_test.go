@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"encoding/base64"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,7 +46,7 @@ func TestEverySetting(t *testing.T) {
 		"TOKENSVC_ADDR":                    ":9090",
 		"TOKENSVC_DATABASE_URL":            "postgres://u@db/tokensvc",
 		"TOKENSVC_MASTER_KEY_FILE":         keyFile,
-		"TOKENSVC_BOOTSTRAP_API_KEY":       strings.Repeat("k", 32),
+		"TOKENSVC_BOOTSTRAP_API_KEY":       "tks_kX9fQ2mZ7pL4vR8wT1yB6nC3hJ5dG0sA",
 		"TOKENSVC_PROFILE":                 "braze",
 		"TOKENSVC_SUBJECT_KEY":             "email",
 		"TOKENSVC_ALG":                     "RS512",
@@ -120,6 +121,36 @@ func TestProblems(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error lacks %q:\n%v", w, err)
 				}
+			}
+		})
+	}
+}
+
+// TestWeakSecretsRefused: secrets of the right length but with too little
+// variety to be secret are configuration errors, not silently accepted.
+func TestWeakSecretsRefused(t *testing.T) {
+	zeroKeyFile := filepath.Join(t.TempDir(), "master.key")
+	zero := base64.StdEncoding.EncodeToString(make([]byte, 32))
+	if err := os.WriteFile(zeroKeyFile, []byte(zero+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"all-zero master key", map[string]string{"TOKENSVC_MASTER_KEY": zero}, "TOKENSVC_MASTER_KEY: master key has too little variety"},
+		{"repeated-byte master key", map[string]string{"TOKENSVC_MASTER_KEY": base64.StdEncoding.EncodeToString([]byte(strings.Repeat("x", 32)))},
+			"TOKENSVC_MASTER_KEY: master key has too little variety"},
+		{"all-zero master key file", map[string]string{"TOKENSVC_MASTER_KEY_FILE": zeroKeyFile}, "TOKENSVC_MASTER_KEY_FILE: " + zeroKeyFile + ": master key has too little variety"},
+		{"bootstrap key of one character", map[string]string{"TOKENSVC_BOOTSTRAP_API_KEY": strings.Repeat("k", 32)}, "TOKENSVC_BOOTSTRAP_API_KEY: has too little variety"},
+		{"bootstrap key of a short pattern", map[string]string{"TOKENSVC_BOOTSTRAP_API_KEY": strings.Repeat("abc123", 6)}, "TOKENSVC_BOOTSTRAP_API_KEY: has too little variety"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := config.Load(envOf(tc.env))
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "openssl rand -base64 32") {
+				t.Errorf("err = %v\nwant %q and how to generate a good one", err, tc.want)
 			}
 		})
 	}

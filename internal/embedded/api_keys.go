@@ -68,7 +68,8 @@ func (s *Store) CreateAPIKey(_ context.Context, k apikey.Key) error {
 	return nil
 }
 
-// CreateFirstAPIKey stores k only if no unrevoked key exists.
+// CreateFirstAPIKey stores k only if no unrevoked key exists and no key,
+// revoked or not, has k's secret.
 func (s *Store) CreateFirstAPIKey(_ context.Context, k apikey.Key) (bool, error) {
 	var created bool
 	err := s.db.Update(func(tx *bolt.Tx) error {
@@ -76,7 +77,7 @@ func (s *Store) CreateFirstAPIKey(_ context.Context, k apikey.Key) (bool, error)
 		if err != nil {
 			return err
 		}
-		if slices.ContainsFunc(ks, func(k apikey.Key) bool { return !k.Revoked() }) {
+		if slices.ContainsFunc(ks, func(e apikey.Key) bool { return !e.Revoked() || e.Hash == k.Hash }) {
 			return nil
 		}
 		created = true

@@ -121,8 +121,10 @@ func (p Policy) swap(ks keySet, next Record, now time.Time) ([]Record, error) {
 // keys whose tokens have all expired, create the next key when the lead
 // time starts, and, with AutoActivate, switch to it when the period ends.
 // Without an operator's confirmation the active key goes on signing past its
-// period: issuance never stops for want of a registered key.
-func (p Policy) schedule(ks keySet, now time.Time, generate func(State) (Record, error)) ([]Record, error) {
+// period: issuance never stops for want of a registered key. Nor does it
+// switch to a pending key this process cannot open (opens reports false),
+// which only an earlier mistake leaves and which the operator must revoke.
+func (p Policy) schedule(ks keySet, now time.Time, generate func(State) (Record, error), opens func(Record) bool) ([]Record, error) {
 	var out []Record
 	for _, r := range ks {
 		if r.State == StateRetired && !now.Before(r.PublishUntil) {
@@ -137,7 +139,7 @@ func (p Policy) schedule(ks keySet, now time.Time, generate func(State) (Record,
 	pending, hasPending := ks.first(StatePending)
 	if !hasActive {
 		// Only on first start: revoking the active key replaces it at once.
-		if hasPending {
+		if hasPending && opens(pending) {
 			swapped, err := p.swap(ks, pending, now)
 			return append(out, swapped...), err
 		}
@@ -156,7 +158,7 @@ func (p Policy) schedule(ks keySet, now time.Time, generate func(State) (Record,
 		}
 		out = append(out, rec)
 	case hasPending && p.AutoActivate && !now.Before(due) &&
-		!now.Before(pending.CreatedAt.Add(JWKSMaxAge+p.Leeway)):
+		!now.Before(pending.CreatedAt.Add(JWKSMaxAge+p.Leeway)) && opens(pending):
 		swapped, err := p.swap(ks, pending, now)
 		if err != nil {
 			return nil, err

@@ -30,17 +30,24 @@ func (r *Rotator) generate(state State) (Record, error) {
 	return Generate(r.policy.Alg, r.policy.Bits, state, r.now(), r.sealer)
 }
 
-// update runs decide in one store transaction and reloads the ring.
+// update runs decide in one store transaction and reloads the ring. It
+// fails only when nothing was committed.
 func (r *Rotator) update(ctx context.Context, what string, decide func(ks keySet, now time.Time) ([]Record, error)) error {
 	err := r.store.UpdateSigningKeys(ctx, func(recs []Record) ([]Record, error) {
-		return decide(keySet(recs), r.now())
+		writes, err := decide(keySet(recs), r.now())
+		if err != nil {
+			return nil, err
+		}
+		// Inside the transaction, so a refused change commits nothing.
+		return writes, checkOpens(writes, r.sealer)
 	})
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
-	if err := r.ring.Load(ctx); err != nil {
-		return fmt.Errorf("%s: %w", what, err)
-	}
+	// The change is committed: a failed reload must not report it as
+	// failed, or the caller retries a change already made. The ring keeps
+	// its keys until the next reload (Run's, within ReloadEvery) succeeds.
+	_ = r.ring.Load(ctx)
 	return nil
 }
 
@@ -52,11 +59,14 @@ func (r *Rotator) Step(ctx context.Context) ([]Record, error) {
 	var changed []Record
 	err := r.update(ctx, "rotation step", func(ks keySet, now time.Time) ([]Record, error) {
 		var err error
-		changed, err = r.policy.schedule(ks, now, r.generate)
+		changed, err = r.policy.schedule(ks, now, r.generate, r.opens)
 		return changed, err
 	})
 	return changed, err
 }
+
+// opens reports whether this process can open rec's private half.
+func (r *Rotator) opens(rec Record) bool { return r.sealer.opens(rec) == nil }
 
 // Create makes a pending key now: published, not yet signing.
 func (r *Rotator) Create(ctx context.Context) (Record, error) {
@@ -130,7 +140,9 @@ func (r *Rotator) Revoke(ctx context.Context, kid string) (Revocation, error) {
 			return out, nil
 		}
 		next, hasPending := ks.first(StatePending)
-		if hasPending {
+		// A pending key this process cannot open cannot take over; a new
+		// key does, as when there is none.
+		if hasPending = hasPending && r.opens(next); hasPending {
 			rv.ReplacementWasPending = true
 		} else if next, err = r.generate(StatePending); err != nil {
 			return nil, err

@@ -39,14 +39,27 @@ type Sealer struct {
 	masterID [masterIDSize]byte
 }
 
+// minMasterKeyVariety is the fewest different byte values a master key may
+// hold. A random 32-byte key holds about 30, and fewer than 16 by chance
+// less than once in 10^15 keys; an all-zero key, a repeated byte or a short
+// repeated pattern holds a handful. Counting distinct bytes is not a
+// randomness test, only a guard against keys typed or derived by hand,
+// simple enough to explain in the error.
+const minMasterKeyVariety = 16
+
 // ParseMasterKey decodes a base64 (standard or URL alphabet, padded or not)
-// master key and checks that it is exactly 32 bytes.
+// master key and checks that it is exactly 32 bytes and not an obviously
+// weak one (see minMasterKeyVariety).
 func ParseMasterKey(s string) ([]byte, error) {
 	s = strings.TrimSpace(s)
 	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
 		if b, err := enc.DecodeString(s); err == nil {
 			if len(b) != MasterKeySize {
 				return nil, fmt.Errorf("master key is %d bytes, want %d (generate one with: openssl rand -base64 32)", len(b), MasterKeySize)
+			}
+			if n := distinct(b); n < minMasterKeyVariety {
+				return nil, fmt.Errorf("master key has too little variety: %d different byte values, want at least %d (all zero, a repeated byte or a pattern is not secret; generate one with: openssl rand -base64 32)",
+					n, minMasterKeyVariety)
 			}
 			return b, nil
 		}
@@ -126,3 +139,16 @@ func associatedData(header []byte, kid string) []byte {
 }
 
 func base64URL(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+// distinct counts the different byte values in b.
+func distinct(b []byte) int {
+	var seen [256]bool
+	n := 0
+	for _, c := range b {
+		if !seen[c] {
+			seen[c] = true
+			n++
+		}
+	}
+	return n
+}

@@ -3,6 +3,7 @@ package keys_test
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"strings"
 	"testing"
@@ -92,6 +93,21 @@ func TestParseMasterKey(t *testing.T) {
 	for _, bad := range []string{"", "not base64!", "c2hvcnQ="} {
 		if _, err := keys.ParseMasterKey(bad); err == nil {
 			t.Errorf("ParseMasterKey(%q) accepted", bad)
+		}
+	}
+}
+
+// TestParseMasterKeyRefusesWeakKeys: an all-zero key, a repeated byte or a
+// short repeated pattern decodes to 32 bytes but protects nothing.
+func TestParseMasterKeyRefusesWeakKeys(t *testing.T) {
+	for name, raw := range map[string][]byte{
+		"all zero":         make([]byte, 32),
+		"one repeated":     bytes.Repeat([]byte{'A'}, 32),
+		"repeated pattern": bytes.Repeat([]byte("abcd"), 8),
+	} {
+		_, err := keys.ParseMasterKey(base64.StdEncoding.EncodeToString(raw))
+		if err == nil || !strings.Contains(err.Error(), "too little variety") || !strings.Contains(err.Error(), "openssl rand -base64 32") {
+			t.Errorf("%s: err = %v, want it refused as too little variety, saying how to make a key", name, err)
 		}
 	}
 }

@@ -64,13 +64,14 @@ func announceAPIKeys(ctx context.Context, tx pgx.Tx) error {
 	return err
 }
 
-// CreateFirstAPIKey stores k only if no unrevoked key exists. The advisory
-// lock makes replicas starting together agree on one bootstrap key.
+// CreateFirstAPIKey stores k only if no unrevoked key exists and no key,
+// revoked or not, has k's secret. The advisory lock makes replicas starting
+// together agree on one bootstrap key.
 func (s *Store) CreateFirstAPIKey(ctx context.Context, k apikey.Key) (bool, error) {
 	var created bool
 	err := s.inTx(ctx, lockAPIKeys, func(tx pgx.Tx) error {
 		var exists bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM api_keys WHERE revoked_at IS NULL)`).Scan(&exists); err != nil || exists {
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM api_keys WHERE revoked_at IS NULL OR hash = $1)`, k.Hash[:]).Scan(&exists); err != nil || exists {
 			return err
 		}
 		created = true

@@ -35,6 +35,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("APIKeyLifecycle", func(t *testing.T) { testAPIKeys(t, open(t)) })
 	t.Run("CreateFirstAPIKey", func(t *testing.T) { testFirstAPIKey(t, open(t)) })
 	t.Run("CreateFirstAPIKeyConcurrent", func(t *testing.T) { testFirstAPIKeyConcurrent(t, open(t)) })
+	t.Run("RevokedFirstAPIKeyNeverReturns", func(t *testing.T) { testRevokedFirstAPIKeyNeverReturns(t, open(t)) })
 	t.Run("SessionRoundTrip", func(t *testing.T) { testSessionRoundTrip(t, open(t)) })
 	t.Run("SessionRotateOnce", func(t *testing.T) { testSessionRotateOnce(t, open(t)) })
 	t.Run("SessionOneLiveRefreshToken", func(t *testing.T) { testSessionOneLiveRefreshToken(t, open(t)) })
@@ -243,6 +244,34 @@ func testFirstAPIKey(t *testing.T, s Store) {
 	}
 	if ks, _ := s.APIKeys(ctx); len(ks) != 2 {
 		t.Errorf("%d keys stored, want 2", len(ks))
+	}
+}
+
+// testRevokedFirstAPIKeyNeverReturns: a bootstrap secret revoked during an
+// incident must not be registered again when the service restarts with it
+// still configured.
+func testRevokedFirstAPIKeyNeverReturns(t *testing.T, s Store) {
+	ctx := context.Background()
+	const secret = "tks_a-bootstrap-secret-that-leaked-7Qx2"
+	first, err := apikey.FromSecret(secret, "bootstrap", apikey.ScopeAdmin, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.CreateFirstAPIKey(ctx, first); err != nil || !ok {
+		t.Fatalf("on an empty store: %v, %v; want created", ok, err)
+	}
+	if err := s.RevokeAPIKey(ctx, first.ID, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	again, err := apikey.FromSecret(secret, "bootstrap", apikey.ScopeAdmin, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := s.CreateFirstAPIKey(ctx, again); err != nil || ok {
+		t.Fatalf("the revoked secret again: %v, %v; want not created, and no error", ok, err)
+	}
+	if ks, _ := s.APIKeys(ctx); len(ks) != 1 || !ks[0].Revoked() {
+		t.Errorf("keys stored: %+v; want only the revoked one", ks)
 	}
 }
 
