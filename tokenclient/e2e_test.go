@@ -191,6 +191,13 @@ func (c countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 
 func newWorld(t *testing.T, svc *service, backoff time.Duration) *world {
 	t.Helper()
+	return newWorldWith(t, svc, backoff, nil)
+}
+
+// newWorldWith is newWorld with the App's configuration adjusted by
+// configure, e.g. to send its requests through a proxy.
+func newWorldWith(t *testing.T, svc *service, backoff time.Duration, configure func(*tokenclient.AppConfig)) *world {
+	t.Helper()
 	w := &world{svc: svc, ing: sdktest.NewIngestion("uid"), reported: make(chan error, 1000), attempts: &atomic.Int64{}, clock: &atomic.Int64{}}
 	t.Cleanup(w.ing.Close)
 	var kid struct {
@@ -202,14 +209,18 @@ func newWorld(t *testing.T, svc *service, backoff time.Duration) *world {
 	}
 	w.sdk = sdktest.NewSDK(w.ing.URL())
 	w.store = tokenclient.FileStore{Path: filepath.Join(t.TempDir(), "session.json")}
-	w.app = tokenclient.NewApp(tokenclient.AppConfig{
+	cfg := tokenclient.AppConfig{
 		URL:        svc.url,
 		Store:      w.store,
 		HTTP:       &http.Client{Transport: countingTransport{w.attempts}, Timeout: 5 * time.Second},
 		Backoff:    backoff,
 		MaxBackoff: 4 * backoff,
 		Now:        func() time.Time { return time.Now().Add(time.Duration(w.clock.Load())) },
-	})
+	}
+	if configure != nil {
+		configure(&cfg)
+	}
+	w.app = tokenclient.NewApp(cfg)
 	w.listener = tokenclient.NewListener(w.app, w.sdk, func(err error) { w.reported <- err })
 	t.Cleanup(w.listener.Close)
 	w.sdk.RegisterAuthenticationListener(w.listener.OnAuthenticationError)
@@ -247,4 +258,18 @@ func (w *world) syncUntil(t *testing.T, d time.Duration) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// rotateKey rotates the signing key as the runbook says and then removes the
+// old key from MoEngage's dashboard, so tokens it signed are refused.
+func (w *world) rotateKey(t *testing.T) {
+	t.Helper()
+	var created struct{ KID string }
+	w.svc.adminCall("POST", "/v1/keys", &created)
+	if err := w.ing.Register(created.KID, w.svc.pem(created.KID)); err != nil {
+		t.Fatal(err)
+	}
+	var activated struct{ Retired struct{ KID string } }
+	w.svc.adminCall("POST", "/v1/keys/"+created.KID+"/activate", &activated)
+	w.ing.Unregister(activated.Retired.KID)
 }

@@ -52,14 +52,7 @@ func TestRotationMidSession(t *testing.T) {
 	w.sdk.Track("before_rotation")
 	w.syncUntil(t, 5*time.Second)
 
-	var created struct{ KID string }
-	svc.adminCall("POST", "/v1/keys", &created)
-	if err := w.ing.Register(created.KID, svc.pem(created.KID)); err != nil {
-		t.Fatal(err)
-	}
-	var activated struct{ Retired struct{ KID string } }
-	svc.adminCall("POST", "/v1/keys/"+created.KID+"/activate", &activated)
-	w.ing.Unregister(activated.Retired.KID)
+	w.rotateKey(t)
 
 	before := svc.refreshes()
 	w.sdk.Track("after_rotation")

@@ -9,12 +9,9 @@
 package tokenclient
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -43,52 +40,13 @@ type Error struct {
 	Type   string `json:"type"`
 	Title  string `json:"title"`
 	Detail string `json:"detail"`
+	// RetryAfter is the answer's Retry-After (429 and 503 carry one): no
+	// attempt before it has passed can succeed.
+	RetryAfter time.Duration `json:"-"`
 }
 
 func (e *Error) Error() string {
 	return fmt.Sprintf("tokensvc: %d %s: %s", e.Status, e.Title, e.Detail)
-}
-
-// call sends a JSON request with a bearer credential and decodes a 2xx
-// answer into out (unless nil). Other answers become *Error.
-func call(ctx context.Context, client *http.Client, method, url, bearer string, body, out any) error {
-	var reader io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		reader = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, url, reader)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+bearer)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode/100 != 2 {
-		e := &Error{Status: resp.StatusCode}
-		if json.Unmarshal(raw, e) != nil || e.Title == "" {
-			e.Title, e.Detail = http.StatusText(resp.StatusCode), strings.TrimSpace(string(raw))
-		}
-		e.Status = resp.StatusCode
-		return e
-	}
-	if out == nil || len(raw) == 0 {
-		return nil
-	}
-	return json.Unmarshal(raw, out)
 }
 
 func statusOf(err error) int {
