@@ -18,6 +18,10 @@ import (
 // refresh token reuse, ended by the backend, idle or absolute timeout).
 var ErrLoginNeeded = errors.New("tokenclient: login needed")
 
+// ProblemSessionEnded is the Type of the *Error tokensvc answers a refresh
+// of an ended session with; its Detail says why it ended.
+const ProblemSessionEnded = "urn:tokensvc:problem:session-ended"
+
 // loginNeededError is ErrLoginNeeded with its cause: tokensvc's answer, or
 // a logout or login here that the fetch did not belong to.
 type loginNeededError struct {

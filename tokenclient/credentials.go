@@ -59,3 +59,9 @@ func redact(secret string) string {
 	}
 	return "[redacted]"
 }
+
+// GoString is String, so that %#v does not print the token either.
+func (c Credentials) GoString() string { return c.String() }
+
+// GoString is String, so that %#v does not print the API key either.
+func (b *Backend) GoString() string { return b.String() }
