@@ -143,8 +143,12 @@ func (l *Listener) Handle(ctx context.Context, e AuthError) error {
 func (l *Listener) replace(ctx context.Context, refused string) error {
 	gen, _ := l.app.watch()
 	c, until, err := l.app.get(ctx, need{force: true, refused: refused})
-	if err == nil && !until.IsZero() {
+	switch {
+	case err == nil && !until.IsZero():
 		l.scheduleRetry(until.Sub(l.app.cfg.Now()), gen)
+		return nil
+	case err == nil && refused != "" && l.lastPassed(c.Token):
+		// A late error for an older token: the SDK has the current one.
 		return nil
 	}
 	return l.deliver(c, err)
@@ -199,6 +203,13 @@ func (l *Listener) pass(c Credentials) {
 		l.passed = c.Token
 		l.mu.Unlock()
 	})
+}
+
+// lastPassed says whether token is the last one the Listener passed.
+func (l *Listener) lastPassed(token string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.passed == token
 }
 
 // scheduleRetry arranges one fetch after d, for session generation gen,
@@ -258,10 +269,7 @@ func (l *Listener) keepFresh(ahead time.Duration) {
 		)
 		switch {
 		case err == nil:
-			l.mu.Lock()
-			passed := l.passed == c.Token
-			l.mu.Unlock()
-			if !passed {
+			if !l.lastPassed(c.Token) {
 				l.pass(c)
 			}
 			left := c.ExpiresAt.Sub(l.app.cfg.Now())
@@ -270,6 +278,9 @@ func (l *Listener) keepFresh(ahead time.Duration) {
 		case errors.As(err, &retry):
 			_ = l.deliver(c, err)
 			wait = retry.After
+		case err == ErrLoginNeeded:
+			// No session (not yet logged in, or logged out): nothing to
+			// report, the next login wakes the loop.
 		default:
 			_ = l.deliver(c, err)
 		}
