@@ -40,7 +40,14 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "build tokensvc:", err)
 		os.Exit(1)
 	}
+	stop, err := startExampleService(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "start the examples' tokensvc:", err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
 	code := m.Run()
+	stop()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -60,12 +67,10 @@ func startService(t *testing.T, extraEnv ...string) *service {
 	t.Helper()
 	master, _ := keys.NewMasterKey()
 	// A fixed port, so that a restarted service is found where it was.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := freeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().String()
-	l.Close()
 	s := &service{t: t, url: "http://" + addr, admin: adminKey, env: append([]string{
 		"TOKENSVC_ADDR=" + addr,
 		"TOKENSVC_DATABASE_URL=" + pgtest.NewDatabase(t),
@@ -79,26 +84,48 @@ func startService(t *testing.T, extraEnv ...string) *service {
 
 func (s *service) start() {
 	s.t.Helper()
-	s.cmd = exec.Command(binary, "serve")
-	s.cmd.Env = append(os.Environ(), s.env...)
-	s.cmd.Stdout, s.cmd.Stderr = io.Discard, io.Discard
-	if err := s.cmd.Start(); err != nil {
+	cmd, err := serve(s.url, s.env)
+	if err != nil {
 		s.t.Fatal(err)
+	}
+	s.cmd = cmd
+}
+
+// serve starts tokensvc serve with env, listening at url, and waits until
+// it is ready.
+func serve(url string, env []string) (*exec.Cmd, error) {
+	cmd := exec.Command(binary, "serve")
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	if err := cmd.Start(); err != nil {
+		return nil, err
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		resp, err := http.Get(s.url + "/readyz")
+		resp, err := http.Get(url + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return
+				return cmd, nil
 			}
 		}
 		if time.Now().After(deadline) {
-			s.t.Fatalf("tokensvc did not become ready: %v", err)
+			cmd.Process.Kill()
+			cmd.Wait()
+			return nil, fmt.Errorf("tokensvc did not become ready: %v", err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// freeAddr returns a local address no one listens on.
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
 }
 
 // stop ends the process as an orchestrator would, with SIGTERM.

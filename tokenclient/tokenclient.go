@@ -3,7 +3,36 @@
 // App for the app side (keep the session, refresh the token on launch and
 // when the MoEngage SDK reports an authentication error) with the rules that
 // keep a fleet of apps from flooding the service: one fetch at a time,
-// exponential backoff with jitter, and no retries once the session is over.
+// exponential backoff with jitter (never shorter than tokensvc's
+// Retry-After), and no retries once the session is over. Listener wires an
+// App to the SDK.
+//
+// # Orderings
+//
+// Real apps log out, switch users and get SDK errors in any order. The App
+// and the Listener keep the right user's token through all of them:
+//
+//   - Logout while a refresh is in flight: the refresh's answer is dropped
+//     when it arrives. Neither the App, the Store nor the SDK gets its
+//     token, and the next Launch says ErrLoginNeeded.
+//   - Logout and a new Login (another user) while the old user's refresh
+//     is in flight: the answer is dropped, a token or a 401 alike. The
+//     App, the Store and the SDK keep the new user's session, and the new
+//     user is not logged out.
+//   - What the Listener passes to the SDK is a token and the user it was
+//     minted for, read together (App.Credentials), and only while they are
+//     still the current session's.
+//   - An SDK error that names the refused token (AuthError.Token) fetches
+//     a new token only if that token is the current one, at once, however
+//     recent the last fetch; the refused token is never passed back. An
+//     error that does not name it, within AppConfig.MinInterval of a
+//     fetch, schedules one fetch at the end of the interval.
+//   - An SDK error before Launch (or while it runs) gets the saved
+//     session's token: the App reads the Store when first needed.
+//
+// Waiters for a fetch whose session was replaced get ErrLoginNeeded; the
+// Listener does not report it, since the current session is fine. A nil
+// Store or an unusable URL is reported as ErrMisconfigured, never retried.
 //
 // It uses only the standard library.
 package tokenclient
