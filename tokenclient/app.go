@@ -28,7 +28,6 @@ type loginNeededError struct {
 	// superseded: the session the fetch was for was replaced here (logout,
 	// login, launch) while it ran; the current session, if any, is fine.
 	superseded bool
-	gen        uint64
 	cause      error
 }
 
@@ -310,9 +309,8 @@ func (a *App) Replace(ctx context.Context, refused string) (Credentials, error) 
 
 // need is what a caller of get needs.
 type need struct {
-	force   bool          // a newly fetched token, subject to MinInterval
-	refused string        // the token the SDK refused, if known
-	ahead   time.Duration // fetch when the token expires within this (if more than Skew)
+	force   bool   // a newly fetched token, subject to MinInterval
+	refused string // the token the SDK refused, if known
 }
 
 // get returns credentials meeting n, fetching when needed. When a forced
@@ -329,7 +327,7 @@ func (a *App) get(ctx context.Context, n need) (Credentials, time.Time, error) {
 		return Credentials{}, time.Time{}, ErrLoginNeeded
 	}
 	cur := a.credentials()
-	fresh := now.Add(max(a.cfg.Skew, n.ahead)).Before(a.sess.ExpiresAt)
+	fresh := now.Add(a.cfg.Skew).Before(a.sess.ExpiresAt)
 	switch {
 	case !fresh:
 		// Expired or about to: fetch, whatever was asked.
@@ -393,7 +391,7 @@ func (a *App) fetch(f *fetch, refreshToken string) {
 		// The session this fetch was for was replaced here while it ran:
 		// its answer, a token or a 401, is not the current session's.
 		a.mu.Unlock()
-		f.err = &loginNeededError{superseded: true, gen: f.gen}
+		f.err = &loginNeededError{superseded: true}
 		return
 	}
 	now := a.cfg.Now()
@@ -410,7 +408,7 @@ func (a *App) fetch(f *fetch, refreshToken string) {
 		a.sess = nil
 		a.mu.Unlock()
 		_ = a.cfg.Store.Clear()
-		f.err = &loginNeededError{gen: f.gen, cause: err}
+		f.err = &loginNeededError{cause: err}
 	default:
 		a.failures++
 		wait := max(a.backoff(), retryAfterOf(err))

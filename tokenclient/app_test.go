@@ -201,7 +201,7 @@ func TestSecretsAreNeverPrinted(t *testing.T) {
 	b := &tokenclient.Backend{URL: "http://tokensvc", APIKey: "SECRET-KEY"}
 	c := tokenclient.Credentials{Token: "eyJ.SECRET", UserID: "u"}
 	var out bytes.Buffer
-	fmt.Fprintf(&out, "%v %+v %#v %s %v %+v %#v %v %+v %#v", s, s, s, &s, b, b, b, c, c, c)
+	fmt.Fprintf(&out, "%v %+v %#v %s %v %+v %#v %v %v %+v %#v", s, s, s, &s, b, b, b, *b, c, c, c)
 	slog.New(slog.NewJSONHandler(&out, nil)).Info("x", "session", s, "backend", b, "creds", c)
 	if strings.Contains(out.String(), "SECRET") {
 		t.Errorf("a secret was printed: %s", out.String())

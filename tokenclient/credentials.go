@@ -45,12 +45,12 @@ func (s Session) LogValue() slog.Value {
 }
 
 // String shows where the Backend calls, never its API key.
-func (b *Backend) String() string {
+func (b Backend) String() string {
 	return fmt.Sprintf("Backend{URL:%q APIKey:%s}", b.URL, redact(b.APIKey))
 }
 
 // LogValue logs where the Backend calls, never its API key.
-func (b *Backend) LogValue() slog.Value { return slog.GroupValue(slog.String("url", b.URL)) }
+func (b Backend) LogValue() slog.Value { return slog.GroupValue(slog.String("url", b.URL)) }
 
 // redact says whether a secret is set, without any of it.
 func redact(secret string) string {
@@ -64,4 +64,4 @@ func redact(secret string) string {
 func (c Credentials) GoString() string { return c.String() }
 
 // GoString is String, so that %#v does not print the API key either.
-func (b *Backend) GoString() string { return b.String() }
+func (b Backend) GoString() string { return b.String() }

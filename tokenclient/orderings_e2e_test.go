@@ -288,3 +288,50 @@ func TestAuthErrorBeforeLaunchUsesStoredSession(t *testing.T) {
 		t.Errorf("sync with the token passed before Launch: err %v, %d pending", err, sdk.Pending())
 	}
 }
+
+// TestLaunchDuringEarlyRefreshSharesIt: an SDK error before Launch starts
+// a refresh of the saved, expired token; Launch, called while it runs,
+// waits for that refresh instead of dropping it and sending the rotated
+// refresh token again.
+func TestLaunchDuringEarlyRefreshSharesIt(t *testing.T) {
+	svc := startService(t)
+	gate := newRefreshGate(t, svc.url)
+	w := newWorld(t, svc, time.Second)
+	w.login(t, "user-42")
+
+	// The next start, two hours later: the saved token has expired.
+	later := func() time.Time { return time.Now().Add(2 * time.Hour) }
+	app := tokenclient.NewApp(tokenclient.AppConfig{URL: gate.url, Store: w.store, Now: later})
+	sdk := sdktest.NewSDK(w.ing.URL())
+	listener := tokenclient.NewListener(app, sdk, nil)
+	t.Cleanup(listener.Close)
+
+	before := svc.refreshes()
+	held, release := gate.holdNext(holdAnswer)
+	early := make(chan error, 1)
+	go func() {
+		early <- listener.Handle(context.Background(), tokenclient.AuthError{Code: tokenclient.CodeTokenNotAvailable})
+	}()
+	waitFor(t, held, "the early refresh to be answered")
+	launched := make(chan error, 1)
+	var s tokenclient.Session
+	go func() {
+		var err error
+		s, err = app.Launch(context.Background())
+		launched <- err
+	}()
+	time.Sleep(100 * time.Millisecond) // let Launch reach the refresh in flight
+	release()
+	if err := <-early; err != nil {
+		t.Errorf("the early SDK error: %v", err)
+	}
+	if err := <-launched; err != nil {
+		t.Fatalf("Launch: %v", err)
+	}
+	if got := svc.refreshes() - before; got != 1 {
+		t.Errorf("%d refreshes, want the one both shared", got)
+	}
+	if sdk.Token() != s.Token {
+		t.Error("the SDK and Launch ended with different tokens")
+	}
+}

@@ -320,7 +320,7 @@ func (l *Listener) sleep(ctx context.Context, changed <-chan struct{}, d time.Du
 // progress.
 func (l *Listener) Close() {
 	l.mu.Lock()
-	if !l.closed {
+	if !l.closed && l.stop != nil {
 		close(l.stop)
 	}
 	l.closed = true
