@@ -208,11 +208,13 @@ func (a *App) reload() error {
 	return nil
 }
 
+// sameSession says whether a and b are the same session in the same
+// state: times are left out, as a Store may keep them in another form.
 func sameSession(a, b *Session) bool {
 	if a == nil || b == nil {
 		return a == b
 	}
-	return *a == *b
+	return a.SessionID == b.SessionID && a.RefreshToken == b.RefreshToken && a.Token == b.Token
 }
 
 // ensureLoaded reads the Store the first time the session is needed, so
