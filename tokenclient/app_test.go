@@ -258,3 +258,44 @@ func TestKeepFreshRefreshesBeforeExpiry(t *testing.T) {
 		t.Error("the App's token expired")
 	}
 }
+
+// TestLaunchKeepsRefreshOfSameSession: a session given to Login with
+// times as the app made them (monotonic, local) reads back from the Store
+// re-encoded; Launch must still see the same session and let a refresh in
+// flight for it finish, not drop it.
+func TestLaunchKeepsRefreshOfSameSession(t *testing.T) {
+	var calls atomic.Int64
+	arrived, release := make(chan struct{}), make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			close(arrived)
+			<-release
+		}
+		fmt.Fprintf(w, `{"session_id":"ses_1","user_id":"u","refresh_token":"tkr_2","token":"eyJ.new","expires_at":%q}`, time.Now().Add(time.Hour).Format(time.RFC3339))
+	}))
+	defer srv.Close()
+	app := tokenclient.NewApp(tokenclient.AppConfig{URL: srv.URL, Store: tokenclient.FileStore{Path: filepath.Join(t.TempDir(), "s.json")}})
+	expired := tokenclient.Session{SessionID: "ses_1", UserID: "u", RefreshToken: "tkr_1", Token: "eyJ.old", ExpiresAt: time.Now().Add(-time.Minute), RefreshExpiresAt: time.Now().Add(time.Hour)}
+	if err := app.Login(expired); err != nil {
+		t.Fatal(err)
+	}
+	refreshed := make(chan error, 1)
+	go func() {
+		_, err := app.Token(context.Background())
+		refreshed <- err
+	}()
+	<-arrived
+	launched := make(chan error, 1)
+	go func() {
+		_, err := app.Launch(context.Background())
+		launched <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	close(release)
+	if err := <-refreshed; err != nil {
+		t.Errorf("the refresh in flight during Launch: %v", err)
+	}
+	if err := <-launched; err != nil || calls.Load() != 1 {
+		t.Errorf("Launch: %v after %d refreshes, want the one in flight", err, calls.Load())
+	}
+}
