@@ -40,7 +40,14 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "build tokensvc:", err)
 		os.Exit(1)
 	}
+	stop, err := startExampleService(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "start the examples' tokensvc:", err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
 	code := m.Run()
+	stop()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -60,12 +67,10 @@ func startService(t *testing.T, extraEnv ...string) *service {
 	t.Helper()
 	master, _ := keys.NewMasterKey()
 	// A fixed port, so that a restarted service is found where it was.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := freeAddr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().String()
-	l.Close()
 	s := &service{t: t, url: "http://" + addr, admin: adminKey, env: append([]string{
 		"TOKENSVC_ADDR=" + addr,
 		"TOKENSVC_DATABASE_URL=" + pgtest.NewDatabase(t),
@@ -79,26 +84,48 @@ func startService(t *testing.T, extraEnv ...string) *service {
 
 func (s *service) start() {
 	s.t.Helper()
-	s.cmd = exec.Command(binary, "serve")
-	s.cmd.Env = append(os.Environ(), s.env...)
-	s.cmd.Stdout, s.cmd.Stderr = io.Discard, io.Discard
-	if err := s.cmd.Start(); err != nil {
+	cmd, err := serve(s.url, s.env)
+	if err != nil {
 		s.t.Fatal(err)
+	}
+	s.cmd = cmd
+}
+
+// serve starts tokensvc serve with env, listening at url, and waits until
+// it is ready.
+func serve(url string, env []string) (*exec.Cmd, error) {
+	cmd := exec.Command(binary, "serve")
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	if err := cmd.Start(); err != nil {
+		return nil, err
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		resp, err := http.Get(s.url + "/readyz")
+		resp, err := http.Get(url + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return
+				return cmd, nil
 			}
 		}
 		if time.Now().After(deadline) {
-			s.t.Fatalf("tokensvc did not become ready: %v", err)
+			cmd.Process.Kill()
+			cmd.Wait()
+			return nil, fmt.Errorf("tokensvc did not become ready: %v", err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// freeAddr returns a local address no one listens on.
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
 }
 
 // stop ends the process as an orchestrator would, with SIGTERM.
@@ -191,6 +218,13 @@ func (c countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 
 func newWorld(t *testing.T, svc *service, backoff time.Duration) *world {
 	t.Helper()
+	return newWorldWith(t, svc, backoff, nil)
+}
+
+// newWorldWith is newWorld with the App's configuration adjusted by
+// configure, e.g. to send its requests through a proxy.
+func newWorldWith(t *testing.T, svc *service, backoff time.Duration, configure func(*tokenclient.AppConfig)) *world {
+	t.Helper()
 	w := &world{svc: svc, ing: sdktest.NewIngestion("uid"), reported: make(chan error, 1000), attempts: &atomic.Int64{}, clock: &atomic.Int64{}}
 	t.Cleanup(w.ing.Close)
 	var kid struct {
@@ -202,14 +236,18 @@ func newWorld(t *testing.T, svc *service, backoff time.Duration) *world {
 	}
 	w.sdk = sdktest.NewSDK(w.ing.URL())
 	w.store = tokenclient.FileStore{Path: filepath.Join(t.TempDir(), "session.json")}
-	w.app = tokenclient.NewApp(tokenclient.AppConfig{
+	cfg := tokenclient.AppConfig{
 		URL:        svc.url,
 		Store:      w.store,
 		HTTP:       &http.Client{Transport: countingTransport{w.attempts}, Timeout: 5 * time.Second},
 		Backoff:    backoff,
 		MaxBackoff: 4 * backoff,
 		Now:        func() time.Time { return time.Now().Add(time.Duration(w.clock.Load())) },
-	})
+	}
+	if configure != nil {
+		configure(&cfg)
+	}
+	w.app = tokenclient.NewApp(cfg)
 	w.listener = tokenclient.NewListener(w.app, w.sdk, func(err error) { w.reported <- err })
 	t.Cleanup(w.listener.Close)
 	w.sdk.RegisterAuthenticationListener(w.listener.OnAuthenticationError)
@@ -247,4 +285,18 @@ func (w *world) syncUntil(t *testing.T, d time.Duration) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// rotateKey rotates the signing key as the runbook says and then removes the
+// old key from MoEngage's dashboard, so tokens it signed are refused.
+func (w *world) rotateKey(t *testing.T) {
+	t.Helper()
+	var created struct{ KID string }
+	w.svc.adminCall("POST", "/v1/keys", &created)
+	if err := w.ing.Register(created.KID, w.svc.pem(created.KID)); err != nil {
+		t.Fatal(err)
+	}
+	var activated struct{ Retired struct{ KID string } }
+	w.svc.adminCall("POST", "/v1/keys/"+created.KID+"/activate", &activated)
+	w.ing.Unregister(activated.Retired.KID)
 }

@@ -3,6 +3,8 @@ package tokenclient_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -52,14 +54,7 @@ func TestRotationMidSession(t *testing.T) {
 	w.sdk.Track("before_rotation")
 	w.syncUntil(t, 5*time.Second)
 
-	var created struct{ KID string }
-	svc.adminCall("POST", "/v1/keys", &created)
-	if err := w.ing.Register(created.KID, svc.pem(created.KID)); err != nil {
-		t.Fatal(err)
-	}
-	var activated struct{ Retired struct{ KID string } }
-	svc.adminCall("POST", "/v1/keys/"+created.KID+"/activate", &activated)
-	w.ing.Unregister(activated.Retired.KID)
+	w.rotateKey(t)
 
 	before := svc.refreshes()
 	w.sdk.Track("after_rotation")
@@ -151,6 +146,7 @@ func TestSessionRevoked(t *testing.T) {
 	if !errors.Is(err, tokenclient.ErrLoginNeeded) {
 		t.Fatalf("err = %v, want ErrLoginNeeded", err)
 	}
+	endedBecause(t, err, "ended by the backend")
 	attempts := w.attempts.Load()
 	for range 20 {
 		w.listener.Handle(context.Background(), tokenclient.AuthError{Code: tokenclient.CodeTokenNotAvailable})
@@ -186,9 +182,11 @@ func TestLogoutWithFailingSync(t *testing.T) {
 	if err := relaunched.Login(s); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := relaunched.Refresh(context.Background()); !errors.Is(err, tokenclient.ErrLoginNeeded) {
-		t.Errorf("the logged-out session still refreshes: %v", err)
+	_, err := relaunched.Refresh(context.Background())
+	if !errors.Is(err, tokenclient.ErrLoginNeeded) {
+		t.Fatalf("the logged-out session still refreshes: %v", err)
 	}
+	endedBecause(t, err, "logout")
 }
 
 // TestRefreshTokenReuse: a refresh token replayed after the grace window
@@ -205,11 +203,23 @@ func TestRefreshTokenReuse(t *testing.T) {
 	if err := thief.Login(stolen); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := thief.Refresh(context.Background()); !errors.Is(err, tokenclient.ErrLoginNeeded) {
+	_, err := thief.Refresh(context.Background())
+	if !errors.Is(err, tokenclient.ErrLoginNeeded) {
 		t.Fatalf("the replayed refresh token: %v, want ErrLoginNeeded", err)
 	}
+	endedBecause(t, err, "refresh token reuse")
 	w.clock.Store(int64(2 * time.Hour)) // make the app's token due
 	if _, err := w.app.Token(context.Background()); !errors.Is(err, tokenclient.ErrLoginNeeded) {
 		t.Errorf("the app's own session survived the detected reuse: %v", err)
+	}
+}
+
+// endedBecause checks that err keeps tokensvc's answer, which says why the
+// session ended.
+func endedBecause(t *testing.T, err error, reason string) {
+	t.Helper()
+	var e *tokenclient.Error
+	if !errors.As(err, &e) || e.Status != http.StatusUnauthorized || e.Type != tokenclient.ProblemSessionEnded || !strings.Contains(e.Detail, reason) {
+		t.Errorf("err = %v: errors.As finds %+v, want tokensvc's session-ended problem saying %q", err, e, reason)
 	}
 }

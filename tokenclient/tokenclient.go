@@ -3,18 +3,44 @@
 // App for the app side (keep the session, refresh the token on launch and
 // when the MoEngage SDK reports an authentication error) with the rules that
 // keep a fleet of apps from flooding the service: one fetch at a time,
-// exponential backoff with jitter, and no retries once the session is over.
+// exponential backoff with jitter (never shorter than tokensvc's
+// Retry-After), and no retries once the session is over. Listener wires an
+// App to the SDK.
+//
+// # Orderings
+//
+// Real apps log out, switch users and get SDK errors in any order. The App
+// and the Listener keep the right user's token through all of them:
+//
+//   - Logout while a refresh is in flight: the refresh's answer is dropped
+//     when it arrives. Neither the App, the Store nor the SDK gets its
+//     token, and the next Launch says ErrLoginNeeded.
+//   - Logout and a new Login (another user) while the old user's refresh
+//     is in flight: the answer is dropped, a token or a 401 alike. The
+//     App, the Store and the SDK keep the new user's session, and the new
+//     user is not logged out.
+//   - What the Listener passes to the SDK is a token and the user it was
+//     minted for, read together (App.Credentials), and only while they are
+//     still the current session's.
+//   - An SDK error that names the refused token (AuthError.Token) fetches
+//     a new token only if that token is the current one, at once, however
+//     recent the last fetch; the refused token is never passed back. An
+//     error that does not name it, within AppConfig.MinInterval of a
+//     fetch, schedules one fetch at the end of the interval.
+//   - An SDK error before Launch (or while it runs) gets the saved
+//     session's token: the App reads the Store when first needed.
+//
+// Waiters for a fetch whose session was replaced get ErrLoginNeeded; the
+// Listener does not report it, since the current session is fine. A nil
+// Store or an unusable URL is reported as ErrMisconfigured, never retried.
 //
 // It uses only the standard library.
 package tokenclient
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -44,52 +70,13 @@ type Error struct {
 	Type   string `json:"type"`
 	Title  string `json:"title"`
 	Detail string `json:"detail"`
+	// RetryAfter is the answer's Retry-After (429 and 503 carry one): no
+	// attempt before it has passed can succeed.
+	RetryAfter time.Duration `json:"-"`
 }
 
 func (e *Error) Error() string {
 	return fmt.Sprintf("tokensvc: %d %s: %s", e.Status, e.Title, e.Detail)
-}
-
-// call sends a JSON request with a bearer credential and decodes a 2xx
-// answer into out (unless nil). Other answers become *Error.
-func call(ctx context.Context, client *http.Client, method, url, bearer string, body, out any) error {
-	var reader io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		reader = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, url, reader)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+bearer)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode/100 != 2 {
-		e := &Error{Status: resp.StatusCode}
-		if json.Unmarshal(raw, e) != nil || e.Title == "" {
-			e.Title, e.Detail = http.StatusText(resp.StatusCode), strings.TrimSpace(string(raw))
-		}
-		e.Status = resp.StatusCode
-		return e
-	}
-	if out == nil || len(raw) == 0 {
-		return nil
-	}
-	return json.Unmarshal(raw, out)
 }
 
 func statusOf(err error) int {

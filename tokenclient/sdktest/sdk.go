@@ -37,6 +37,8 @@ type SDK struct {
 	stopped  bool
 	requests int
 	noToken  bool // TOKEN_NOT_AVAILABLE already reported for this state
+	// unnamed: errors do not say which token was refused.
+	unnamed bool
 }
 
 type batch struct {
@@ -48,6 +50,14 @@ type batch struct {
 
 // NewSDK returns an SDK sending to an Ingestion at url.
 func NewSDK(url string) *SDK { return &SDK{url: url, http: &http.Client{}} }
+
+// HideRefusedToken makes the SDK's errors leave AuthError.Token empty, as
+// an SDK whose errors carry only a code and a message.
+func (s *SDK) HideRefusedToken() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.unnamed = true
+}
 
 // RegisterAuthenticationListener sets the listener told of authentication
 // errors.
@@ -124,6 +134,10 @@ func (s *SDK) Sync(ctx context.Context) error {
 			continue
 		}
 		next.failedWith = token
+		refused := token
+		if s.unnamed {
+			refused = ""
+		}
 		s.failures++
 		if s.failures >= MaxAuthFailures {
 			s.stopped = true
@@ -131,7 +145,7 @@ func (s *SDK) Sync(ctx context.Context) error {
 		listener := s.listener
 		s.mu.Unlock()
 		if listener != nil {
-			listener(tokenclient.AuthError{Code: code, Message: msg, UserIdentifier: user})
+			listener(tokenclient.AuthError{Code: code, Message: msg, UserIdentifier: user, Token: refused})
 		}
 		return nil
 	}
@@ -209,6 +223,13 @@ func (s *SDK) Requests() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.requests
+}
+
+// User returns the user identifier the SDK holds.
+func (s *SDK) User() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.user
 }
 
 // Token returns the token the SDK holds.
