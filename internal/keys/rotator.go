@@ -2,6 +2,7 @@ package keys
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -32,15 +33,33 @@ func (r *Rotator) generate(state State) (Record, error) {
 
 // update runs decide in one store transaction and reloads the ring. It
 // fails only when nothing was committed.
+//
+// A key may sign only once every replica publishes it. Other replicas
+// reload when told of the commit, and one may sign with the new key before
+// this replica has reloaded: so when decide makes active a key this ring
+// does not publish yet (created on another replica a moment ago, its
+// notification still on the way), the transaction is dropped, the ring
+// loaded, and decide run once more. The load publishes every key committed
+// before it, so the second run finds the key published.
 func (r *Rotator) update(ctx context.Context, what string, decide func(ks keySet, now time.Time) ([]Record, error)) error {
-	err := r.store.UpdateSigningKeys(ctx, func(recs []Record) ([]Record, error) {
+	tx := func(recs []Record) ([]Record, error) {
 		writes, err := decide(keySet(recs), r.now())
 		if err != nil {
 			return nil, err
 		}
 		// Inside the transaction, so a refused change commits nothing.
-		return writes, checkOpens(writes, r.sealer)
-	})
+		if err := checkOpens(writes, r.sealer); err != nil {
+			return nil, err
+		}
+		return writes, r.publishes(keySet(recs), writes)
+	}
+	err := r.store.UpdateSigningKeys(ctx, tx)
+	if _, ok := errors.AsType[*unpublishedError](err); ok {
+		if err := r.ring.Load(ctx); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		err = r.store.UpdateSigningKeys(ctx, tx)
+	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}
@@ -48,6 +67,34 @@ func (r *Rotator) update(ctx context.Context, what string, decide func(ks keySet
 	// failed, or the caller retries a change already made. The ring keeps
 	// its keys until the next reload (Run's, within ReloadEvery) succeeds.
 	_ = r.ring.Load(ctx)
+	return nil
+}
+
+// unpublishedError is a change refused because it would make active a key
+// this replica does not publish yet.
+type unpublishedError struct{ kid string }
+
+func (e *unpublishedError) Error() string {
+	return "key " + e.kid + " would sign before this replica publishes it"
+}
+
+// publishes returns an unpublishedError when writes make active a key of ks
+// that the ring does not publish. A key generated active by writes cannot
+// have been published anywhere: only the first key and an emergency
+// replacement are, and nothing can wait for them.
+func (r *Rotator) publishes(ks keySet, writes []Record) error {
+	snap := r.ring.Snapshot()
+	for _, w := range writes {
+		if w.State != StateActive {
+			continue
+		}
+		if _, existed := ks.byKID(w.KID); !existed {
+			continue
+		}
+		if _, ok := snap.byKID[w.KID]; !ok {
+			return &unpublishedError{w.KID}
+		}
+	}
 	return nil
 }
 
@@ -98,7 +145,7 @@ func (r *Rotator) Activate(ctx context.Context, kid string) (activated Record, r
 		if err != nil {
 			return nil, err
 		}
-		activated = out[len(out)-1]
+		activated, retired = out[len(out)-1], nil // decide may run again: see update
 		if len(out) == 2 {
 			retired = &out[0]
 		}
