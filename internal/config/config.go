@@ -45,6 +45,7 @@ type Config struct {
 	PerAPIKeyRate    ratelimit.Rate
 	PerUserRate      ratelimit.Rate
 	MaxInFlight      int
+	StoreTimeout     time.Duration
 }
 
 // Var documents one environment variable: the README's configuration table
@@ -83,6 +84,7 @@ func Vars() []Var {
 		{"TOKENSVC_RATE_LIMIT_PER_API_KEY", "off", "Requests each API key may make, as `N/s`, `N/min` or `N/h` (bursts of up to N), or `off`. Beyond it: 429 with Retry-After."},
 		{"TOKENSVC_RATE_LIMIT_PER_USER", "60/min", "Tokens and sessions that may be asked for each user, as `N/s`, `N/min` or `N/h`, or `off`. Beyond it: 429 with Retry-After."},
 		{"TOKENSVC_MAX_INFLIGHT_SIGNATURES", "64", "Signatures under way at once; beyond it mint requests get 503 with Retry-After at once instead of queueing."},
+		{"TOKENSVC_STORE_TIMEOUT", "5s", "Longest wait for one PostgreSQL call, connecting included; beyond it the request gets 503 with Retry-After."},
 	}
 }
 
@@ -211,6 +213,10 @@ func Load(getenv func(string) string) (Config, error) {
 	inFlight := env("TOKENSVC_MAX_INFLIGHT_SIGNATURES")
 	if c.MaxInFlight, err = strconv.Atoi(inFlight); err != nil || c.MaxInFlight < 1 {
 		fail("TOKENSVC_MAX_INFLIGHT_SIGNATURES", "%q is not a whole number of at least 1", inFlight)
+	}
+	storeTimeout := env("TOKENSVC_STORE_TIMEOUT")
+	if c.StoreTimeout, err = time.ParseDuration(storeTimeout); err != nil || c.StoreTimeout < time.Millisecond || c.StoreTimeout > time.Minute {
+		fail("TOKENSVC_STORE_TIMEOUT", "%q is not a duration from 1ms to 1m (for example 5s or 500ms)", storeTimeout)
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

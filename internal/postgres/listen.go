@@ -36,8 +36,11 @@ func (s *Store) Watch(ctx context.Context, changed func(channel string), lost fu
 
 // listen subscribes on a connection of its own and waits for notifications
 // until the connection fails or ctx ends. It reports whether it subscribed.
+// Subscribing has the store's deadline; the wait for notifications has none.
 func (s *Store) listen(ctx context.Context, changed func(channel string)) (bool, error) {
-	pooled, err := s.pool.Acquire(ctx)
+	bctx, cancel := s.bound(ctx)
+	defer cancel()
+	pooled, err := s.pool.Acquire(bctx)
 	if err != nil {
 		return false, fmt.Errorf("listen for changes: %w", classify(err))
 	}
@@ -47,7 +50,7 @@ func (s *Store) listen(ctx context.Context, changed func(channel string)) (bool,
 	defer conn.Close(context.WithoutCancel(ctx))
 	channels := []string{SigningKeysChannel, APIKeysChannel}
 	for _, ch := range channels {
-		if _, err := conn.Exec(ctx, "LISTEN "+ch); err != nil {
+		if _, err := conn.Exec(bctx, "LISTEN "+ch); err != nil {
 			return false, fmt.Errorf("listen for changes: %w", classify(err))
 		}
 	}

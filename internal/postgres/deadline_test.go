@@ -1,0 +1,106 @@
+package postgres_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/tokensvc/tokensvc/internal/apikey"
+	"github.com/tokensvc/tokensvc/internal/keys"
+	"github.com/tokensvc/tokensvc/internal/pgtest"
+	"github.com/tokensvc/tokensvc/internal/postgres"
+	"github.com/tokensvc/tokensvc/internal/session"
+)
+
+// TestEveryCallHasADeadline black-holes the route to PostgreSQL and makes
+// every store call: each must give up within about the store's timeout
+// with an error that says the database is unavailable, whatever the
+// caller's context, so that no request and no background reload hangs.
+func TestEveryCallHasADeadline(t *testing.T) {
+	const timeout = 200 * time.Millisecond
+	proxy, viaProxy := pgtest.NewProxy(t, pgtest.NewDatabase(t))
+	s, err := postgres.Open(context.Background(), viaProxy, postgres.WithTimeout(timeout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	if _, err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	proxy.BlackHole()
+	t.Cleanup(proxy.Cut) // before s.Close, which would wait on the black hole
+
+	now := time.Now()
+	k, _, err := apikey.New("backend", apikey.ScopeIssue, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := map[string]func(ctx context.Context) error{
+		"Ping":        s.Ping,
+		"SigningKeys": func(ctx context.Context) error { _, err := s.SigningKeys(ctx); return err },
+		"UpdateSigningKeys": func(ctx context.Context) error {
+			return s.UpdateSigningKeys(ctx, func([]keys.Record) ([]keys.Record, error) { return nil, nil })
+		},
+		"APIKeys":           func(ctx context.Context) error { _, err := s.APIKeys(ctx); return err },
+		"CreateAPIKey":      func(ctx context.Context) error { return s.CreateAPIKey(ctx, k) },
+		"CreateFirstAPIKey": func(ctx context.Context) error { _, err := s.CreateFirstAPIKey(ctx, k); return err },
+		"RevokeAPIKey":      func(ctx context.Context) error { return s.RevokeAPIKey(ctx, k.ID, now) },
+		"CreateSession": func(ctx context.Context) error {
+			return s.CreateSession(ctx, session.Session{ID: "ses_x", UserID: "u", CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(time.Hour)},
+				session.RefreshToken{SessionID: "ses_x", IssuedAt: now})
+		},
+		"UpdateByRefreshToken": func(ctx context.Context) error {
+			_, err := s.UpdateByRefreshToken(ctx, [sha256.Size]byte{}, func(*session.Session, *session.RefreshToken) (*session.RefreshToken, error) {
+				return nil, nil
+			})
+			return err
+		},
+		"UserSessions":        func(ctx context.Context) error { _, err := s.UserSessions(ctx, "u"); return err },
+		"EndUserSessions":     func(ctx context.Context) error { _, err := s.EndUserSessions(ctx, "u", now, "test"); return err },
+		"DeleteEndedSessions": func(ctx context.Context) error { _, err := s.DeleteEndedSessions(ctx, now, now, 10); return err },
+		"PendingMigrations":   func(ctx context.Context) error { _, err := s.PendingMigrations(ctx); return err },
+		"Migrate":             func(ctx context.Context) error { _, err := s.Migrate(ctx); return err },
+		"Open": func(ctx context.Context) error {
+			s, err := postgres.Open(ctx, viaProxy, postgres.WithTimeout(timeout))
+			if err == nil {
+				s.Close()
+			}
+			return err
+		},
+		"Watch": func(ctx context.Context) error {
+			ctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			lost := make(chan error, 1)
+			go s.Watch(ctx, func(string) {}, func(err error) {
+				select {
+				case lost <- err:
+				default:
+				}
+			})
+			return <-lost
+		},
+	}
+	for name, call := range calls {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			// The caller sets no deadline: the store must.
+			done := make(chan error, 1)
+			began := time.Now()
+			go func() { done <- call(context.Background()) }()
+			select {
+			case err := <-done:
+				var unav interface{ Unavailable() bool }
+				if !errors.As(err, &unav) || !unav.Unavailable() {
+					t.Errorf("%s = %v, want an error saying the database is unavailable", name, err)
+				}
+				if took := time.Since(began); took > 10*timeout {
+					t.Errorf("%s gave up after %s, want about %s", name, took, timeout)
+				}
+			case <-time.After(5 * time.Second):
+				t.Errorf("%s still waiting 5 s into a black hole; its timeout is %s", name, timeout)
+			}
+		})
+	}
+}
