@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -201,5 +202,37 @@ func TestBlackHoledPostgresAnswers503WithinStoreTimeout(t *testing.T) {
 			t.Fatalf("refresh still %d 15 s after the route came back", status)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestReadyzHidesDatabaseDetails cuts PostgreSQL: the unauthenticated
+// /readyz says the store is unavailable without naming the database's host,
+// user or name (the dial error does), and the log has the cause, once.
+func TestReadyzHidesDatabaseDetails(t *testing.T) {
+	master, err := keys.NewMasterKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy, viaProxy := pgtest.NewProxy(t, pgtest.NewDatabase(t))
+	u, err := url.Parse(viaProxy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst := start(t, map[string]string{"TOKENSVC_DATABASE_URL": viaProxy, "TOKENSVC_MASTER_KEY": master})
+
+	proxy.Cut()
+	for range 3 {
+		status, body := inst.request(t, "GET", "/readyz", "", "")
+		if status != http.StatusServiceUnavailable || !strings.Contains(string(body), "Store unavailable") {
+			t.Errorf("/readyz with PostgreSQL cut = %d %s, want 503 saying the store is unavailable", status, body)
+		}
+		for _, secret := range []string{u.Host, u.Hostname(), u.Port(), u.User.Username(), strings.TrimPrefix(u.Path, "/")} {
+			if strings.Contains(string(body), secret) {
+				t.Errorf("/readyz tells anyone %q: %s", secret, body)
+			}
+		}
+	}
+	if n := strings.Count(inst.stderr.String(), `msg="not ready"`); n != 1 {
+		t.Errorf("logged %d \"not ready\" lines for one outage, want 1 with the cause:\n%s", n, inst.stderr.String())
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -81,6 +82,9 @@ type api struct {
 	openAPI  []byte
 	perKey   *ratelimit.Keyed
 	perUser  *ratelimit.Keyed
+	// notReady is whether /readyz last answered 503, so that the cause is
+	// logged once per outage.
+	notReady atomic.Bool
 }
 
 // New returns the HTTP handler serving every tokensvc endpoint.
