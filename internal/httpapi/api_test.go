@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -48,8 +49,10 @@ type options struct {
 	// postgres runs the harness on a fresh PostgreSQL database instead of
 	// the embedded store; its queries are counted in queries.
 	postgres bool
-	// perKey and perUser are the rate limits; zero: none.
-	perKey, perUser ratelimit.Rate
+	// perKey, perUser and perClient are the rate limits; zero: none.
+	perKey, perUser, perClient ratelimit.Rate
+	// trustedProxies may say who a request is for in X-Forwarded-For.
+	trustedProxies []netip.Prefix
 	// maxInFlight caps signatures under way; zero: no cap.
 	maxInFlight int
 	// sources wraps the key source the issuer signs from.
@@ -138,6 +141,9 @@ func newHarness(t testing.TB, opt options) *harness {
 		Verifier:  verify.Verifier{Profile: issuer.ProfileMoEngage, SubjectKey: "uid"},
 		PerAPIKey: ratelimit.NewKeyed("API key", opt.perKey, time.Now),
 		PerUser:   ratelimit.NewKeyed("user", opt.perUser, time.Now),
+		PerClient: ratelimit.NewKeyed("client address", opt.perClient, time.Now),
+
+		TrustedProxies: opt.trustedProxies,
 	})
 	h.srv = httptest.NewServer(handler)
 	t.Cleanup(h.srv.Close)
