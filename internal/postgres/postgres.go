@@ -171,21 +171,19 @@ func (s *Store) inTx(ctx context.Context, lock int64, f func(pgx.Tx) error) erro
 	if err != nil {
 		return classify(err)
 	}
-	err = func() error {
-		btx := boundedTx{Tx: tx, s: s}
-		if _, err := btx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, lock); err != nil {
-			return fmt.Errorf("advisory lock: %w", err)
-		}
-		if err := f(btx); err != nil {
-			return err
-		}
-		return btx.Commit(ctx)
-	}()
-	if err != nil {
-		bctx, cancel := s.bound(context.WithoutCancel(ctx))
+	defer func() {
+		// After Commit a no-op; otherwise it also runs if f panics, so the
+		// connection goes back to the pool.
+		ctx, cancel := s.bound(context.WithoutCancel(ctx))
 		defer cancel()
-		_ = tx.Rollback(bctx) // after a commit, or on a closed connection, a no-op
+		_ = tx.Rollback(ctx)
+	}()
+	btx := boundedTx{Tx: tx, s: s}
+	if _, err := btx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, lock); err != nil {
+		return classify(fmt.Errorf("advisory lock: %w", err))
+	}
+	if err := f(btx); err != nil {
 		return classify(err)
 	}
-	return nil
+	return classify(btx.Commit(ctx))
 }
