@@ -2,10 +2,43 @@ package postgres
 
 import (
 	"context"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
+
+// lockRetry is how often waitLock asks again for a lock another replica
+// holds: the work done under these locks takes tens of milliseconds to
+// seconds, and is rare.
+const lockRetry = 20 * time.Millisecond
+
+type rowQuerier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// waitLock takes advisory lock id with try, the SQL of a
+// pg_try_advisory_*lock call, asking again while another replica holds it
+// for as long as ctx allows. Each attempt has the store's deadline, but the
+// wait as a whole does not: another replica's work under the lock
+// (generating an RSA key, applying a migration) is not the database failing
+// to answer.
+func (s *Store) waitLock(ctx context.Context, db rowQuerier, try string, id int64) error {
+	for {
+		bctx, cancel := s.bound(ctx)
+		var got bool
+		err := db.QueryRow(bctx, try, id).Scan(&got)
+		cancel()
+		if err != nil || got {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(lockRetry):
+		}
+	}
+}
 
 // boundedTx is a transaction whose every statement has the store's
 // deadline of its own.

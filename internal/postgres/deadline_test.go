@@ -107,3 +107,44 @@ func TestEveryCallHasADeadline(t *testing.T) {
 		})
 	}
 }
+
+// TestSlowRotationElsewhereIsWaitedFor: a replica holding the signing-key
+// lock longer than the store timeout (generating a 4096-bit key can) is
+// not a database that stopped answering. The other replica waits for it
+// instead of failing, as it must at start, when the failure would stop it.
+func TestSlowRotationElsewhereIsWaitedFor(t *testing.T) {
+	const timeout = 200 * time.Millisecond
+	url := pgtest.NewDatabase(t)
+	if _, err := open(t, url).Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var replicas [2]*postgres.Store
+	for i := range replicas {
+		s, err := postgres.Open(context.Background(), url, postgres.WithTimeout(timeout))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(s.Close)
+		replicas[i] = s
+	}
+	locked := make(chan struct{})
+	slow := make(chan error, 1)
+	go func() {
+		slow <- replicas[0].UpdateSigningKeys(context.Background(), func([]keys.Record) ([]keys.Record, error) {
+			close(locked)
+			time.Sleep(5 * timeout)
+			return nil, nil
+		})
+	}()
+	<-locked
+	waited := false
+	if err := replicas[1].UpdateSigningKeys(context.Background(), func([]keys.Record) ([]keys.Record, error) {
+		waited = true
+		return nil, nil
+	}); err != nil || !waited {
+		t.Errorf("UpdateSigningKeys while another replica held the lock for %s: %v; want it to wait its turn", 5*timeout, err)
+	}
+	if err := <-slow; err != nil {
+		t.Errorf("the slow replica's UpdateSigningKeys: %v", err)
+	}
+}

@@ -16,9 +16,8 @@ import (
 // schema_migrations, and returns the versions it applied. Replicas running
 // it at once take turns on an advisory lock, so each migration runs once.
 //
-// Connecting and the bookkeeping statements have the store's deadline; the
-// wait for another replica's migrations and the migrations themselves do
-// not, as they may rightly take longer.
+// Every statement but the migrations themselves has the store's deadline;
+// those, and the wait for another replica's, may rightly take longer.
 func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 	bctx, cancel := s.bound(ctx)
 	defer cancel()
@@ -29,7 +28,7 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 	defer conn.Release()
 	// A session lock rather than a transaction lock: it must span every
 	// migration's own transaction.
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, lockMigrate); err != nil {
+	if err := s.waitLock(ctx, conn, `SELECT pg_try_advisory_lock($1)`, lockMigrate); err != nil {
 		return nil, fmt.Errorf("migrate: lock: %w", classify(err))
 	}
 	defer func() {

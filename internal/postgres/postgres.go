@@ -178,10 +178,10 @@ func (s *Store) inTx(ctx context.Context, lock int64, f func(pgx.Tx) error) erro
 		defer cancel()
 		_ = tx.Rollback(ctx)
 	}()
-	btx := boundedTx{Tx: tx, s: s}
-	if _, err := btx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, lock); err != nil {
+	if err := s.waitLock(ctx, tx, `SELECT pg_try_advisory_xact_lock($1)`, lock); err != nil {
 		return classify(fmt.Errorf("advisory lock: %w", err))
 	}
+	btx := boundedTx{Tx: tx, s: s}
 	if err := f(btx); err != nil {
 		return classify(err)
 	}
