@@ -12,7 +12,11 @@ import (
 // database busy. It runs before anything else is looked at.
 func (a *api) limitPerClient(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := a.perClient.Take(clientAddr(r, a.trustedProxies)); err != nil {
+		key := r.RemoteAddr // not from net/http's server; nothing better is known
+		if addr, ok := clientAddr(r, a.trustedProxies); ok {
+			key = clientKey(addr)
+		}
+		if err := a.perClient.Take(key); err != nil {
 			a.writeError(w, r, err)
 			return
 		}
@@ -20,19 +24,29 @@ func (a *api) limitPerClient(next http.Handler) http.Handler {
 	})
 }
 
+// clientKey names the bucket of a client address. An IPv6 client is
+// counted by its /64, the least a network is given: one host may use every
+// address in it, and would otherwise have 2^64 budgets.
+func clientKey(addr netip.Addr) string {
+	if addr.Is6() {
+		return netip.PrefixFrom(addr, 64).Masked().String()
+	}
+	return addr.String()
+}
+
 // clientAddr returns the address r comes from: the peer's, or, when the
 // peer is a trusted proxy, the right-most X-Forwarded-For address that no
 // trusted proxy added. Addresses left of it are whatever the client sent,
 // and a client choosing its own address would choose a fresh budget each
 // time.
-func clientAddr(r *http.Request, trusted []netip.Prefix) string {
+func clientAddr(r *http.Request, trusted []netip.Prefix) (netip.Addr, bool) {
 	peer, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr // not from net/http's server; nothing better is known
+		return netip.Addr{}, false
 	}
 	addr := peer.Addr().Unmap()
 	if !isTrusted(addr, trusted) {
-		return addr.String()
+		return addr, true
 	}
 	hops := r.Header.Values("X-Forwarded-For")
 	for i := len(hops) - 1; i >= 0; i-- {
@@ -48,15 +62,15 @@ func clientAddr(r *http.Request, trusted []netip.Prefix) string {
 			if !ok {
 				// A trusted proxy passed on something that is no address:
 				// the last address it vouched for is all that is known.
-				return addr.String()
+				return addr, true
 			}
 			addr = next
 			if !isTrusted(addr, trusted) {
-				return addr.String()
+				return addr, true
 			}
 		}
 	}
-	return addr.String() // every hop is a trusted proxy
+	return addr, true // every hop is a trusted proxy
 }
 
 // parseHop reads one X-Forwarded-For entry, an address with or without a

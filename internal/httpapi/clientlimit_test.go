@@ -109,6 +109,15 @@ func TestForwardedForOnlyFromTrustedProxies(t *testing.T) {
 		if r := h.refreshFrom(t, "203.0.113.10"); r.status != http.StatusUnauthorized {
 			t.Errorf("another client behind the proxy = %d, want 401: it has its own budget", r.status)
 		}
+		// An IPv6 client is counted by its /64: it may use every address in it.
+		for i, xff := range []string{"2001:db8:1:2::1", "[2001:db8:1:2::ffff]:443", "2001:db8:1:2:abcd::9"} {
+			if r := h.refreshFrom(t, xff); r.status != []int{401, 401, 429}[i] {
+				t.Errorf("attempt %d from %s = %d, want %d", i+1, xff, r.status, []int{401, 401, 429}[i])
+			}
+		}
+		if r := h.refreshFrom(t, "2001:db8:1:3::1"); r.status != http.StatusUnauthorized {
+			t.Errorf("another /64 = %d, want 401: it has its own budget", r.status)
+		}
 		// Without the header the peer itself is the client.
 		for i, want := range []int{401, 401, 429} {
 			if r := h.refreshFrom(t, ""); r.status != want {
