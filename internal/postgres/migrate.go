@@ -16,8 +16,9 @@ import (
 // schema_migrations, and returns the versions it applied. Replicas running
 // it at once take turns on an advisory lock, so each migration runs once.
 //
-// Every statement but the migrations themselves has the store's deadline;
-// those, and the wait for another replica's, may rightly take longer.
+// Connecting, each attempt at the lock and the bookkeeping have the store's
+// deadline; applying a migration, and waiting while another replica
+// applies one, may rightly take longer and do not.
 func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 	bctx, cancel := s.bound(ctx)
 	defer cancel()
