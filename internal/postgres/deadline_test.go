@@ -14,14 +14,11 @@ import (
 	"github.com/tokensvc/tokensvc/internal/session"
 )
 
-// TestEveryCallHasADeadline black-holes the route to PostgreSQL and makes
-// every store call: each must give up within about the store's timeout
-// with an error that says the database is unavailable, whatever the
-// caller's context, so that no request and no background reload hangs.
-func TestEveryCallHasADeadline(t *testing.T) {
-	// Short enough to keep the test quick, long enough that setting up
-	// through the proxy on a loaded machine does not meet it.
-	const timeout = 500 * time.Millisecond
+// openBehindProxy opens a migrated database through a proxy, with the
+// store timeout given, and returns the store, the proxy, the URL through
+// it and the direct URL.
+func openBehindProxy(t *testing.T, timeout time.Duration) (*postgres.Store, *pgtest.Proxy, string, string) {
+	t.Helper()
 	url := pgtest.NewDatabase(t)
 	if _, err := open(t, url).Migrate(context.Background()); err != nil {
 		t.Fatal(err)
@@ -32,8 +29,20 @@ func TestEveryCallHasADeadline(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Close)
+	t.Cleanup(proxy.Cut) // before s.Close, which would wait on a black hole
+	return s, proxy, viaProxy, url
+}
+
+// TestEveryCallHasADeadline black-holes the route to PostgreSQL and makes
+// every store call: each must give up within about the store's timeout
+// with an error that says the database is unavailable, whatever the
+// caller's context, so that no request and no background reload hangs.
+func TestEveryCallHasADeadline(t *testing.T) {
+	// Short enough to keep the test quick, long enough that opening
+	// through the proxy on a loaded machine does not meet it.
+	const timeout = 500 * time.Millisecond
+	s, proxy, viaProxy, _ := openBehindProxy(t, timeout)
 	proxy.BlackHole()
-	t.Cleanup(proxy.Cut) // before s.Close, which would wait on the black hole
 
 	now := time.Now()
 	k, _, err := apikey.New("backend", apikey.ScopeIssue, now)
@@ -146,5 +155,64 @@ func TestSlowRotationElsewhereIsWaitedFor(t *testing.T) {
 	}
 	if err := <-slow; err != nil {
 		t.Errorf("the slow replica's UpdateSigningKeys: %v", err)
+	}
+}
+
+// TestBlackHoledListenerNoticesItsLoss: a listening connection is quiet by
+// nature, so a route that drops its packets would leave it waiting
+// forever, believing it still subscribed. It checks the connection when
+// quiet, reports the loss and subscribes again.
+func TestBlackHoledListenerNoticesItsLoss(t *testing.T) {
+	const timeout = 200 * time.Millisecond
+	s, proxy, _, url := openBehindProxy(t, timeout)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	subscribed, lost := make(chan string, 16), make(chan error, 16)
+	go s.Watch(ctx, func(ch string) { subscribed <- ch }, func(err error) { lost <- err })
+	for range 2 {
+		select {
+		case <-subscribed:
+		case <-time.After(5 * time.Second):
+			t.Fatal("Watch did not subscribe")
+		}
+	}
+	proxy.BlackHole()
+	began := time.Now()
+	select {
+	case err := <-lost:
+		var unav interface{ Unavailable() bool }
+		if !errors.As(err, &unav) {
+			t.Errorf("lost(%v), want an error saying the database is unavailable", err)
+		}
+		t.Logf("noticed after %s", time.Since(began).Round(time.Millisecond))
+	case <-time.After(10 * time.Second):
+		t.Fatal("the listener did not notice in 10 s that its connection went into a black hole")
+	}
+	proxy.Restore()
+	for range 2 {
+		select {
+		case <-subscribed:
+		case <-time.After(10 * time.Second):
+			t.Fatal("Watch did not subscribe again once the route was back")
+		}
+	}
+	// Checked while quiet, the connection still delivers what comes next.
+	time.Sleep(15 * timeout)
+	k, _, err := apikey.New("backend", apikey.ScopeIssue, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := open(t, url).CreateAPIKey(context.Background(), k); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case ch := <-subscribed:
+		if ch != postgres.APIKeysChannel {
+			t.Errorf("notified on %s, want %s", ch, postgres.APIKeysChannel)
+		}
+	case err := <-lost:
+		t.Fatalf("lost the connection while quiet: %v", err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("no notification after the listener had been checked while quiet")
 	}
 }
