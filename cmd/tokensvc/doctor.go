@@ -94,7 +94,7 @@ func (r *report) check(ctx context.Context, getenv func(string) string) {
 // key; it returns a nil store when the checks cannot go on.
 func (r *report) openStore(ctx context.Context, cfg config.Config) (keys.Store, []byte, func()) {
 	if cfg.DatabaseURL != "" {
-		pg, err := postgres.Open(ctx, cfg.DatabaseURL)
+		pg, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.WithTimeout(cfg.StoreTimeout))
 		if err != nil {
 			r.fail("store: %v", err)
 			return nil, nil, nil

@@ -3,12 +3,15 @@ package main
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tokensvc/tokensvc/internal/config"
 	"github.com/tokensvc/tokensvc/internal/keys"
 	"github.com/tokensvc/tokensvc/internal/pgtest"
+	"github.com/tokensvc/tokensvc/internal/postgres"
 )
 
 // refreshWith presents a refresh token and returns the status, the
@@ -30,6 +33,22 @@ func (i *instance) refreshWith(t *testing.T, refreshToken string) (int, string, 
 	}
 	json.NewDecoder(resp.Body).Decode(&g)
 	return resp.StatusCode, resp.Header.Get("Retry-After"), g.RefreshToken
+}
+
+// startSession starts a session for userID and returns its refresh token.
+func (i *instance) startSession(t *testing.T, apiKey, userID string) string {
+	t.Helper()
+	status, body := i.request(t, "POST", "/v1/sessions", apiKey, `{"user_id":"`+userID+`"}`)
+	if status != http.StatusCreated {
+		t.Fatalf("create session: %d %s", status, body)
+	}
+	var grant struct {
+		RefreshToken string `json:"refresh_token"`
+	}
+	if err := json.Unmarshal(body, &grant); err != nil || grant.RefreshToken == "" {
+		t.Fatalf("create session: %s (%v)", body, err)
+	}
+	return grant.RefreshToken
 }
 
 // TestPostgresOutage cuts the connection between tokensvc and PostgreSQL
@@ -57,16 +76,7 @@ func TestPostgresOutage(t *testing.T) {
 	if err := json.Unmarshal(body, &created); err != nil || created.Secret == "" {
 		t.Fatalf("create API key: %s (%v)", body, err)
 	}
-	status, body = inst.request(t, "POST", "/v1/sessions", created.Secret, `{"user_id":"alice"}`)
-	if status != http.StatusCreated {
-		t.Fatalf("create session: %d %s", status, body)
-	}
-	var grant struct {
-		RefreshToken string `json:"refresh_token"`
-	}
-	if err := json.Unmarshal(body, &grant); err != nil || grant.RefreshToken == "" {
-		t.Fatalf("create session: %s (%v)", body, err)
-	}
+	refreshToken := inst.startSession(t, created.Secret, "alice")
 	before := inst.mint(t, created.Secret, `{"user_id":"alice"}`)
 
 	proxy.Cut()
@@ -77,7 +87,7 @@ func TestPostgresOutage(t *testing.T) {
 		t.Errorf("minted with %s during the outage, %s before", during.KID, before.KID)
 	}
 	// What needs the database: 503 with Retry-After, never a 500.
-	if status, retry, _ := inst.refreshWith(t, grant.RefreshToken); status != http.StatusServiceUnavailable || retry == "" {
+	if status, retry, _ := inst.refreshWith(t, refreshToken); status != http.StatusServiceUnavailable || retry == "" {
 		t.Errorf("refresh during the outage = %d, Retry-After %q; want 503 with Retry-After", status, retry)
 	}
 	if status, body := inst.request(t, "POST", "/v1/apikeys", admin, `{"name":"x","scope":"issue"}`); status != http.StatusServiceUnavailable {
@@ -105,7 +115,7 @@ func TestPostgresOutage(t *testing.T) {
 	}
 	// The session made before the cut refreshes (the refused refresh did
 	// not use its token up), and so does the token it hands out.
-	status, _, next := inst.refreshWith(t, grant.RefreshToken)
+	status, _, next := inst.refreshWith(t, refreshToken)
 	if status != http.StatusOK || next == "" {
 		t.Fatalf("refresh after the outage = %d", status)
 	}
@@ -122,5 +132,119 @@ func TestPostgresOutage(t *testing.T) {
 	after := inst.mint(t, created.Secret, `{"user_id":"carol"}`)
 	if after.KID != before.KID {
 		t.Errorf("signing key changed across the outage: %s → %s", before.KID, after.KID)
+	}
+}
+
+// TestBlackHoledPostgresAnswers503WithinStoreTimeout drops every packet
+// between tokensvc and PostgreSQL without refusing or closing anything, as a
+// lost route does: what needs the database answers 503 with Retry-After
+// within about TOKENSVC_STORE_TIMEOUT instead of hanging until the client
+// gives up, minting goes on, and everything recovers when the route is back.
+func TestBlackHoledPostgresAnswers503WithinStoreTimeout(t *testing.T) {
+	master, err := keys.NewMasterKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy, viaProxy := pgtest.NewProxy(t, pgtest.NewDatabase(t))
+	admin := strings.Repeat("b", 40)
+	// Short, but long enough that starting through the proxy on a loaded
+	// machine does not meet it.
+	const storeTimeout = 500 * time.Millisecond
+	inst := start(t, map[string]string{
+		"TOKENSVC_DATABASE_URL": viaProxy, "TOKENSVC_MASTER_KEY": master, "TOKENSVC_BOOTSTRAP_API_KEY": admin,
+		"TOKENSVC_STORE_TIMEOUT": storeTimeout.String(),
+	})
+	refreshToken := inst.startSession(t, admin, "alice")
+
+	proxy.BlackHole()
+
+	// A client that gives up well after the bound, so that a hang fails
+	// the test instead of stalling it.
+	client := &http.Client{Timeout: 10 * time.Second}
+	const bound = 4 * time.Second // the store timeout, with room for a loaded machine
+	for _, c := range []struct{ name, method, path, auth, body string }{
+		{"refresh", "POST", "/v1/sessions/refresh", refreshToken, ""},
+		{"logout", "DELETE", "/v1/sessions/current", refreshToken, ""},
+		{"session start", "POST", "/v1/sessions", admin, `{"user_id":"bob"}`},
+		{"list sessions", "GET", "/v1/users/alice/sessions", admin, ""},
+		{"list API keys", "GET", "/v1/apikeys", admin, ""},
+		{"create API key", "POST", "/v1/apikeys", admin, `{"name":"x","scope":"issue"}`},
+		{"list signing keys", "GET", "/v1/keys", admin, ""},
+		{"readyz", "GET", "/readyz", "", ""},
+	} {
+		req, err := http.NewRequest(c.method, inst.url+c.path, strings.NewReader(c.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+c.auth)
+		if c.body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		began := time.Now()
+		resp, err := client.Do(req)
+		took := time.Since(began)
+		if err != nil {
+			t.Errorf("%s with PostgreSQL black-holed: no answer after %s: %v", c.name, took.Round(time.Millisecond), err)
+			continue
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || took > bound {
+			t.Errorf("%s with PostgreSQL black-holed = %d, Retry-After %q, after %s; want 503 with Retry-After within %s",
+				c.name, resp.StatusCode, resp.Header.Get("Retry-After"), took.Round(time.Millisecond), bound)
+		}
+	}
+	inst.mint(t, admin, `{"user_id":"carol"}`)
+
+	proxy.Restore()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		status, _, next := inst.refreshWith(t, refreshToken)
+		if status == http.StatusOK && next != "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("refresh still %d 15 s after the route came back", status)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestReadyzHidesDatabaseDetails cuts PostgreSQL: the unauthenticated
+// /readyz says the store is unavailable without naming the database's host,
+// user or name (the dial error does), and the log has the cause, once.
+func TestReadyzHidesDatabaseDetails(t *testing.T) {
+	master, err := keys.NewMasterKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy, viaProxy := pgtest.NewProxy(t, pgtest.NewDatabase(t))
+	u, err := url.Parse(viaProxy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst := start(t, map[string]string{"TOKENSVC_DATABASE_URL": viaProxy, "TOKENSVC_MASTER_KEY": master})
+
+	proxy.Cut()
+	for range 3 {
+		status, body := inst.request(t, "GET", "/readyz", "", "")
+		if status != http.StatusServiceUnavailable || !strings.Contains(string(body), "Store unavailable") {
+			t.Errorf("/readyz with PostgreSQL cut = %d %s, want 503 saying the store is unavailable", status, body)
+		}
+		for _, secret := range []string{u.Host, u.Hostname(), u.Port(), u.User.Username(), strings.TrimPrefix(u.Path, "/")} {
+			if strings.Contains(string(body), secret) {
+				t.Errorf("/readyz tells anyone %q: %s", secret, body)
+			}
+		}
+	}
+	if n := strings.Count(inst.stderr.String(), `msg="not ready"`); n != 1 {
+		t.Errorf("logged %d \"not ready\" lines for one outage, want 1 with the cause:\n%s", n, inst.stderr.String())
+	}
+}
+
+// TestStoreTimeoutDefaultIsTheStores: tools that open PostgreSQL without
+// the configuration (tokensvc migrate) get the same bound as serve.
+func TestStoreTimeoutDefaultIsTheStores(t *testing.T) {
+	if got, want := config.Default("TOKENSVC_STORE_TIMEOUT"), postgres.DefaultTimeout.String(); got != want {
+		t.Errorf("TOKENSVC_STORE_TIMEOUT defaults to %s, postgres.DefaultTimeout is %s", got, want)
 	}
 }

@@ -158,6 +158,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Verifier:  verify.Verifier{Profile: cfg.Profile, SubjectKey: cfg.SubjectKey},
 		PerAPIKey: ratelimit.NewKeyed("API key", cfg.PerAPIKeyRate, time.Now),
 		PerUser:   ratelimit.NewKeyed("user", cfg.PerUserRate, time.Now),
+		PerClient: ratelimit.NewKeyed("client address", cfg.PerClientRate, time.Now),
+
+		TrustedProxies: cfg.TrustedProxies,
 	})
 
 	ln, err := net.Listen("tcp", cfg.Addr)

@@ -55,7 +55,7 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*opene
 		if err != nil {
 			return nil, err
 		}
-		pg, err := postgres.Open(ctx, cfg.DatabaseURL)
+		pg, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.WithTimeout(cfg.StoreTimeout))
 		if err != nil {
 			return nil, fmt.Errorf("open TOKENSVC_DATABASE_URL: %w", err)
 		}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -45,7 +46,10 @@ type Config struct {
 	SessionRetention time.Duration
 	PerAPIKeyRate    ratelimit.Rate
 	PerUserRate      ratelimit.Rate
+	PerClientRate    ratelimit.Rate
+	TrustedProxies   []netip.Prefix
 	MaxInFlight      int
+	StoreTimeout     time.Duration
 }
 
 // Var documents one environment variable: the README's configuration table
@@ -83,7 +87,10 @@ func Vars() []Var {
 		{"TOKENSVC_AUTO_ACTIVATE", "false", "`true`: the next key signs when the period ends (JWKS-fetching verifiers). `false`: an operator activates it after registering it in the dashboard."},
 		{"TOKENSVC_RATE_LIMIT_PER_API_KEY", "off", "Requests each API key may make, as `N/s`, `N/min` or `N/h` (bursts of up to N), or `off`. Beyond it: 429 with Retry-After."},
 		{"TOKENSVC_RATE_LIMIT_PER_USER", "60/min", "Tokens and sessions that may be asked for each user, as `N/s`, `N/min` or `N/h`, or `off`. Beyond it: 429 with Retry-After."},
+		{"TOKENSVC_RATE_LIMIT_PER_CLIENT", "120/min", "Refreshes and logouts, the requests made without an API key, that each client address may make, as `N/s`, `N/min` or `N/h`, or `off`. Beyond it: 429 with Retry-After."},
+		{"TOKENSVC_TRUSTED_PROXIES", "", "Comma-separated IPs or CIDRs of the proxies whose X-Forwarded-For names the client address; from any other peer the header is ignored."},
 		{"TOKENSVC_MAX_INFLIGHT_SIGNATURES", "64", "Signatures under way at once; beyond it mint requests get 503 with Retry-After at once instead of queueing."},
+		{"TOKENSVC_STORE_TIMEOUT", "5s", "Longest wait for one PostgreSQL call, connecting included; beyond it the request gets 503 with Retry-After."},
 	}
 }
 
@@ -195,9 +202,28 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.PerUserRate, err = ratelimit.ParseRate(env("TOKENSVC_RATE_LIMIT_PER_USER")); err != nil {
 		fail("TOKENSVC_RATE_LIMIT_PER_USER", "%v", err)
 	}
+	if c.PerClientRate, err = ratelimit.ParseRate(env("TOKENSVC_RATE_LIMIT_PER_CLIENT")); err != nil {
+		fail("TOKENSVC_RATE_LIMIT_PER_CLIENT", "%v", err)
+	}
+	for _, s := range strings.Split(env("TOKENSVC_TRUSTED_PROXIES"), ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(s); err == nil {
+			c.TrustedProxies = append(c.TrustedProxies, p.Masked())
+		} else if a, err := netip.ParseAddr(s); err == nil {
+			c.TrustedProxies = append(c.TrustedProxies, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+		} else {
+			fail("TOKENSVC_TRUSTED_PROXIES", "%q is not an IP address or CIDR (for example 10.0.0.0/8 or 192.0.2.1)", s)
+		}
+	}
 	inFlight := env("TOKENSVC_MAX_INFLIGHT_SIGNATURES")
 	if c.MaxInFlight, err = strconv.Atoi(inFlight); err != nil || c.MaxInFlight < 1 {
 		fail("TOKENSVC_MAX_INFLIGHT_SIGNATURES", "%q is not a whole number of at least 1", inFlight)
+	}
+	storeTimeout := env("TOKENSVC_STORE_TIMEOUT")
+	if c.StoreTimeout, err = time.ParseDuration(storeTimeout); err != nil || c.StoreTimeout < time.Millisecond || c.StoreTimeout > time.Minute {
+		fail("TOKENSVC_STORE_TIMEOUT", "%q is not a duration from 1ms to 1m (for example 5s or 500ms)", storeTimeout)
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

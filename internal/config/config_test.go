@@ -2,8 +2,10 @@ package config_test
 
 import (
 	"encoding/base64"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -32,7 +34,8 @@ func TestDefaults(t *testing.T) {
 		c.Alg != want.Alg || c.RSABits != want.RSABits || c.TokenTTL != want.TokenTTL || c.MaxTokenTTL != want.MaxTokenTTL ||
 		c.LogLevel != want.LogLevel || c.DatabaseURL != "" || c.MasterKey != nil ||
 		c.RotationPeriod != 90*24*time.Hour || c.RotationLead != 7*24*time.Hour || c.AutoActivate ||
-		!c.PerAPIKeyRate.Off() || c.PerUserRate != (ratelimit.Rate{N: 60, Per: time.Minute}) || c.MaxInFlight != 64 {
+		!c.PerAPIKeyRate.Off() || c.PerUserRate != (ratelimit.Rate{N: 60, Per: time.Minute}) || c.MaxInFlight != 64 ||
+		c.StoreTimeout != 5*time.Second || c.PerClientRate != (ratelimit.Rate{N: 120, Per: time.Minute}) || c.TrustedProxies != nil {
 		t.Errorf("defaults = %+v\nwant %+v", c, want)
 	}
 }
@@ -62,6 +65,9 @@ func TestEverySetting(t *testing.T) {
 		"TOKENSVC_RATE_LIMIT_PER_API_KEY":  "500/s",
 		"TOKENSVC_RATE_LIMIT_PER_USER":     "off",
 		"TOKENSVC_MAX_INFLIGHT_SIGNATURES": "8",
+		"TOKENSVC_STORE_TIMEOUT":           "300ms",
+		"TOKENSVC_RATE_LIMIT_PER_CLIENT":   "10/s",
+		"TOKENSVC_TRUSTED_PROXIES":         " 10.0.0.0/8, 192.0.2.7 ,2001:db8::/32,::ffff:198.51.100.1",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -70,7 +76,10 @@ func TestEverySetting(t *testing.T) {
 		c.Alg != "RS512" || c.RSABits != 3072 || c.TokenTTL != 10*time.Minute || c.MaxTokenTTL != 2*time.Hour ||
 		c.Issuer != "https://auth.example" || c.Audience != "moengage" || c.LogLevel != "debug" ||
 		c.RotationPeriod != 720*time.Hour || c.RotationLead != 48*time.Hour || !c.AutoActivate ||
-		c.PerAPIKeyRate != (ratelimit.Rate{N: 500, Per: time.Second}) || !c.PerUserRate.Off() || c.MaxInFlight != 8 {
+		c.PerAPIKeyRate != (ratelimit.Rate{N: 500, Per: time.Second}) || !c.PerUserRate.Off() || c.MaxInFlight != 8 ||
+		c.StoreTimeout != 300*time.Millisecond || c.PerClientRate != (ratelimit.Rate{N: 10, Per: time.Second}) ||
+		!slices.Equal(c.TrustedProxies, []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.7/32"),
+			netip.MustParsePrefix("2001:db8::/32"), netip.MustParsePrefix("198.51.100.1/32")}) {
 		t.Errorf("config = %+v", c)
 	}
 }
@@ -102,6 +111,11 @@ func TestProblems(t *testing.T) {
 			"TOKENSVC_MAX_INFLIGHT_SIGNATURES": "0"}, []string{
 			`TOKENSVC_RATE_LIMIT_PER_API_KEY: "fast" is not a rate`, "TOKENSVC_RATE_LIMIT_PER_USER:", "TOKENSVC_MAX_INFLIGHT_SIGNATURES:",
 		}},
+		{"bad per-client limit", map[string]string{"TOKENSVC_RATE_LIMIT_PER_CLIENT": "lots"}, []string{"TOKENSVC_RATE_LIMIT_PER_CLIENT:"}},
+		{"bad trusted proxies", map[string]string{"TOKENSVC_TRUSTED_PROXIES": "10.0.0.0/8, proxy.internal, 10.0.0.1/33"},
+			[]string{`TOKENSVC_TRUSTED_PROXIES: "proxy.internal"`, `TOKENSVC_TRUSTED_PROXIES: "10.0.0.1/33"`}},
+		{"store timeout not a duration", map[string]string{"TOKENSVC_STORE_TIMEOUT": "5"}, []string{"TOKENSVC_STORE_TIMEOUT:"}},
+		{"store timeout zero", map[string]string{"TOKENSVC_STORE_TIMEOUT": "0s"}, []string{"TOKENSVC_STORE_TIMEOUT:"}},
 		{"auto activate not a bool", map[string]string{"TOKENSVC_AUTO_ACTIVATE": "sometimes"}, []string{"TOKENSVC_AUTO_ACTIVATE:"}},
 		{"ttl over max", map[string]string{"TOKENSVC_TOKEN_TTL": "48h"}, []string{"longer than TOKENSVC_MAX_TOKEN_TTL"}},
 		{"fractional ttl", map[string]string{"TOKENSVC_TOKEN_TTL": "1.5s"}, []string{"whole number of seconds"}},

@@ -7,7 +7,9 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -65,8 +67,13 @@ type Deps struct {
 	// are the published keys at each request.
 	Verifier verify.Verifier
 	// PerAPIKey limits the requests of each API key, PerUser the tokens
-	// and sessions asked for each user; nil limits nothing.
-	PerAPIKey, PerUser *ratelimit.Keyed
+	// and sessions asked for each user, PerClient the requests made
+	// without an API key (refresh, logout) from each client address; nil
+	// limits nothing.
+	PerAPIKey, PerUser, PerClient *ratelimit.Keyed
+	// TrustedProxies are the peers whose X-Forwarded-For says which client
+	// a request comes from; from any other peer the header is ignored.
+	TrustedProxies []netip.Prefix
 }
 
 type api struct {
@@ -83,6 +90,13 @@ type api struct {
 	openAPI  []byte
 	perKey   *ratelimit.Keyed
 	perUser  *ratelimit.Keyed
+	// perClient and trustedProxies bound the requests made without an
+	// API key, per client address.
+	perClient      *ratelimit.Keyed
+	trustedProxies []netip.Prefix
+	// notReady is whether /readyz last answered 503, so that the cause is
+	// logged once per outage.
+	notReady atomic.Bool
 }
 
 // New returns the HTTP handler serving every tokensvc endpoint.
@@ -101,6 +115,9 @@ func New(d Deps) http.Handler {
 		openAPI:  d.OpenAPI,
 		perKey:   d.PerAPIKey,
 		perUser:  d.PerUser,
+
+		perClient:      d.PerClient,
+		trustedProxies: d.TrustedProxies,
 	}
 	if a.now == nil {
 		a.now = time.Now
@@ -127,8 +144,11 @@ func (a *api) routes() chi.Router {
 	r.Get("/.well-known/jwks.json", a.jwks)
 	r.Get("/v1/keys/{kid}/public.pem", a.publicPEM)
 	// The app authenticates these with its session's refresh token.
-	r.Post("/v1/sessions/refresh", a.refreshSession)
-	r.Delete("/v1/sessions/current", a.logout)
+	r.Group(func(r chi.Router) {
+		r.Use(a.limitPerClient)
+		r.Post("/v1/sessions/refresh", a.refreshSession)
+		r.Delete("/v1/sessions/current", a.logout)
+	})
 
 	r.Group(func(r chi.Router) {
 		r.Use(a.requireScope(apikey.ScopeIssue))

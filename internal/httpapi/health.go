@@ -15,17 +15,33 @@ func (a *api) healthz(w http.ResponseWriter, _ *http.Request) {
 func (a *api) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	if err := a.ready(ctx); err != nil {
+	err := a.ready(ctx)
+	a.noteReadiness(r.Context(), err)
+	if err != nil {
 		// Whatever the cause, not ready is 503: a load balancer acts on that.
+		// The cause stays in the log: anyone may ask /readyz, and a dial
+		// error names the database's host, user and name.
 		p := problemFor(err)
 		if p.Status != http.StatusServiceUnavailable {
 			p = problemFor(context.DeadlineExceeded)
 		}
-		p.Detail = "not ready: " + err.Error()
 		writeProblem(w, p)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// noteReadiness logs when this replica stops or starts being ready, with
+// the cause: /readyz is asked every few seconds, and one line per outage
+// says as much as a line per probe.
+func (a *api) noteReadiness(ctx context.Context, err error) {
+	wasNotReady := a.notReady.Swap(err != nil)
+	switch {
+	case err != nil && !wasNotReady:
+		a.log.WarnContext(ctx, "not ready", "err", err)
+	case err == nil && wasNotReady:
+		a.log.InfoContext(ctx, "ready again")
+	}
 }
 
 func (a *api) serveOpenAPI(w http.ResponseWriter, _ *http.Request) {

@@ -1,15 +1,14 @@
 package pgtest
 
 import (
-	"io"
 	"net"
 	"net/url"
 	"sync"
 	"testing"
 )
 
-// Proxy is a TCP proxy in front of PostgreSQL that a test can cut and
-// restore, to see what tokensvc does while its database is unreachable.
+// Proxy is a TCP proxy in front of PostgreSQL that a test can cut, black-hole
+// and restore, to see what tokensvc does while its database is unreachable.
 type Proxy struct {
 	ln     net.Listener
 	target string
@@ -17,6 +16,9 @@ type Proxy struct {
 	mu    sync.Mutex
 	cut   bool
 	conns map[net.Conn]struct{}
+	// held is non-nil while the proxy black-holes: bytes wait until it is
+	// closed, by Restore or Cut.
+	held chan struct{}
 }
 
 // NewProxy starts a proxy to the server of databaseURL and returns it with
@@ -52,6 +54,19 @@ func (p *Proxy) Cut() {
 		c.Close()
 	}
 	clear(p.conns)
+	p.release()
+}
+
+// BlackHole stops forwarding without closing anything, as a network that
+// drops packets does: connections stay open and new ones are accepted, but
+// no byte goes either way and nobody is told. What was sent meanwhile is
+// delivered after Restore, as TCP would retransmit it.
+func (p *Proxy) BlackHole() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.held == nil {
+		p.held = make(chan struct{})
+	}
 }
 
 // Restore lets connections through again.
@@ -59,6 +74,25 @@ func (p *Proxy) Restore() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.cut = false
+	p.release()
+}
+
+// release ends a black hole; p.mu is held.
+func (p *Proxy) release() {
+	if p.held != nil {
+		close(p.held)
+		p.held = nil
+	}
+}
+
+// open waits while the proxy black-holes.
+func (p *Proxy) open() {
+	p.mu.Lock()
+	held := p.held
+	p.mu.Unlock()
+	if held != nil {
+		<-held
+	}
 }
 
 func (p *Proxy) serve() {
@@ -84,7 +118,7 @@ func (p *Proxy) pipe(client net.Conn) {
 	}
 	done := make(chan struct{}, 2)
 	copyThenClose := func(dst, src net.Conn) {
-		io.Copy(dst, src)
+		p.copy(dst, src)
 		dst.Close()
 		src.Close()
 		done <- struct{}{}
@@ -97,6 +131,24 @@ func (p *Proxy) pipe(client net.Conn) {
 	delete(p.conns, client)
 	delete(p.conns, server)
 	p.mu.Unlock()
+}
+
+// copy forwards src to dst until either fails, holding each chunk while
+// the proxy black-holes.
+func (p *Proxy) copy(dst, src net.Conn) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.open()
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
 }
 
 // track registers a new pair of connections, unless the proxy is cut.

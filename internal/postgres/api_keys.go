@@ -13,6 +13,8 @@ import (
 
 // APIKeys returns every API key, revoked ones included, oldest first.
 func (s *Store) APIKeys(ctx context.Context) ([]apikey.Key, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	rows, err := s.pool.Query(ctx, `SELECT id, name, scope, hash, hint, created_at, revoked_at
 		FROM api_keys ORDER BY created_at, id`)
 	if err != nil {
@@ -45,6 +47,8 @@ const APIKeysChannel = "tokensvc_api_keys"
 
 // CreateAPIKey stores a new API key.
 func (s *Store) CreateAPIKey(ctx context.Context, k apikey.Key) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if err := insertAPIKey(ctx, tx, k); err != nil {
 			return err
@@ -89,6 +93,8 @@ func (s *Store) CreateFirstAPIKey(ctx context.Context, k apikey.Key) (bool, erro
 // RevokeAPIKey marks the key revoked at the given time, keeping the first
 // revocation time of a key revoked twice.
 func (s *Store) RevokeAPIKey(ctx context.Context, id string, at time.Time) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1`, id, at.UTC())
 		if err != nil {

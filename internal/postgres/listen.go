@@ -2,8 +2,12 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Watch calls changed with the channel (SigningKeysChannel or
@@ -36,8 +40,11 @@ func (s *Store) Watch(ctx context.Context, changed func(channel string), lost fu
 
 // listen subscribes on a connection of its own and waits for notifications
 // until the connection fails or ctx ends. It reports whether it subscribed.
+// Subscribing has the store's deadline; the wait for notifications has none.
 func (s *Store) listen(ctx context.Context, changed func(channel string)) (bool, error) {
-	pooled, err := s.pool.Acquire(ctx)
+	bctx, cancel := s.bound(ctx)
+	defer cancel()
+	pooled, err := s.pool.Acquire(bctx)
 	if err != nil {
 		return false, fmt.Errorf("listen for changes: %w", classify(err))
 	}
@@ -47,7 +54,7 @@ func (s *Store) listen(ctx context.Context, changed func(channel string)) (bool,
 	defer conn.Close(context.WithoutCancel(ctx))
 	channels := []string{SigningKeysChannel, APIKeysChannel}
 	for _, ch := range channels {
-		if _, err := conn.Exec(ctx, "LISTEN "+ch); err != nil {
+		if _, err := conn.Exec(bctx, "LISTEN "+ch); err != nil {
 			return false, fmt.Errorf("listen for changes: %w", classify(err))
 		}
 	}
@@ -55,10 +62,37 @@ func (s *Store) listen(ctx context.Context, changed func(channel string)) (bool,
 		changed(ch)
 	}
 	for {
-		n, err := conn.WaitForNotification(ctx)
+		n, err := s.waitForNotification(ctx, conn)
 		if err != nil {
 			return true, fmt.Errorf("listen for changes: %w", classify(err))
 		}
 		changed(n.Channel)
+	}
+}
+
+// quietChecks is how many store timeouts a listening connection may stay
+// quiet before it is checked: 30 s with the default timeout.
+const quietChecks = 6
+
+// waitForNotification waits for the next notification, checking the
+// connection each time it has been quiet for a while. A connection whose
+// packets are dropped would otherwise wait forever, the listener
+// believing it was still subscribed.
+func (s *Store) waitForNotification(ctx context.Context, conn *pgx.Conn) (*pgconn.Notification, error) {
+	for {
+		quiet, cancel := context.WithTimeout(ctx, quietChecks*s.timeout)
+		n, err := conn.WaitForNotification(quiet)
+		cancel()
+		if err == nil || ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
+			return n, err
+		}
+		// A wait cut short leaves the connection usable: pgx only closes it
+		// on errors other than timeouts.
+		bctx, cancel := s.bound(ctx)
+		err = conn.Ping(bctx)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
 	}
 }

@@ -15,28 +15,38 @@ import (
 // in name order, each in its own transaction together with its entry in
 // schema_migrations, and returns the versions it applied. Replicas running
 // it at once take turns on an advisory lock, so each migration runs once.
+//
+// Connecting, each attempt at the lock and the bookkeeping have the store's
+// deadline; applying a migration, and waiting while another replica
+// applies one, may rightly take longer and do not.
 func (s *Store) Migrate(ctx context.Context) ([]string, error) {
-	conn, err := s.pool.Acquire(ctx)
+	bctx, cancel := s.bound(ctx)
+	defer cancel()
+	conn, err := s.pool.Acquire(bctx)
 	if err != nil {
 		return nil, fmt.Errorf("migrate: %w", classify(err))
 	}
 	defer conn.Release()
 	// A session lock rather than a transaction lock: it must span every
 	// migration's own transaction.
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, lockMigrate); err != nil {
+	if err := s.waitLock(ctx, conn, `SELECT pg_try_advisory_lock($1)`, lockMigrate); err != nil {
 		return nil, fmt.Errorf("migrate: lock: %w", classify(err))
 	}
 	defer func() {
-		_, _ = conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, lockMigrate)
+		ctx, cancel := s.bound(context.WithoutCancel(ctx))
+		defer cancel()
+		_, _ = conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, lockMigrate)
 	}()
 
-	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	bctx, cancel = s.bound(ctx)
+	defer cancel()
+	if _, err := conn.Exec(bctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    text PRIMARY KEY,
 		applied_at timestamptz NOT NULL DEFAULT now()
 	)`); err != nil {
 		return nil, fmt.Errorf("migrate: create schema_migrations: %w", classify(err))
 	}
-	pending, err := pendingMigrations(ctx, conn)
+	pending, err := pendingMigrations(bctx, conn)
 	if err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
@@ -64,6 +74,8 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 // PendingMigrations returns the embedded migrations the database has not
 // applied yet, without applying them.
 func (s *Store) PendingMigrations(ctx context.Context) ([]string, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	var exists bool
 	if err := s.pool.QueryRow(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&exists); err != nil {
 		return nil, fmt.Errorf("pending migrations: %w", classify(err))

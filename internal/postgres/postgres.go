@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -24,18 +25,41 @@ const (
 	lockAPIKeys     int64 = 0x746b7376_0003 // creating the first API key
 )
 
+// DefaultTimeout bounds each store call when Open is given no WithTimeout;
+// it is TOKENSVC_STORE_TIMEOUT's default.
+const DefaultTimeout = 5 * time.Second
+
 // Store is the PostgreSQL store. It is safe for concurrent use.
 type Store struct {
 	pool *pgxpool.Pool
+	// timeout bounds every call, so that a database that stops answering
+	// without refusing (a lost route drops packets) makes callers fail
+	// and retry later instead of waiting as long as TCP would.
+	timeout time.Duration
 }
 
 // Option adjusts how Open connects.
-type Option func(*pgxpool.Config)
+type Option func(*options)
+
+type options struct {
+	pool    *pgxpool.Config
+	timeout time.Duration
+}
 
 // WithTracer traces every query the store sends, as tests do to prove that
 // a path makes no database round-trip.
 func WithTracer(t pgx.QueryTracer) Option {
-	return func(c *pgxpool.Config) { c.ConnConfig.Tracer = t }
+	return func(o *options) { o.pool.ConnConfig.Tracer = t }
+}
+
+// WithTimeout bounds each store call, connecting included, to d instead of
+// DefaultTimeout.
+func WithTimeout(d time.Duration) Option {
+	return func(o *options) {
+		if d > 0 {
+			o.timeout = d
+		}
+	}
 }
 
 // Open connects to the database at url and checks that it answers.
@@ -45,9 +69,19 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		// pgx's parse errors already hide the password.
 		return nil, fmt.Errorf("parse database URL: %w", err)
 	}
-	for _, o := range opts {
-		o(cfg)
+	o := options{pool: cfg, timeout: DefaultTimeout}
+	for _, opt := range opts {
+		opt(&o)
 	}
+	// The pool dials on its own context, not the caller's: without a
+	// connect timeout a dial into a black hole would hold its connection
+	// slot for as long as TCP retries. connect_timeout in the URL wins.
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = o.timeout
+	}
+	s := &Store{timeout: o.timeout}
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", describe(cfg), err)
@@ -56,7 +90,16 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		pool.Close()
 		return nil, fmt.Errorf("connect to %s: %w", describe(cfg), classify(err))
 	}
-	return &Store{pool: pool}, nil
+	s.pool = pool
+	return s, nil
+}
+
+// bound gives one store call its deadline. Every exported method that
+// reaches the database starts with it: this is the one place the deadline
+// is decided. A deadline met is reported as unavailable by classify, so
+// callers answer "retry later".
+func (s *Store) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.timeout)
 }
 
 // describe names the database without its credentials.
@@ -70,6 +113,8 @@ func (s *Store) Close() { s.pool.Close() }
 
 // Ping checks that the database answers.
 func (s *Store) Ping(ctx context.Context) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	return classify(s.pool.Ping(ctx))
 }
 
@@ -116,12 +161,29 @@ func classify(err error) error {
 }
 
 // inTx runs f in a transaction holding the advisory lock id, so that only
-// one replica at a time runs it.
+// one replica at a time runs it. Each statement has its own deadline rather
+// than the whole transaction sharing one: f may do slow work of its own
+// between statements (generating an RSA key) that is not the database's.
 func (s *Store) inTx(ctx context.Context, lock int64, f func(pgx.Tx) error) error {
-	return classify(pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, lock); err != nil {
-			return fmt.Errorf("advisory lock: %w", err)
-		}
-		return f(tx)
-	}))
+	bctx, cancel := s.bound(ctx)
+	tx, err := s.pool.Begin(bctx)
+	cancel()
+	if err != nil {
+		return classify(err)
+	}
+	defer func() {
+		// After Commit a no-op; otherwise it also runs if f panics, so the
+		// connection goes back to the pool.
+		ctx, cancel := s.bound(context.WithoutCancel(ctx))
+		defer cancel()
+		_ = tx.Rollback(ctx)
+	}()
+	if err := s.waitLock(ctx, tx, `SELECT pg_try_advisory_xact_lock($1)`, lock); err != nil {
+		return classify(fmt.Errorf("advisory lock: %w", err))
+	}
+	btx := boundedTx{Tx: tx, s: s}
+	if err := f(btx); err != nil {
+		return classify(err)
+	}
+	return classify(btx.Commit(ctx))
 }

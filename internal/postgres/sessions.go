@@ -16,6 +16,8 @@ const sessionColumns = `id, user_id, created_at, last_used_at, expires_at, revok
 
 // CreateSession stores a new session with its first refresh token.
 func (s *Store) CreateSession(ctx context.Context, sess session.Session, first session.RefreshToken) error {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if err := writeSession(ctx, tx, sess, true); err != nil {
 			return err
@@ -35,6 +37,8 @@ func (s *Store) CreateSession(ctx context.Context, sess session.Session, first s
 // waits on a token row another holds. The unique index
 // refresh_tokens_one_live keeps a session to one live token.
 func (s *Store) UpdateByRefreshToken(ctx context.Context, hash [sha256.Size]byte, change func(*session.Session, *session.RefreshToken) (*session.RefreshToken, error)) (session.Session, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	var sess session.Session
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT `+sessionColumns+` FROM sessions
@@ -89,6 +93,8 @@ func (s *Store) UpdateByRefreshToken(ctx context.Context, hash [sha256.Size]byte
 
 // UserSessions returns a user's sessions, oldest first.
 func (s *Store) UserSessions(ctx context.Context, userID string) ([]session.Session, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	rows, err := s.pool.Query(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE user_id = $1 ORDER BY created_at, id`, userID)
 	if err != nil {
 		return nil, fmt.Errorf("list sessions: %w", classify(err))
@@ -102,6 +108,8 @@ func (s *Store) UserSessions(ctx context.Context, userID string) ([]session.Sess
 
 // EndUserSessions revokes every usable session of a user.
 func (s *Store) EndUserSessions(ctx context.Context, userID string, at time.Time, reason string) (int, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	tag, err := s.pool.Exec(ctx, `UPDATE sessions SET revoked_at = $2, revoke_reason = $3
 		WHERE user_id = $1 AND revoked_at IS NULL`, userID, at.UTC(), reason)
 	if err != nil {
@@ -117,6 +125,8 @@ func (s *Store) EndUserSessions(ctx context.Context, userID string, at time.Time
 // on the columns tested: purging is hourly, and an index on last_used_at
 // would cost every refresh an index write.
 func (s *Store) DeleteEndedSessions(ctx context.Context, endedBefore, lastUsedBefore time.Time, limit int) (int, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	tag, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE id IN (
 		SELECT id FROM sessions
 		WHERE revoked_at < $1 OR expires_at < $1 OR last_used_at < $2

@@ -19,6 +19,8 @@ const signingKeyColumns = `kid, alg, bits, state, public_key, sealed_private_key
 
 // SigningKeys returns every signing key record, oldest first.
 func (s *Store) SigningKeys(ctx context.Context) ([]keys.Record, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
 	recs, err := signingKeys(ctx, s.pool)
 	if err != nil {
 		return nil, fmt.Errorf("list signing keys: %w", classify(err))

@@ -289,7 +289,7 @@ func randomID() (string, error) {
 
 // newRefreshToken makes a 256-bit refresh token for session id.
 func newRefreshToken(id string, now time.Time) (string, RefreshToken, error) {
-	b := make([]byte, 32)
+	b := make([]byte, refreshSecretSize)
 	if _, err := rand.Read(b); err != nil {
 		return "", RefreshToken{}, fmt.Errorf("refresh token: %w", err)
 	}
@@ -297,11 +297,23 @@ func newRefreshToken(id string, now time.Time) (string, RefreshToken, error) {
 	return secret, RefreshToken{Hash: sha256.Sum256([]byte(secret)), SessionID: id, IssuedAt: now}, nil
 }
 
-// parseRefreshToken returns the hash to look a presented token up by.
+// refreshSecretSize is the bytes of randomness in a refresh token.
+const refreshSecretSize = 32
+
+// parseRefreshToken returns the hash to look a presented token up by, or
+// false for a token that newRefreshToken cannot have made: anyone may
+// present one, and refusing garbage here spares the store a transaction.
 // Looking up by a hash of a 256-bit secret leaks nothing through timing: an
 // attacker cannot choose inputs whose hashes share a prefix.
 func parseRefreshToken(secret string) ([sha256.Size]byte, bool) {
-	if !strings.HasPrefix(secret, refreshPrefix) || len(secret) > 100 {
+	encoded, ok := strings.CutPrefix(secret, refreshPrefix)
+	if !ok || len(encoded) != base64.RawURLEncoding.EncodedLen(refreshSecretSize) {
+		return [sha256.Size]byte{}, false
+	}
+	var raw [refreshSecretSize + 1]byte // room to see a longer secret
+	// Strict: the unused low bits of the last character must be zero, as
+	// the encoder writes them, so one secret has one spelling.
+	if n, err := base64.RawURLEncoding.Strict().Decode(raw[:], []byte(encoded)); err != nil || n != refreshSecretSize {
 		return [sha256.Size]byte{}, false
 	}
 	return sha256.Sum256([]byte(secret)), true
