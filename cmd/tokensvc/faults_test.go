@@ -146,7 +146,7 @@ func TestBlackHoledPostgresAnswers503WithinStoreTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	proxy, viaProxy := pgtest.NewProxy(t, pgtest.NewDatabase(t))
-	admin := strings.Repeat("b", 40)
+	admin := newBootstrapKey(t)
 	// Short, but long enough that starting through the proxy on a loaded
 	// machine does not meet it.
 	const storeTimeout = 500 * time.Millisecond
