@@ -127,7 +127,7 @@ func (r *Rotator) Run(ctx context.Context, log *slog.Logger, changed <-chan stru
 			if h := r.Health(); h.PendingUnconfirmed > 0 && r.now().Sub(lastAlarm) >= alarmEvery {
 				lastAlarm = r.now()
 				pending, _ := keySet(r.ring.Snapshot().Records).first(StatePending)
-				log.Error("rotation overdue: the pending key is not activated, so the old key goes on signing; register the pending key in the dashboard, then run: tokensvc keys activate "+pending.KID,
+				log.Error("rotation overdue: the pending key is not activated, so the old key goes on signing; register the pending key in the dashboard, then run: tokensvc keys confirm "+pending.KID+" and tokensvc keys activate "+pending.KID,
 					"pending_kid", pending.KID, "overdue", h.PendingUnconfirmed.Round(time.Second).String())
 			}
 		}
