@@ -191,6 +191,8 @@ func (r *Rotator) Activate(ctx context.Context, kid string, force bool) (activat
 			return nil, fmt.Errorf("key %s is %s; only a pending key can be activated: %w", kid, next.State, ErrInvalidTransition)
 		}
 		if !next.Registered() && !force {
+			// journal: audit "key.activate" on its own (nothing else is
+			// written), outcome "refused: key-not-registered".
 			return nil, &NotRegisteredError{KID: kid}
 		}
 		// journal: audit "key.activate", outcome "forced" when force
