@@ -296,6 +296,7 @@ func (w *world) rotateKey(t *testing.T) {
 	if err := w.ing.Register(created.KID, w.svc.pem(created.KID)); err != nil {
 		t.Fatal(err)
 	}
+	w.svc.adminCall("POST", "/v1/keys/"+created.KID+"/confirm", nil)
 	var activated struct{ Retired struct{ KID string } }
 	w.svc.adminCall("POST", "/v1/keys/"+created.KID+"/activate", &activated)
 	w.ing.Unregister(activated.Retired.KID)

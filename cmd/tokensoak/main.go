@@ -255,6 +255,12 @@ func (s *soak) rotations(ctx context.Context, interval time.Duration) {
 				continue
 			}
 		}
+		// As the runbook says: the PEM is registered, the operator confirms
+		// it, then activates; a key not confirmed would be refused.
+		if !s.call(ctx, b, "POST", "/v1/keys/"+k.KID+"/confirm", s.adminKey, nil, http.StatusOK, nil) &&
+			!s.call(ctx, a, "POST", "/v1/keys/"+k.KID+"/confirm", s.adminKey, nil, http.StatusOK, nil) {
+			continue
+		}
 		var activated struct {
 			Retired struct{ KID string }
 		}

@@ -141,6 +141,9 @@ func rotateUntil(inst *instance, admin string, stop <-chan struct{}) int {
 		if k.KID == "" {
 			return n
 		}
+		if status, _ := post("/v1/keys/" + k.KID + "/confirm"); status != http.StatusOK {
+			return n
+		}
 		if status, _ := post("/v1/keys/" + k.KID + "/activate"); status == http.StatusOK {
 			n++
 		}

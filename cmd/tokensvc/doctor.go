@@ -174,23 +174,38 @@ func (r *report) checkKeys(recs []keys.Record, cfg config.Config) {
 		}
 		return
 	}
+	remove := 0
 	for _, rec := range recs {
 		action := keys.Dashboard(rec, now)
+		confirm := fmt.Sprintf("register its PEM (tokensvc keys pem %s) in the dashboard if it is not there yet, then run tokensvc keys confirm %s", rec.KID, rec.KID)
 		switch rec.State {
 		case keys.StateActive:
+			if action == keys.DashboardAdd {
+				// The first key, an emergency replacement, or one forced:
+				// if it is not in the dashboard, its tokens are refused now.
+				r.fail("signing key %s: active for %s, and nobody confirmed it is in the dashboard, which refuses its tokens until it is; dashboard: add: %s", rec.KID, days(h.ActiveAge), confirm)
+				continue
+			}
 			r.ok("signing key %s: active for %s, rotation due in %s; dashboard: %s", rec.KID, days(h.ActiveAge), days(h.UntilRotation), action)
 		case keys.StatePending:
+			next := "tokensvc keys activate " + rec.KID
+			if action == keys.DashboardAdd {
+				next = confirm + ", then " + next
+			}
 			if h.PendingUnconfirmed > 0 {
-				r.fail("signing key %s: pending, rotation overdue by %s; register its PEM (tokensvc keys pem %s) in the dashboard, then tokensvc keys activate %s", rec.KID, days(h.PendingUnconfirmed), rec.KID, rec.KID)
+				r.fail("signing key %s: pending, rotation overdue by %s; dashboard: %s; %s", rec.KID, days(h.PendingUnconfirmed), action, next)
 			} else {
-				r.ok("signing key %s: pending; dashboard: add (tokensvc keys pem %s), then tokensvc keys activate %s", rec.KID, rec.KID, rec.KID)
+				r.ok("signing key %s: pending; dashboard: %s; %s", rec.KID, action, next)
 			}
 		case keys.StateRetired:
 			r.ok("signing key %s: retired, published until %s; dashboard: %s", rec.KID, rec.PublishUntil.Format(time.RFC3339), action)
 		}
+		if action == keys.DashboardRemove {
+			remove++
+		}
 	}
-	if n := h.Count[keys.StateExpired] + h.Count[keys.StateRevoked]; n > 0 {
-		r.ok("%d expired or revoked keys: remove them from the dashboard if they are still there (tokensvc keys list)", n)
+	if remove > 0 {
+		r.ok("%d keys say dashboard: remove: delete them from the dashboard if they are still there (tokensvc keys list)", remove)
 	}
 }
 

@@ -49,13 +49,25 @@ func TestDoctor(t *testing.T) {
 		svc := start(t, env)
 		out, err := runDoctor(t, env)
 		checkLines(t, out, err, "✓ configuration", "✗ store:", "in use by a running tokensvc")
+		confirmFirstKey(t, svc)
 		svc.stop()
 		out, err = runDoctor(t, env)
 		checkLines(t, out, err, "✓ configuration", "✓ store: embedded store", "✓ master key", "opens all 1 private keys", "✓ signing key", "active for", "dashboard: keep")
+		if strings.Contains(out, "✗") {
+			t.Errorf("a check failed with the first key confirmed:\n%s", out)
+		}
+	})
+	t.Run("first key not confirmed", func(t *testing.T) {
+		env := map[string]string{"TOKENSVC_DATA_DIR": filepath.Join(t.TempDir(), "data")}
+		start(t, env).stop()
+		out, err := runDoctor(t, env)
+		checkLines(t, out, err, "✓ configuration", "✓ master key", "✗ signing key", "nobody confirmed it is in the dashboard", "dashboard: add", "tokensvc keys confirm")
 	})
 	t.Run("postgres", func(t *testing.T) {
 		env := storeSetups(t)["postgres"](t)
-		start(t, env).stop()
+		svc := start(t, env)
+		confirmFirstKey(t, svc)
+		svc.stop()
 		out, err := runDoctor(t, env)
 		checkLines(t, out, err, "✓ configuration: valid (profile moengage, PostgreSQL", "✓ store: PostgreSQL answers and its schema is up to date", "✓ master key", "✓ signing key")
 	})
@@ -79,4 +91,19 @@ func TestDoctor(t *testing.T) {
 		out, err := runDoctor(t, map[string]string{"TOKENSVC_ALG": "HS256", "TOKENSVC_RSA_BITS": "1024"})
 		checkLines(t, out, err, "✗ configuration: TOKENSVC_ALG", "✗ configuration: TOKENSVC_RSA_BITS")
 	})
+}
+
+// confirmFirstKey confirms, as the operator does once its PEM is in the
+// dashboard, the key svc signs with, and returns its kid.
+func confirmFirstKey(t *testing.T, svc *instance) string {
+	t.Helper()
+	admin := svc.bootstrapSecret()
+	if admin == "" {
+		t.Fatal("the service printed no admin API key")
+	}
+	kid := svc.mint(t, admin, `{"user_id":"u"}`).KID
+	if out, err := cli(t, svc, admin, "keys", "confirm", kid); err != nil {
+		t.Fatalf("keys confirm: %v\n%s", err, out)
+	}
+	return kid
 }

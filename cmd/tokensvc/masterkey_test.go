@@ -150,7 +150,7 @@ func TestKeysActivateRefusesKeyTheServiceCannotOpen(t *testing.T) {
 	if !strings.Contains(svc.stderr.String(), foreign.KID) {
 		t.Errorf("the start does not name the key its master key cannot open:\n%s", svc.stderr)
 	}
-	_, err = cli(t, svc, admin, "keys", "activate", foreign.KID)
+	_, err = cli(t, svc, admin, "keys", "activate", "--force", foreign.KID)
 	if err == nil || !strings.Contains(err.Error(), "409") || !strings.Contains(err.Error(), "revoke") {
 		t.Errorf("keys activate of a key the service cannot open: err = %v, want the service's 409 saying to revoke it", err)
 	}

@@ -105,6 +105,17 @@ func (p replicaPair) rotateAtBoth(t *testing.T) string {
 	if kid == "" || statuses[0]+statuses[1] != http.StatusCreated+http.StatusConflict {
 		t.Fatalf("create at both replicas: %v, want one 201 and one 409", statuses)
 	}
+	// Confirmed at both at once too: both answer the one confirmation.
+	statuses, bodies = p.both(t, "POST", "/v1/keys/"+kid+"/confirm")
+	var confirmed [2]struct {
+		RegisteredAt time.Time `json:"registered_at"`
+	}
+	for i := range bodies {
+		json.Unmarshal(bodies[i], &confirmed[i])
+	}
+	if statuses != [2]int{http.StatusOK, http.StatusOK} || confirmed[0].RegisteredAt.IsZero() || !confirmed[0].RegisteredAt.Equal(confirmed[1].RegisteredAt) {
+		t.Fatalf("confirm at both replicas: %v %+v, want two 200s with one registered_at", statuses, confirmed)
+	}
 	statuses, _ = p.both(t, "POST", "/v1/keys/"+kid+"/activate")
 	if statuses[0]+statuses[1] != http.StatusOK+http.StatusConflict {
 		t.Fatalf("activate at both replicas: %v, want one 200 and one 409", statuses)

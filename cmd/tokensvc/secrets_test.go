@@ -91,6 +91,9 @@ func TestNoSecretsInLogsOrMetrics(t *testing.T) {
 	if status != http.StatusCreated {
 		t.Fatalf("create key: %d %s", status, body)
 	}
+	if status, _, body := call("POST", "/v1/keys/"+field(body, "kid")+"/confirm", admin, ""); status != http.StatusOK {
+		t.Fatalf("confirm: %d %s", status, body)
+	}
 	if status, _, body := call("POST", "/v1/keys/"+field(body, "kid")+"/activate", admin, ""); status != http.StatusOK {
 		t.Fatalf("activate: %d %s", status, body)
 	}

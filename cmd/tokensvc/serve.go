@@ -88,8 +88,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	activeLogged := false
 	for _, rec := range changed {
 		keys.LogChange(log, rec)
+		activeLogged = activeLogged || rec.State == keys.StateActive
 	}
 	// Step does not fail for a reload after its commit; serving needs one.
 	if err := ring.Load(ctx); err != nil {
@@ -98,6 +100,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	active, err := ring.Active()
 	if err != nil {
 		return err
+	}
+	dashboard := activeDashboard(ring.Snapshot(), time.Now())
+	if dashboard == keys.DashboardAdd && !activeLogged {
+		// Every start says it, not only the one that made the key: keys
+		// from before confirmations were recorded read as unconfirmed.
+		log.Warn("the active signing key is not confirmed in the MoEngage dashboard, which refuses its tokens until it is there: register its PEM now if it is not, then run tokensvc keys confirm "+active.KID,
+			"kid", active.KID, "dashboard", dashboard, "pem", "/v1/keys/"+active.KID+"/public.pem")
 	}
 
 	registry := apikey.NewRegistry(st, time.Now)
@@ -216,7 +225,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("tokensvc serving", "addr", ln.Addr().String(), "store", st.kind, "profile", cfg.Profile,
-		"active_kid", active.KID, "signer", active.SignedBy, "version", version)
+		"active_kid", active.KID, "dashboard", dashboard, "signer", active.SignedBy, "version", version)
 
 	select {
 	case err := <-served:
@@ -231,6 +240,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// activeDashboard is what the dashboard needs for the active key of snap.
+func activeDashboard(snap *keys.Snapshot, now time.Time) keys.DashboardAction {
+	for _, rec := range snap.Records {
+		if rec.State == keys.StateActive {
+			return keys.Dashboard(rec, now)
+		}
+	}
+	return keys.DashboardNone
 }
 
 // every calls f each interval, and whenever now receives, until ctx ends.

@@ -28,6 +28,10 @@ type signingKey struct {
 	PublishUntil     time.Time  `json:"publish_until,omitzero"`
 	ExpiredAt        time.Time  `json:"expired_at,omitzero"`
 	RevokedAt        time.Time  `json:"revoked_at,omitzero"`
+	// Records written before registration was tracked lack these two and
+	// read as never confirmed.
+	RegisteredAt time.Time `json:"registered_at,omitzero"`
+	RegisteredBy string    `json:"registered_by,omitempty"`
 }
 
 // SigningKeys returns every signing key record, oldest first.

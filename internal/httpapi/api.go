@@ -44,7 +44,8 @@ type APIKeys interface {
 type KeyAdmin interface {
 	Keys(ctx context.Context) ([]keys.Record, error)
 	Create(ctx context.Context) (keys.Record, error)
-	Activate(ctx context.Context, kid string) (keys.Record, *keys.Record, error)
+	Confirm(ctx context.Context, kid, by string) (keys.Record, error)
+	Activate(ctx context.Context, kid string, force bool) (keys.Record, *keys.Record, error)
 	Revoke(ctx context.Context, kid string) (keys.Revocation, error)
 }
 
@@ -165,6 +166,7 @@ func (a *api) routes() chi.Router {
 		r.Delete("/v1/apikeys/{id}", a.revokeAPIKey)
 		r.Get("/v1/keys", a.listKeys)
 		r.Post("/v1/keys", a.createKey)
+		r.Post("/v1/keys/{kid}/confirm", a.confirmKey)
 		r.Post("/v1/keys/{kid}/activate", a.activateKey)
 		r.Post("/v1/keys/{kid}/revoke", a.revokeKey)
 	})

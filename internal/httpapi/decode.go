@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -56,6 +57,20 @@ func decodeJSON(r *http.Request, dst any) error {
 		return jsonProblem(err)
 	}
 	return nil
+}
+
+// decodeOptionalJSON is decodeJSON for a body the client may leave out:
+// with no body at all, dst is left as it is.
+func decodeOptionalJSON(r *http.Request, dst any) error {
+	body := bufio.NewReader(r.Body)
+	if _, err := body.Peek(1); errors.Is(err, io.EOF) {
+		return nil
+	}
+	r.Body = struct {
+		io.Reader
+		io.Closer
+	}{body, r.Body}
+	return decodeJSON(r, dst)
 }
 
 // strictProblem says what strictjson.Check refused, in the request's terms.

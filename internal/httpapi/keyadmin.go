@@ -27,6 +27,10 @@ type keyView struct {
 	PublishUntil *time.Time `json:"publish_until,omitempty"`
 	ExpiredAt    *time.Time `json:"expired_at,omitempty"`
 	RevokedAt    *time.Time `json:"revoked_at,omitempty"`
+	// RegisteredAt and RegisteredBy say when and by whom the key was
+	// confirmed to be in the dashboard; null until then.
+	RegisteredAt *time.Time `json:"registered_at"`
+	RegisteredBy *string    `json:"registered_by"`
 }
 
 func keyViewOf(rec keys.Record, now time.Time) keyView {
@@ -51,7 +55,16 @@ func keyViewOf(rec keys.Record, now time.Time) keyView {
 		PublishUntil: opt(rec.PublishUntil),
 		ExpiredAt:    opt(rec.ExpiredAt),
 		RevokedAt:    opt(rec.RevokedAt),
+		RegisteredAt: opt(rec.RegisteredAt),
+		RegisteredBy: optString(rec.RegisteredBy),
 	}
+}
+
+func optString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 func (a *api) listKeys(w http.ResponseWriter, r *http.Request) {
@@ -81,13 +94,42 @@ func (a *api) createKey(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, keyViewOf(rec, a.now()))
 }
 
-func (a *api) activateKey(w http.ResponseWriter, r *http.Request) {
-	activated, retired, err := a.keyAdmin.Activate(r.Context(), chi.URLParam(r, "kid"))
+// confirmKey records that the key's PEM is in the MoEngage dashboard.
+// Confirming again answers the first confirmation, unchanged.
+func (a *api) confirmKey(w http.ResponseWriter, r *http.Request) {
+	rec, err := a.keyAdmin.Confirm(r.Context(), chi.URLParam(r, "kid"), callerLabel(r))
 	if err != nil {
 		a.writeError(w, r, err)
 		return
 	}
-	a.log.InfoContext(r.Context(), "signing key activated by operator", "kid", activated.KID, "by", callerID(r))
+	a.log.InfoContext(r.Context(), "signing key confirmed registered in the dashboard", "kid", rec.KID,
+		"registered_at", rec.RegisteredAt, "registered_by", rec.RegisteredBy)
+	writeJSON(w, http.StatusOK, keyViewOf(rec, a.now()))
+}
+
+// activateRequest is the optional body of POST /v1/keys/{kid}/activate.
+type activateRequest struct {
+	// Force activates a key nobody confirmed is in the dashboard.
+	Force bool `json:"force"`
+}
+
+func (a *api) activateKey(w http.ResponseWriter, r *http.Request) {
+	var req activateRequest
+	if err := decodeOptionalJSON(r, &req); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	activated, retired, err := a.keyAdmin.Activate(r.Context(), chi.URLParam(r, "kid"), req.Force)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	if activated.Registered() {
+		a.log.InfoContext(r.Context(), "signing key activated by operator", "kid", activated.KID, "by", callerID(r))
+	} else {
+		a.log.WarnContext(r.Context(), "signing key activated by operator with force, though nobody confirmed it is in the MoEngage dashboard, which refuses its tokens until it is: register its PEM now, then run tokensvc keys confirm "+activated.KID,
+			"kid", activated.KID, "by", callerID(r), "dashboard", keys.DashboardAdd)
+	}
 	now := a.now()
 	resp := struct {
 		Activated keyView  `json:"activated"`
@@ -112,14 +154,28 @@ func (a *api) revokeKey(w http.ResponseWriter, r *http.Request) {
 		Revoked     keyView  `json:"revoked"`
 		Replacement *keyView `json:"replacement,omitempty"`
 		Action      string   `json:"action"`
-	}{Revoked: keyViewOf(rv.Revoked, now), Action: "Remove the revoked key from the MoEngage dashboard."}
-	if rv.Replacement != nil {
-		v := keyViewOf(*rv.Replacement, now)
+	}{Revoked: keyViewOf(rv.Revoked, now)}
+	resp.Action = "Remove the revoked key " + rv.Revoked.KID + " from the MoEngage dashboard."
+	if !rv.Revoked.Registered() {
+		resp.Action = "The revoked key " + rv.Revoked.KID + " was never confirmed in the MoEngage dashboard: remove it there if it was added."
+	}
+	if rep := rv.Replacement; rep != nil {
+		v := keyViewOf(*rep, now)
 		resp.Replacement = &v
-		if rv.ReplacementWasPending {
-			resp.Action = "The pending key " + v.KID + " now signs: make sure its PEM (" + v.PEMURL + ") is registered in the MoEngage dashboard, and remove the revoked key."
-		} else {
-			resp.Action = "A new key " + v.KID + " now signs and MoEngage rejects its tokens until its PEM (" + v.PEMURL + ") is registered: register it in the MoEngage dashboard now, and remove the revoked key."
+		switch {
+		case rep.Registered():
+			resp.Action = "The pending key " + v.KID + " now signs; it was confirmed in the MoEngage dashboard. " + resp.Action
+		default:
+			which := "A brand-new key " + v.KID
+			if rv.ReplacementWasPending {
+				which = "The pending key " + v.KID + ", never confirmed in the dashboard,"
+			}
+			// Brand-new, or never confirmed: tokens it signs from now on
+			// are refused until a person registers it.
+			a.log.WarnContext(r.Context(), "emergency revoke: "+v.KID+" now signs, and MoEngage refuses its tokens until it is in the dashboard: register its PEM now, then run tokensvc keys confirm "+v.KID,
+				"kid", v.KID, "pem", v.PEMURL, "revoked_kid", rv.Revoked.KID, "dashboard", v.Dashboard)
+			resp.Action = which + " now signs, and MoEngage rejects its tokens until its PEM is in the dashboard: register its PEM now. " +
+				"Fetch it from " + v.PEMURL + " (or tokensvc keys pem " + v.KID + "), register it in the MoEngage dashboard now, then run tokensvc keys confirm " + v.KID + ". " + resp.Action
 		}
 	}
 	writeJSON(w, http.StatusOK, resp)

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 type keyJSON struct {
@@ -40,6 +41,12 @@ func TestKeyAdministration(t *testing.T) {
 		t.Fatalf("created = %+v, want pending with dashboard add", created)
 	}
 	checkProblem(t, h.do(t, call{method: "POST", path: "/v1/keys", auth: admin}), http.StatusConflict, "pending-exists", "")
+	// The operator registers both keys in the dashboard and says so.
+	for _, kid := range []string{first.KID, created.KID} {
+		if r := h.do(t, call{method: "POST", path: "/v1/keys/" + kid + "/confirm", auth: admin}); r.status != http.StatusOK {
+			t.Fatalf("confirm %s: %d %s", kid, r.status, r.body)
+		}
+	}
 
 	var list struct{ Keys []keyJSON }
 	decodeInto(t, h.do(t, call{method: "GET", path: "/v1/keys", auth: admin}), 200, &list)
@@ -95,4 +102,105 @@ func TestKeyAdministrationNeedsAdmin(t *testing.T) {
 		c.auth = "Bearer " + h.issueSecret
 		checkProblem(t, h.do(t, c), http.StatusForbidden, "forbidden", "")
 	}
+}
+
+// TestKeyConfirmAndActivationGuard: POST /v1/keys/{kid}/confirm records who
+// confirmed a key and when, once; activating a key nobody confirmed is
+// refused with key-not-registered unless the body says force.
+func TestKeyConfirmAndActivationGuard(t *testing.T) {
+	h := newHarness(t, options{})
+	admin := "Bearer " + h.adminSecret
+	first, _ := h.ring.Active()
+	var apiKeys struct {
+		Keys []struct{ ID, Name, Scope string } `json:"api_keys"`
+	}
+	decodeInto(t, h.do(t, call{method: "GET", path: "/v1/apikeys", auth: admin}), 200, &apiKeys)
+	wantBy := ""
+	for _, k := range apiKeys.Keys {
+		if k.Scope == "admin" {
+			wantBy = "apikey:" + k.ID + " (" + k.Name + ")"
+		}
+	}
+
+	type registration struct {
+		KID          string     `json:"kid"`
+		Dashboard    string     `json:"dashboard"`
+		RegisteredAt *time.Time `json:"registered_at"`
+		RegisteredBy *string    `json:"registered_by"`
+	}
+	list := func() map[string]registration {
+		t.Helper()
+		r := h.do(t, call{method: "GET", path: "/v1/keys", auth: admin})
+		var out struct{ Keys []registration }
+		decodeInto(t, r, 200, &out)
+		m := map[string]registration{}
+		for _, k := range out.Keys {
+			m[k.KID] = k
+		}
+		return m
+	}
+	if raw := h.do(t, call{method: "GET", path: "/v1/keys", auth: admin}).body; !strings.Contains(string(raw), `"registered_at":null,"registered_by":null`) {
+		t.Errorf("an unconfirmed key must list registered_at and registered_by as null: %s", raw)
+	}
+	if k := list()[first.KID]; k.Dashboard != "add" {
+		t.Errorf("first key before confirmation: %+v, want dashboard add", k)
+	}
+	metrics := func() string { return string(h.do(t, call{method: "GET", path: "/metrics"}).body) }
+	if m := metrics(); !strings.Contains(m, "tokensvc_keys_unregistered 1") {
+		t.Errorf("metrics lack tokensvc_keys_unregistered 1:\n%s", m)
+	}
+
+	var confirmed registration
+	decodeInto(t, h.do(t, call{method: "POST", path: "/v1/keys/" + first.KID + "/confirm", auth: admin}), 200, &confirmed)
+	if confirmed.Dashboard != "keep" || confirmed.RegisteredAt == nil || confirmed.RegisteredBy == nil || *confirmed.RegisteredBy != wantBy {
+		t.Fatalf("confirm = %+v, want dashboard keep, registered by %s", confirmed, wantBy)
+	}
+	var again registration
+	decodeInto(t, h.do(t, call{method: "POST", path: "/v1/keys/" + first.KID + "/confirm", auth: admin}), 200, &again)
+	if again.RegisteredAt == nil || !again.RegisteredAt.Equal(*confirmed.RegisteredAt) {
+		t.Errorf("confirming twice moved registered_at from %v to %v", confirmed.RegisteredAt, again.RegisteredAt)
+	}
+	if k := list()[first.KID]; k.Dashboard != "keep" || *k.RegisteredBy != wantBy {
+		t.Errorf("listed after confirmation: %+v", k)
+	}
+	if m := metrics(); !strings.Contains(m, "tokensvc_keys_unregistered 0") {
+		t.Errorf("metrics lack tokensvc_keys_unregistered 0")
+	}
+
+	var pending keyJSON
+	decodeInto(t, h.do(t, call{method: "POST", path: "/v1/keys", auth: admin}), http.StatusCreated, &pending)
+	activate := "/v1/keys/" + pending.KID + "/activate"
+	for _, body := range []string{"", `{}`, `{"force":false}`} {
+		c := call{method: "POST", path: activate, auth: admin, body: body}
+		if body != "" {
+			c.contentType = "application/json"
+		}
+		p := checkProblem(t, h.do(t, c), http.StatusConflict, "key-not-registered", "")
+		if !strings.Contains(p.Detail, "MoEngage refuses") || !strings.Contains(p.Detail, "tokensvc keys confirm "+pending.KID) || !strings.Contains(p.Detail, "--force") {
+			t.Errorf("body %q: detail %q must say why and how to confirm or force", body, p.Detail)
+		}
+	}
+	checkProblem(t, h.do(t, call{method: "POST", path: activate, auth: admin, contentType: "application/json", body: `{"forse":true}`}), 400, "invalid-field", "forse")
+	checkProblem(t, h.do(t, call{method: "POST", path: activate, auth: admin, body: `{"force":true}`}), 415, "unsupported-media-type", "")
+	if tok := h.mintOK(t); tok.KID != first.KID {
+		t.Fatalf("a refused activation changed the signing key to %s", tok.KID)
+	}
+	var act struct{ Activated, Retired keyJSON }
+	decodeInto(t, h.do(t, call{method: "POST", path: activate, auth: admin, contentType: "application/json", body: `{"force":true}`}), 200, &act)
+	if act.Activated.KID != pending.KID || act.Activated.Dashboard != "add" || act.Retired.KID != first.KID || act.Retired.Dashboard != "keep" {
+		t.Fatalf("forced activation = %+v", act)
+	}
+
+	var rv struct {
+		Revoked, Replacement keyJSON
+		Action               string
+	}
+	decodeInto(t, h.do(t, call{method: "POST", path: "/v1/keys/" + pending.KID + "/revoke", auth: admin}), 200, &rv)
+	if rv.Revoked.Dashboard != "none" || rv.Replacement.Dashboard != "add" ||
+		!strings.Contains(rv.Action, "register its PEM now") || !strings.Contains(rv.Action, rv.Replacement.KID) {
+		t.Errorf("revoking the never-confirmed active key = %+v", rv)
+	}
+	checkProblem(t, h.do(t, call{method: "POST", path: "/v1/keys/" + pending.KID + "/confirm", auth: admin}), http.StatusConflict, "invalid-transition", "")
+	checkProblem(t, h.do(t, call{method: "POST", path: "/v1/keys/nope/confirm", auth: admin}), http.StatusNotFound, "not-found", "")
+	checkProblem(t, h.do(t, call{method: "POST", path: "/v1/keys/" + first.KID + "/confirm", auth: "Bearer " + h.issueSecret}), http.StatusForbidden, "forbidden", "")
 }

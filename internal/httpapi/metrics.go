@@ -76,6 +76,8 @@ func (m *Metrics) WatchKeys(health func() keys.Health) {
 			func(h keys.Health) float64 { return h.ActiveAge.Seconds() }),
 		gauge("tokensvc_key_rotation_due_seconds", "Time left until the active key's rotation period ends; negative once overdue.",
 			func(h keys.Health) float64 { return h.UntilRotation.Seconds() }),
+		gauge("tokensvc_keys_unregistered", "Published signing keys nobody confirmed are in the MoEngage dashboard (dashboard=add): register each PEM, then tokensvc keys confirm KID.",
+			func(h keys.Health) float64 { return float64(h.Unregistered) }),
 		gauge("tokensvc_key_pending_unconfirmed_seconds", "How long the rotation period has been over while the pending key waits for an operator to activate it; 0 when none.",
 			func(h keys.Health) float64 { return h.PendingUnconfirmed.Seconds() }),
 		keyStates{byState, health},

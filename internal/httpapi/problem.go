@@ -56,6 +56,8 @@ func problemFor(err error) *problem {
 		unav  unavailable
 		ended *session.EndedError
 		limit *ratelimit.LimitedError
+
+		unregistered *keys.NotRegisteredError
 	)
 	switch {
 	case errors.As(err, &p):
@@ -82,6 +84,8 @@ func problemFor(err error) *problem {
 	case errors.Is(err, session.ErrNotFound):
 		return newProblem(http.StatusUnauthorized, "unauthorized", "Unauthorized",
 			"the refresh token is unknown: log in again")
+	case errors.As(err, &unregistered):
+		return newProblem(http.StatusConflict, "key-not-registered", "Key not registered", unregistered.Error())
 	case errors.Is(err, keys.ErrInvalidTransition):
 		return newProblem(http.StatusConflict, "invalid-transition", "Invalid key state change", err.Error())
 	case errors.Is(err, keys.ErrPendingExists):

@@ -69,6 +69,22 @@ type Record struct {
 	PublishUntil time.Time
 	ExpiredAt    time.Time // zero if never expired
 	RevokedAt    time.Time // zero if never revoked
+	// RegisteredAt is when an operator confirmed that the public key is in
+	// the verifier's dashboard (MoEngage has no JWKS URL: a person pastes
+	// it); zero until then. RegisteredBy says who confirmed it.
+	RegisteredAt time.Time
+	RegisteredBy string
+}
+
+// Registered reports whether an operator confirmed the key is in the
+// verifier's dashboard.
+func (r Record) Registered() bool { return !r.RegisteredAt.IsZero() }
+
+// publishedAt reports whether verifiers must be able to find the key at
+// now. A retired key stops at PublishUntil, even before the schedule marks
+// it expired, so it is never published longer than its tokens live.
+func (r Record) publishedAt(now time.Time) bool {
+	return r.State.Published() && (r.State != StateRetired || now.Before(r.PublishUntil))
 }
 
 // Key is a usable signing key: a Record's metadata with its halves parsed.

@@ -111,7 +111,10 @@ func TestYearOfRotations(t *testing.T) {
 				snap := r.ring.Snapshot()
 				for _, rec := range snap.Records {
 					if !tc.auto && rec.State == keys.StatePending && r.clock.since(rec.CreatedAt) >= tc.confirmAfter {
-						if _, _, err := r.rot.Activate(ctx, rec.KID); err != nil {
+						if _, err := r.rot.Confirm(ctx, rec.KID, "operator"); err != nil {
+							t.Fatal(err)
+						}
+						if _, _, err := r.rot.Activate(ctx, rec.KID, false); err != nil {
 							t.Fatal(err)
 						}
 					}
@@ -181,10 +184,10 @@ func TestTransitionsRefused(t *testing.T) {
 	ctx := context.Background()
 	r := newRig(t, testPolicy)
 	active, _ := r.ring.Active()
-	if _, _, err := r.rot.Activate(ctx, active.KID); !errors.Is(err, keys.ErrInvalidTransition) {
+	if _, _, err := r.rot.Activate(ctx, active.KID, false); !errors.Is(err, keys.ErrInvalidTransition) {
 		t.Errorf("activate the active key: err = %v, want ErrInvalidTransition", err)
 	}
-	if _, _, err := r.rot.Activate(ctx, "nope"); !errors.Is(err, keys.ErrNotFound) {
+	if _, _, err := r.rot.Activate(ctx, "nope", false); !errors.Is(err, keys.ErrNotFound) {
 		t.Errorf("activate unknown kid: err = %v, want ErrNotFound", err)
 	}
 	pending, err := r.rot.Create(ctx)
@@ -201,7 +204,7 @@ func TestTransitionsRefused(t *testing.T) {
 	if _, err := r.rot.Revoke(ctx, pending.KID); !errors.Is(err, keys.ErrInvalidTransition) {
 		t.Errorf("revoke twice: err = %v, want ErrInvalidTransition", err)
 	}
-	if _, _, err := r.rot.Activate(ctx, pending.KID); !errors.Is(err, keys.ErrInvalidTransition) {
+	if _, _, err := r.rot.Activate(ctx, pending.KID, true); !errors.Is(err, keys.ErrInvalidTransition) {
 		t.Errorf("activate a revoked key: err = %v, want ErrInvalidTransition", err)
 	}
 }
@@ -217,8 +220,13 @@ func TestActivateSwapsAtomically(t *testing.T) {
 	if k, _ := r.ring.Active(); k.KID != old.KID {
 		t.Fatal("creating a pending key changed the signing key")
 	}
+	for _, kid := range []string{old.KID, pending.KID} {
+		if _, err := r.rot.Confirm(ctx, kid, "operator"); err != nil {
+			t.Fatal(err)
+		}
+	}
 	r.clock.advance(time.Hour)
-	activated, retired, err := r.rot.Activate(ctx, pending.KID)
+	activated, retired, err := r.rot.Activate(ctx, pending.KID, false)
 	if err != nil {
 		t.Fatal(err)
 	}

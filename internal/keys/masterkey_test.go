@@ -30,7 +30,7 @@ func TestActivateRefusesKeyThisProcessCannotOpen(t *testing.T) {
 	}
 	before, _ := st.SigningKeys(ctx)
 
-	_, _, err = rot.Activate(ctx, foreign.KID)
+	_, _, err = rot.Activate(ctx, foreign.KID, true)
 	if !errors.Is(err, keys.ErrInvalidTransition) || !errors.Is(err, keys.ErrWrongMasterKey) {
 		t.Fatalf("activate a key sealed under another master key: err = %v, want ErrInvalidTransition and ErrWrongMasterKey", err)
 	}
@@ -112,7 +112,7 @@ func TestCommittedChangeIsNotReportedAsFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.failReads = true
-	activated, _, err := rot.Activate(ctx, pending.KID)
+	activated, _, err := rot.Activate(ctx, pending.KID, true)
 	if err != nil || activated.KID != pending.KID {
 		t.Fatalf("activate committed, reload failed: %+v, %v; want the activation reported", activated.KID, err)
 	}

@@ -58,7 +58,7 @@ func TestNoReplicaSignsWithAKeyAnotherDoesNotPublish(t *testing.T) {
 		change func(ctx context.Context, b *replica, pending keys.Record) error
 	}{
 		{"activate", func(ctx context.Context, b *replica, pending keys.Record) error {
-			_, _, err := b.rot.Activate(ctx, pending.KID)
+			_, _, err := b.rot.Activate(ctx, pending.KID, true)
 			return err
 		}},
 		{"revoke the active key", func(ctx context.Context, b *replica, _ keys.Record) error {

@@ -92,9 +92,7 @@ func (r *Ring) Load(ctx context.Context) error {
 		meta := rec
 		meta.SealedPrivateKey = nil
 		snap.Records = append(snap.Records, meta)
-		// A retired key is dropped at PublishUntil even before the schedule
-		// marks it expired, so it is never published longer than needed.
-		if !rec.State.Published() || rec.State == StateRetired && !now.Before(rec.PublishUntil) {
+		if !rec.publishedAt(now) {
 			continue
 		}
 		k, err := r.open(rec)

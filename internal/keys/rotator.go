@@ -129,10 +129,59 @@ func (r *Rotator) Create(ctx context.Context) (Record, error) {
 	return rec, err
 }
 
+// Confirm records that kid's public key is registered in the verifier's
+// dashboard, and by whom: what an operator says once the PEM is pasted.
+// Confirming again keeps the first confirmation and writes nothing. A key no
+// longer published (expired, revoked, or retired past its publish_until)
+// cannot be confirmed: ErrInvalidTransition. It returns the key's record,
+// without its private half.
+func (r *Rotator) Confirm(ctx context.Context, kid, by string) (Record, error) {
+	var rec Record
+	err := r.update(ctx, "confirm key "+kid, func(ks keySet, now time.Time) ([]Record, error) {
+		var ok bool
+		if rec, ok = ks.byKID(kid); !ok {
+			return nil, fmt.Errorf("key %q: %w", kid, ErrNotFound)
+		}
+		if !rec.publishedAt(now) {
+			return nil, fmt.Errorf("key %s is %s and no longer published, so there is nothing to register: %w", kid, rec.State, ErrInvalidTransition)
+		}
+		if rec.Registered() {
+			return nil, nil
+		}
+		rec.RegisteredAt, rec.RegisteredBy = now.UTC().Truncate(time.Microsecond), by
+		// journal: audit "key.confirm", target kid, outcome "ok".
+		return []Record{rec}, nil
+	})
+	rec.SealedPrivateKey = nil
+	return rec, err
+}
+
+// ErrNotRegistered is returned when a key nobody confirmed is in the
+// verifier's dashboard would be made to sign. It is wrapped in a
+// *NotRegisteredError.
+var ErrNotRegistered = errors.New("key not registered in the dashboard")
+
+// NotRegisteredError is an activation refused because nobody confirmed the
+// key is in the dashboard: MoEngage refuses every token signed by a key it
+// does not have.
+type NotRegisteredError struct{ KID string }
+
+func (e *NotRegisteredError) Error() string {
+	return "nobody confirmed that key " + e.KID + " is in the MoEngage dashboard, and MoEngage refuses every token " +
+		"signed by a key it does not have. Paste its PEM (tokensvc keys pem " + e.KID + ") in Settings › Account › " +
+		"Security › SDK Authentication, run tokensvc keys confirm " + e.KID + ", then activate it. " +
+		"To activate it anyway: tokensvc keys activate --force " + e.KID + ` (API: {"force": true})`
+}
+
+// Is makes errors.Is(err, ErrNotRegistered) hold.
+func (e *NotRegisteredError) Is(target error) bool { return target == ErrNotRegistered }
+
 // Activate makes the pending key kid active and retires the active key, in
 // one transaction. The operator calls it once kid is registered with the
-// verifier. It returns the new active record and the retired one, if any.
-func (r *Rotator) Activate(ctx context.Context, kid string) (activated Record, retired *Record, err error) {
+// verifier and confirmed (Confirm); a key not confirmed is refused with
+// ErrNotRegistered unless force is set. It returns the new active record
+// and the retired one, if any.
+func (r *Rotator) Activate(ctx context.Context, kid string, force bool) (activated Record, retired *Record, err error) {
 	err = r.update(ctx, "activate key "+kid, func(ks keySet, now time.Time) ([]Record, error) {
 		next, ok := ks.byKID(kid)
 		if !ok {
@@ -141,6 +190,13 @@ func (r *Rotator) Activate(ctx context.Context, kid string) (activated Record, r
 		if next.State != StatePending {
 			return nil, fmt.Errorf("key %s is %s; only a pending key can be activated: %w", kid, next.State, ErrInvalidTransition)
 		}
+		if !next.Registered() && !force {
+			// journal: audit "key.activate" on its own (nothing else is
+			// written), outcome "refused: key-not-registered".
+			return nil, &NotRegisteredError{KID: kid}
+		}
+		// journal: audit "key.activate", outcome "forced" when force
+		// overrode the guard (next not registered), "ok" otherwise.
 		out, err := r.policy.swap(ks, next, now)
 		if err != nil {
 			return nil, err
@@ -198,6 +254,8 @@ func (r *Rotator) Revoke(ctx context.Context, kid string) (Revocation, error) {
 			return nil, err
 		}
 		rv.Replacement = &next
+		// journal: when !next.Registered(), event "key.replacement_signing"
+		// (emergency: register its PEM now) beside "key.revoke".
 		return append(out, next), nil
 	})
 	return rv, err

@@ -7,30 +7,37 @@ import (
 )
 
 // DashboardAction is what an operator must do now with a key in a verifier
-// whose keys are registered by hand, such as MoEngage's dashboard.
+// whose keys are registered by hand, such as MoEngage's dashboard. It
+// follows from whether the key is published and whether an operator
+// confirmed it is registered (Record.RegisteredAt).
 type DashboardAction string
 
 // The actions.
 const (
-	// DashboardAdd: register the key; it is published and will sign.
+	// DashboardAdd: the key is published and nobody confirmed it is
+	// registered, whatever its state: the first key and an emergency
+	// replacement sign before anyone could register them.
 	DashboardAdd DashboardAction = "add"
-	// DashboardKeep: keep the key registered; tokens it signed are live.
+	// DashboardKeep: confirmed, and it signs, is about to, or tokens it
+	// signed are live.
 	DashboardKeep DashboardAction = "keep"
-	// DashboardRemove: remove the key if it is still registered.
+	// DashboardRemove: confirmed, and no token it signed is live any more
+	// (or it was revoked): remove it if it is still registered.
 	DashboardRemove DashboardAction = "remove"
+	// DashboardNone: never confirmed and no longer published: nothing to do.
+	DashboardNone DashboardAction = "none"
 )
 
 // Dashboard returns what the operator must do with rec at now.
 func Dashboard(rec Record, now time.Time) DashboardAction {
-	switch rec.State {
-	case StatePending:
+	published := rec.publishedAt(now)
+	switch {
+	case !rec.Registered() && published:
 		return DashboardAdd
-	case StateActive:
+	case !rec.Registered():
+		return DashboardNone
+	case published:
 		return DashboardKeep
-	case StateRetired:
-		if now.Before(rec.PublishUntil) {
-			return DashboardKeep
-		}
 	}
 	return DashboardRemove
 }
@@ -46,6 +53,9 @@ type Health struct {
 	// PendingUnconfirmed is how long the period has been over while the
 	// pending key waits for an operator to activate it; zero otherwise.
 	PendingUnconfirmed time.Duration
+	// Unregistered counts the published keys nobody confirmed are in the
+	// dashboard (Dashboard says add).
+	Unregistered int
 }
 
 // Health reports on recs at now.
@@ -57,6 +67,9 @@ func (p Policy) Health(recs []Record, now time.Time) Health {
 	}
 	for _, r := range recs {
 		h.Count[r.State]++
+		if Dashboard(r, now) == DashboardAdd {
+			h.Unregistered++
+		}
 	}
 	active, ok := ks.first(StateActive)
 	if !ok {
@@ -114,7 +127,7 @@ func (r *Rotator) Run(ctx context.Context, log *slog.Logger, changed <-chan stru
 			if h := r.Health(); h.PendingUnconfirmed > 0 && r.now().Sub(lastAlarm) >= alarmEvery {
 				lastAlarm = r.now()
 				pending, _ := keySet(r.ring.Snapshot().Records).first(StatePending)
-				log.Error("rotation overdue: the pending key is not activated, so the old key goes on signing; register the pending key in the dashboard, then run: tokensvc keys activate "+pending.KID,
+				log.Error("rotation overdue: the pending key is not activated, so the old key goes on signing; register the pending key in the dashboard, then run: tokensvc keys confirm "+pending.KID+" and tokensvc keys activate "+pending.KID,
 					"pending_kid", pending.KID, "overdue", h.PendingUnconfirmed.Round(time.Second).String())
 			}
 		}
@@ -129,17 +142,26 @@ func (r *Rotator) reload(ctx context.Context, log *slog.Logger) {
 
 // LogChange logs a key's new state with what the operator must do about it.
 func LogChange(log *slog.Logger, rec Record) {
-	attrs := []any{"kid", rec.KID, "state", rec.State, "dashboard", Dashboard(rec, time.Now())}
+	action := Dashboard(rec, time.Now())
+	attrs := []any{"kid", rec.KID, "state", rec.State, "dashboard", action}
+	pem := "/v1/keys/" + rec.KID + "/public.pem"
 	switch rec.State {
 	case StatePending:
-		log.Warn("created the next signing key; register its public key in the dashboard, then activate it", append(attrs, "pem", "/v1/keys/"+rec.KID+"/public.pem")...)
+		log.Warn("created the next signing key; register its public key in the dashboard, confirm it (tokensvc keys confirm "+rec.KID+"), then activate it", append(attrs, "pem", pem)...)
 	case StateActive:
+		if action == DashboardAdd {
+			// The first key, or one forced active: it signs already.
+			log.Warn("signing key activated, and nobody confirmed it is in the MoEngage dashboard, which refuses its tokens until it is: register its PEM now, then run tokensvc keys confirm "+rec.KID, append(attrs, "pem", pem)...)
+			return
+		}
 		log.Info("signing key activated", attrs...)
 	case StateRetired:
 		log.Info("signing key retired; it stays published until its last token expires", append(attrs, "publish_until", rec.PublishUntil)...)
-	case StateExpired:
-		log.Warn("signing key expired; remove it from the dashboard", attrs...)
-	case StateRevoked:
-		log.Warn("signing key revoked; remove it from the dashboard", attrs...)
+	case StateExpired, StateRevoked:
+		if action == DashboardNone {
+			log.Info("signing key "+string(rec.State)+"; it was never confirmed in the dashboard: remove it there only if it was added", attrs...)
+			return
+		}
+		log.Warn("signing key "+string(rec.State)+"; remove it from the dashboard", attrs...)
 	}
 }

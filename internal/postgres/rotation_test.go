@@ -117,7 +117,7 @@ func TestFallbackReload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := rs[0].rot.Activate(ctx, pending.KID); err != nil {
+	if _, _, err := rs[0].rot.Activate(ctx, pending.KID, true); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()

@@ -15,7 +15,8 @@ import (
 const SigningKeysChannel = "tokensvc_signing_keys"
 
 const signingKeyColumns = `kid, alg, bits, state, public_key, sealed_private_key,
-	created_at, activated_at, retired_at, publish_until, expired_at, revoked_at`
+	created_at, activated_at, retired_at, publish_until, expired_at, revoked_at,
+	registered_at, registered_by`
 
 // SigningKeys returns every signing key record, oldest first.
 func (s *Store) SigningKeys(ctx context.Context) ([]keys.Record, error) {
@@ -57,7 +58,7 @@ func (s *Store) UpdateSigningKeys(ctx context.Context, decide func([]keys.Record
 		}
 		for _, r := range writes {
 			_, err := tx.Exec(ctx, `INSERT INTO signing_keys (`+signingKeyColumns+`)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 				ON CONFLICT (kid) DO UPDATE SET
 					state = excluded.state,
 					sealed_private_key = excluded.sealed_private_key,
@@ -65,10 +66,12 @@ func (s *Store) UpdateSigningKeys(ctx context.Context, decide func([]keys.Record
 					retired_at = excluded.retired_at,
 					publish_until = excluded.publish_until,
 					expired_at = excluded.expired_at,
-					revoked_at = excluded.revoked_at`,
+					revoked_at = excluded.revoked_at,
+					registered_at = excluded.registered_at,
+					registered_by = excluded.registered_by`,
 				r.KID, r.Alg, r.Bits, r.State, r.PublicKey, r.SealedPrivateKey, r.CreatedAt,
 				nullTime(r.ActivatedAt), nullTime(r.RetiredAt), nullTime(r.PublishUntil),
-				nullTime(r.ExpiredAt), nullTime(r.RevokedAt))
+				nullTime(r.ExpiredAt), nullTime(r.RevokedAt), nullTime(r.RegisteredAt), nullString(r.RegisteredBy))
 			if err != nil {
 				return fmt.Errorf("write key %s: %w", r.KID, err)
 			}
@@ -84,14 +87,18 @@ func (s *Store) UpdateSigningKeys(ctx context.Context, decide func([]keys.Record
 
 func scanSigningKey(row pgx.CollectableRow) (keys.Record, error) {
 	var (
-		r                                                  keys.Record
-		activated, retired, publishUntil, expired, revoked *time.Time
+		r                                                              keys.Record
+		activated, retired, publishUntil, expired, revoked, registered *time.Time
+		registeredBy                                                   *string
 	)
 	err := row.Scan(&r.KID, &r.Alg, &r.Bits, &r.State, &r.PublicKey, &r.SealedPrivateKey,
-		&r.CreatedAt, &activated, &retired, &publishUntil, &expired, &revoked)
+		&r.CreatedAt, &activated, &retired, &publishUntil, &expired, &revoked, &registered, &registeredBy)
 	r.CreatedAt = r.CreatedAt.UTC()
 	r.ActivatedAt, r.RetiredAt, r.PublishUntil = timeOf(activated), timeOf(retired), timeOf(publishUntil)
-	r.ExpiredAt, r.RevokedAt = timeOf(expired), timeOf(revoked)
+	r.ExpiredAt, r.RevokedAt, r.RegisteredAt = timeOf(expired), timeOf(revoked), timeOf(registered)
+	if registeredBy != nil {
+		r.RegisteredBy = *registeredBy
+	}
 	return r, err
 }
 
@@ -101,6 +108,15 @@ func nullTime(t time.Time) *time.Time {
 		return nil
 	}
 	return &t
+}
+
+// nullString maps the empty string, which the domain uses for "none", to
+// NULL.
+func nullString(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 func timeOf(t *time.Time) time.Time {

@@ -31,6 +31,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("UpdateCreatesOnce", func(t *testing.T) { testEnsureOnce(t, open(t)) })
 	t.Run("UpdateConcurrent", func(t *testing.T) { testEnsureConcurrent(t, open(t)) })
 	t.Run("SigningKeyRoundTrip", func(t *testing.T) { testKeyRoundTrip(t, open(t)) })
+	t.Run("SigningKeyRegistration", func(t *testing.T) { testKeyRegistration(t, open(t)) })
 	t.Run("UpdateIsAtomic", func(t *testing.T) { testUpdateAtomic(t, open(t)) })
 	t.Run("APIKeyLifecycle", func(t *testing.T) { testAPIKeys(t, open(t)) })
 	t.Run("CreateFirstAPIKey", func(t *testing.T) { testFirstAPIKey(t, open(t)) })
@@ -147,6 +148,47 @@ func testKeyRoundTrip(t *testing.T, s Store) {
 			t.Errorf("stored record differs:\n got %+v\nwant %+v", recs[0], want)
 		}
 	}
+}
+
+// testKeyRegistration checks that a key stores as never confirmed, that a
+// confirmation (when and by whom) comes back exactly, and that it survives
+// the key's later transitions, which rewrite the record.
+func testKeyRegistration(t *testing.T, s Store) {
+	ctx := context.Background()
+	rec, err := keys.Generate("RS256", 2048, keys.StatePending, time.Now(), newSealer(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(want keys.Record) {
+		t.Helper()
+		if err := s.UpdateSigningKeys(ctx, func([]keys.Record) ([]keys.Record, error) { return []keys.Record{want}, nil }); err != nil {
+			t.Fatal(err)
+		}
+		recs, err := s.SigningKeys(ctx)
+		if err != nil || len(recs) != 1 {
+			t.Fatalf("SigningKeys = %d, %v", len(recs), err)
+		}
+		if !reflect.DeepEqual(recs[0], want) {
+			t.Errorf("stored record differs:\n got %+v\nwant %+v", recs[0], want)
+		}
+	}
+	write(rec)
+	if got, _ := s.SigningKeys(ctx); got[0].Registered() || got[0].RegisteredBy != "" {
+		t.Errorf("a new key reads as registered: %v by %q", got[0].RegisteredAt, got[0].RegisteredBy)
+	}
+	confirmed := rec
+	confirmed.RegisteredAt, confirmed.RegisteredBy = rec.CreatedAt.Add(time.Minute), "apikey:ak_1 (ops)"
+	write(confirmed)
+	later := confirmed.RegisteredAt.Add(time.Hour)
+	active := confirmed
+	active.State, active.ActivatedAt = keys.StateActive, later
+	write(active)
+	retired := active
+	retired.State, retired.RetiredAt, retired.PublishUntil = keys.StateRetired, later.Add(time.Hour), later.Add(26*time.Hour)
+	write(retired)
+	expired := retired
+	expired.State, expired.ExpiredAt, expired.SealedPrivateKey = keys.StateExpired, later.Add(27*time.Hour), nil
+	write(expired)
 }
 
 // testUpdateAtomic checks that a failed decision or a second active key
