@@ -9,6 +9,7 @@ import (
 
 	"github.com/tokensvc/tokensvc/internal/apikey"
 	"github.com/tokensvc/tokensvc/internal/embedded"
+	"github.com/tokensvc/tokensvc/internal/journal"
 	"github.com/tokensvc/tokensvc/internal/storetest"
 )
 
@@ -36,7 +37,7 @@ func TestPersistsAcrossReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.CreateAPIKey(ctx, k); err != nil {
+	if err := s.CreateAPIKey(ctx, k, journal.Record{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {

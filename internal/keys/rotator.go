@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/tokensvc/tokensvc/internal/journal"
 )
 
 // Rotator changes the keys: on the schedule of its Policy, and when an
@@ -31,8 +33,9 @@ func (r *Rotator) generate(state State) (Record, error) {
 	return Generate(r.policy.Alg, r.policy.Bits, state, r.now(), r.sealer)
 }
 
-// update runs decide in one store transaction and reloads the ring. It
-// fails only when nothing was committed.
+// update runs decide in one store transaction, with the audit entries and
+// events its writes call for, and reloads the ring. It fails only when
+// nothing was committed.
 //
 // A key may sign only once every replica publishes it. Other replicas
 // reload when told of the commit, and one may sign with the new key before
@@ -42,16 +45,20 @@ func (r *Rotator) generate(state State) (Record, error) {
 // loaded, and decide run once more. The load publishes every key committed
 // before it, so the second run finds the key published.
 func (r *Rotator) update(ctx context.Context, what string, decide func(ks keySet, now time.Time) ([]Record, error)) error {
-	tx := func(recs []Record) ([]Record, error) {
-		writes, err := decide(keySet(recs), r.now())
+	tx := func(recs []Record) ([]Record, journal.Record, error) {
+		now := r.now()
+		writes, err := decide(keySet(recs), now)
 		if err != nil {
-			return nil, err
+			return nil, journal.Record{}, err
 		}
 		// Inside the transaction, so a refused change commits nothing.
 		if err := checkOpens(writes, r.sealer); err != nil {
-			return nil, err
+			return nil, journal.Record{}, err
 		}
-		return writes, r.publishes(keySet(recs), writes)
+		if err := r.publishes(keySet(recs), writes); err != nil {
+			return nil, journal.Record{}, err
+		}
+		return writes, journalOf(ctx, keySet(recs), writes, now, journal.OutcomeOK), nil
 	}
 	err := r.store.UpdateSigningKeys(ctx, tx)
 	if _, ok := errors.AsType[*unpublishedError](err); ok {
