@@ -24,19 +24,44 @@ var actionFor = map[State]string{
 	StateRevoked: ActionRevoke,
 }
 
-// journalOf is what writes, made at now over the records ks, record: an
-// audit entry for each change of state by the actor ctx carries (the
-// scheduler when none), with outcome, and the events an operator must hear
-// of. Entries are a microsecond apart in the order of writes, so the log
-// lists a swap's retirement and activation in the order they happened.
-func journalOf(ctx context.Context, ks keySet, writes []Record, now time.Time, outcome string) journal.Record {
+// operation is the change an operator asked for, which the audit log
+// records as one entry whatever else it changes (an activation retires
+// the active key; a revocation may make another key sign). The zero
+// operation is the schedule's, which records every transition.
+type operation struct {
+	action  string // ActionCreate, ActionActivate or ActionRevoke
+	outcome string // journal.OutcomeOK, or journal.OutcomeForced
+}
+
+// scheduled is the schedule's operation.
+var scheduled = operation{}
+
+// transition names the change from old (existed false: none) to w, or ""
+// when its state did not change.
+func transition(old Record, existed bool, w Record) string {
+	switch {
+	case !existed:
+		return ActionCreate
+	case old.State == w.State:
+		return ""
+	}
+	return actionFor[w.State]
+}
+
+// journalOf is what writes, made at now over the records ks, record: the
+// audit entries of op by the actor ctx carries (the scheduler when none),
+// and the events an operator must hear of. An operator's op is one entry,
+// on the key it acted on; the schedule's is an entry per transition, a
+// microsecond apart in the order of writes so that the log lists a swap's
+// retirement and activation in the order they happened.
+func journalOf(ctx context.Context, ks keySet, writes []Record, now time.Time, op operation) journal.Record {
 	var (
 		j   journal.Record
 		at  = now.UTC().Truncate(time.Microsecond)
 		by  = journal.ActorFrom(ctx).String()
 		rev string // the kid of an active key writes revoke
 	)
-	audit := func(action, kid string) {
+	audit := func(action, kid, outcome string) {
 		j.Audit = append(j.Audit, journal.NewEntry(ctx, at.Add(time.Duration(len(j.Audit))*time.Microsecond), action, kid, outcome))
 	}
 	event := func(typ string, rec Record, message string) {
@@ -52,16 +77,18 @@ func journalOf(ctx context.Context, ks keySet, writes []Record, now time.Time, o
 	for _, w := range writes {
 		pem := "/v1/keys/" + w.KID + "/public.pem"
 		old, existed := ks.byKID(w.KID)
-		if !existed {
-			audit(ActionCreate, w.KID)
-		}
-		if existed && old.State == w.State {
-			continue
-		}
-		if w.State != StatePending {
-			audit(actionFor[w.State], w.KID)
+		change := transition(old, existed, w)
+		switch {
+		case op == scheduled && change != "":
+			audit(change, w.KID, journal.OutcomeOK)
+			if change == ActionCreate && w.State == StateActive {
+				audit(ActionActivate, w.KID, journal.OutcomeOK)
+			}
+		case change == op.action && len(j.Audit) == 0:
+			audit(op.action, w.KID, op.outcome)
 		}
 		switch {
+		case change == "":
 		case !existed && w.State == StatePending:
 			event("key.created", w, "Signing key "+w.KID+" was created by "+by+" and is published: add its PEM ("+pem+
 				") to the MoEngage dashboard, then activate it: tokensvc keys activate "+w.KID)
