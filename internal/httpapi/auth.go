@@ -1,14 +1,12 @@
 package httpapi
 
 import (
-	"context"
 	"net/http"
 	"strings"
 
 	"github.com/tokensvc/tokensvc/internal/apikey"
+	"github.com/tokensvc/tokensvc/internal/journal"
 )
-
-type callerKey struct{}
 
 // requireScope admits requests whose bearer API key has scope need.
 func (a *api) requireScope(need apikey.Scope) func(http.Handler) http.Handler {
@@ -35,7 +33,10 @@ func (a *api) requireScope(need apikey.Scope) func(http.Handler) http.Handler {
 					"this API key has scope "+string(k.Scope)+"; this endpoint needs scope "+string(need)))
 				return
 			}
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, k.ID)))
+			// The actor of every change this request makes: the audit log
+			// names it. One context value, as the caller's id was before.
+			actor := journal.Actor{Kind: journal.ActorAPIKey, ID: k.ID, Name: k.Name}
+			next.ServeHTTP(w, r.WithContext(journal.WithActor(r.Context(), actor)))
 		})
 	}
 }
@@ -56,6 +57,5 @@ func bearer(header string) (string, bool) {
 
 // callerID returns the id of the API key that authenticated r, for logs.
 func callerID(r *http.Request) string {
-	id, _ := r.Context().Value(callerKey{}).(string)
-	return id
+	return journal.ActorFrom(r.Context()).ID
 }
