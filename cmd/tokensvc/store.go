@@ -14,6 +14,7 @@ import (
 	"github.com/tokensvc/tokensvc/internal/apikey"
 	"github.com/tokensvc/tokensvc/internal/config"
 	"github.com/tokensvc/tokensvc/internal/embedded"
+	"github.com/tokensvc/tokensvc/internal/journal"
 	"github.com/tokensvc/tokensvc/internal/keys"
 	"github.com/tokensvc/tokensvc/internal/postgres"
 	"github.com/tokensvc/tokensvc/internal/session"
@@ -24,6 +25,9 @@ type store interface {
 	keys.Store
 	apikey.Store
 	session.Store
+	journal.Audit
+	journal.Outbox
+	journal.Purger
 	Ping(ctx context.Context) error
 }
 
