@@ -73,6 +73,12 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*opene
 		}
 		return &openedStore{store: pg, kind: "postgres", sealer: sealer, close: pg.Close, watch: pg.Watch}, nil
 	}
+	return openEmbeddedChecked(ctx, cfg, log)
+}
+
+// openEmbeddedChecked opens the embedded store once the master key is
+// proven to open the keys it holds.
+func openEmbeddedChecked(ctx context.Context, cfg config.Config, log *slog.Logger) (*openedStore, error) {
 	st, err := openEmbedded(cfg, log)
 	if err != nil {
 		return nil, err
