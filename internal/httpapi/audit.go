@@ -62,6 +62,30 @@ const (
 	maxAuditLimit     = 1000
 )
 
+// pageEnd cuts es, up to limit+1 entries newest first, to a page and
+// returns the before of the next page, or a zero time when there is none.
+// Pages go by time, so the entries of one microsecond (the stores'
+// precision) must not be split across two, or the next page's before would
+// skip the rest: when the page would end inside a microsecond, its entries
+// move to the next page, unless they fill the page alone.
+func pageEnd(es []journal.Entry, limit int) ([]journal.Entry, time.Time) {
+	if len(es) <= limit {
+		return es, time.Time{}
+	}
+	last := es[limit-1].At
+	if !es[limit].At.Equal(last) {
+		return es[:limit], last
+	}
+	keep := limit
+	for keep > 0 && es[keep-1].At.Equal(last) {
+		keep--
+	}
+	if keep == 0 {
+		return es[:limit], last
+	}
+	return es[:keep], last.Add(time.Microsecond)
+}
+
 type actorView struct {
 	Kind string `json:"kind"`
 	ID   string `json:"id,omitempty"`
@@ -100,11 +124,14 @@ func (a *api) auditLog(w http.ResponseWriter, r *http.Request) {
 		}
 		before = t
 	}
-	es, err := a.audit.AuditEntries(r.Context(), limit, before)
+	// One more than asked, to see whether the page ends between two
+	// microseconds.
+	es, err := a.audit.AuditEntries(r.Context(), limit+1, before)
 	if err != nil {
 		a.writeError(w, r, err)
 		return
 	}
+	es, next := pageEnd(es, limit)
 	resp := struct {
 		Entries    []auditEntryView `json:"entries"`
 		NextBefore *time.Time       `json:"next_before,omitempty"`
@@ -114,8 +141,7 @@ func (a *api) auditLog(w http.ResponseWriter, r *http.Request) {
 			Actor:  actorView{Kind: e.Actor.Kind, ID: e.Actor.ID, Name: e.Actor.Name},
 			Action: e.Action, Target: e.Target, Outcome: e.Outcome, RequestID: e.RequestID})
 	}
-	if len(es) == limit {
-		next := es[len(es)-1].At
+	if !next.IsZero() {
 		resp.NextBefore = &next
 	}
 	w.Header().Set("Cache-Control", "no-store")
