@@ -14,6 +14,9 @@ const (
 	ActionRetire   = "key.retire"
 	ActionExpire   = "key.expire"
 	ActionRevoke   = "key.revoke"
+	// ActionConfirm is an operator saying a key's PEM is in the dashboard:
+	// a write that changes no state.
+	ActionConfirm = "key.confirm"
 )
 
 // actionFor names the change of a key into state s.
@@ -26,8 +29,11 @@ var actionFor = map[State]string{
 
 // operation is the change an operator asked for, which the audit log
 // records as one entry whatever else it changes (an activation retires
-// the active key; a revocation may make another key sign). The zero
-// operation is the schedule's, which records every transition.
+// the active key; a revocation may make another key sign): on the first
+// write whose transition is the action, or else on the first write (a
+// confirmation changes no state). The zero operation is the schedule's,
+// which records every transition. A decide function may set outcome (to
+// OutcomeForced when it overrode a guard): update reads it after decide.
 type operation struct {
 	action  string // ActionCreate, ActionActivate or ActionRevoke
 	outcome string // journal.OutcomeOK, or journal.OutcomeForced
@@ -84,7 +90,7 @@ func journalOf(ctx context.Context, ks keySet, writes []Record, now time.Time, o
 			if change == ActionCreate && w.State == StateActive {
 				audit(ActionActivate, w.KID, journal.OutcomeOK)
 			}
-		case change == op.action && len(j.Audit) == 0:
+		case op != scheduled && change == op.action && len(j.Audit) == 0:
 			audit(op.action, w.KID, op.outcome)
 		}
 		switch {
@@ -106,6 +112,9 @@ func journalOf(ctx context.Context, ks keySet, writes []Record, now time.Time, o
 			event("key.revoked", w, "Signing key "+w.KID+" was revoked by "+by+
 				" and is no longer published: remove it from the MoEngage dashboard.")
 		}
+	}
+	if op != scheduled && len(j.Audit) == 0 && len(writes) > 0 {
+		audit(op.action, writes[0].KID, op.outcome)
 	}
 	return j
 }

@@ -44,7 +44,7 @@ func (r *Rotator) generate(state State) (Record, error) {
 // notification still on the way), the transaction is dropped, the ring
 // loaded, and decide run once more. The load publishes every key committed
 // before it, so the second run finds the key published.
-func (r *Rotator) update(ctx context.Context, what string, op operation, decide func(ks keySet, now time.Time) ([]Record, error)) error {
+func (r *Rotator) update(ctx context.Context, what string, op *operation, decide func(ks keySet, now time.Time) ([]Record, error)) error {
 	tx := func(recs []Record) ([]Record, journal.Record, error) {
 		now := r.now()
 		writes, err := decide(keySet(recs), now)
@@ -58,7 +58,7 @@ func (r *Rotator) update(ctx context.Context, what string, op operation, decide 
 		if err := r.publishes(keySet(recs), writes); err != nil {
 			return nil, journal.Record{}, err
 		}
-		return writes, journalOf(ctx, keySet(recs), writes, now, op), nil
+		return writes, journalOf(ctx, keySet(recs), writes, now, *op), nil
 	}
 	err := r.store.UpdateSigningKeys(ctx, tx)
 	if _, ok := errors.AsType[*unpublishedError](err); ok {
@@ -111,7 +111,7 @@ func (r *Rotator) publishes(ks keySet, writes []Record) error {
 // have all expired. It returns the records it wrote.
 func (r *Rotator) Step(ctx context.Context) ([]Record, error) {
 	var changed []Record
-	err := r.update(ctx, "rotation step", scheduled, func(ks keySet, now time.Time) ([]Record, error) {
+	err := r.update(ctx, "rotation step", &operation{}, func(ks keySet, now time.Time) ([]Record, error) {
 		var err error
 		changed, err = r.policy.schedule(ks, now, r.generate, r.opens)
 		return changed, err
@@ -125,7 +125,7 @@ func (r *Rotator) opens(rec Record) bool { return r.sealer.opens(rec) == nil }
 // Create makes a pending key now: published, not yet signing.
 func (r *Rotator) Create(ctx context.Context) (Record, error) {
 	var rec Record
-	err := r.update(ctx, "create key", operation{ActionCreate, journal.OutcomeOK}, func(ks keySet, _ time.Time) ([]Record, error) {
+	err := r.update(ctx, "create key", &operation{ActionCreate, journal.OutcomeOK}, func(ks keySet, _ time.Time) ([]Record, error) {
 		if p, ok := ks.first(StatePending); ok {
 			return nil, fmt.Errorf("%w (%s): activate or revoke it first", ErrPendingExists, p.KID)
 		}
@@ -140,7 +140,7 @@ func (r *Rotator) Create(ctx context.Context) (Record, error) {
 // one transaction. The operator calls it once kid is registered with the
 // verifier. It returns the new active record and the retired one, if any.
 func (r *Rotator) Activate(ctx context.Context, kid string) (activated Record, retired *Record, err error) {
-	err = r.update(ctx, "activate key "+kid, operation{ActionActivate, journal.OutcomeOK}, func(ks keySet, now time.Time) ([]Record, error) {
+	err = r.update(ctx, "activate key "+kid, &operation{ActionActivate, journal.OutcomeOK}, func(ks keySet, now time.Time) ([]Record, error) {
 		next, ok := ks.byKID(kid)
 		if !ok {
 			return nil, fmt.Errorf("key %q: %w", kid, ErrNotFound)
@@ -178,7 +178,7 @@ type Revocation struct {
 // takes over, or a new key when there is none, so minting never stops.
 func (r *Rotator) Revoke(ctx context.Context, kid string) (Revocation, error) {
 	var rv Revocation
-	err := r.update(ctx, "revoke key "+kid, operation{ActionRevoke, journal.OutcomeOK}, func(ks keySet, now time.Time) ([]Record, error) {
+	err := r.update(ctx, "revoke key "+kid, &operation{ActionRevoke, journal.OutcomeOK}, func(ks keySet, now time.Time) ([]Record, error) {
 		rv = Revocation{}
 		rec, ok := ks.byKID(kid)
 		if !ok {
