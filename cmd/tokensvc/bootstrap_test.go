@@ -8,9 +8,10 @@ import (
 )
 
 // TestRevokedBootstrapKeyStaysRevoked revokes the TOKENSVC_BOOTSTRAP_API_KEY
-// (a leak during an incident) and restarts with it still configured: the
-// start succeeds, says so in a WARN line, and the key stays refused; a new
-// bootstrap key then gets the operator back in.
+// (a leak during an incident), after creating the admin key that replaces
+// it (the last admin key cannot be revoked), and restarts with it still
+// configured: the start succeeds, says so in a WARN line, the key stays
+// refused, and the replacement works.
 func TestRevokedBootstrapKeyStaysRevoked(t *testing.T) {
 	for name, setup := range storeSetups(t) {
 		t.Run(name, func(t *testing.T) {
@@ -25,7 +26,12 @@ func TestRevokedBootstrapKeyStaysRevoked(t *testing.T) {
 			if err := json.Unmarshal(body, &list); status != 200 || err != nil || len(list.APIKeys) != 1 {
 				t.Fatalf("list API keys: %d %s", status, body)
 			}
-			if status, body := svc.request(t, "DELETE", "/v1/apikeys/"+list.APIKeys[0].ID, leaked, ""); status >= 300 {
+			status, body = svc.request(t, "POST", "/v1/apikeys", leaked, `{"name":"ops","scope":"admin"}`)
+			var replacement struct{ Secret string }
+			if err := json.Unmarshal(body, &replacement); status != http.StatusCreated || err != nil {
+				t.Fatalf("create the replacement admin key: %d %s", status, body)
+			}
+			if status, body := svc.request(t, "DELETE", "/v1/apikeys/"+list.APIKeys[0].ID, replacement.Secret, ""); status >= 300 {
 				t.Fatalf("revoke the bootstrap key: %d %s", status, body)
 			}
 			if err := svc.stop(); err != nil {
@@ -42,12 +48,7 @@ func TestRevokedBootstrapKeyStaysRevoked(t *testing.T) {
 			if status, _ := again.request(t, "POST", "/v1/tokens", leaked, `{"user_id":"u"}`); status != http.StatusUnauthorized {
 				t.Errorf("the revoked bootstrap key works again: %d", status)
 			}
-			if err := again.stop(); err != nil {
-				t.Fatal(err)
-			}
-
-			env["TOKENSVC_BOOTSTRAP_API_KEY"] = newBootstrapKey(t)
-			start(t, env).mint(t, env["TOKENSVC_BOOTSTRAP_API_KEY"], `{"user_id":"u"}`)
+			again.mint(t, replacement.Secret, `{"user_id":"u"}`)
 		})
 	}
 }

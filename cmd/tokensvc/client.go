@@ -78,26 +78,28 @@ func (c *apiClient) raw(ctx context.Context, method, path string, body any) ([]b
 	if resp.StatusCode/100 == 2 {
 		return raw, nil
 	}
-	var p struct{ Title, Detail string }
+	var p struct{ Type, Title, Detail string }
 	if json.Unmarshal(raw, &p) != nil || p.Title == "" {
 		return nil, fmt.Errorf("%s %s: %s", method, path, resp.Status)
 	}
-	return nil, &serviceError{status: resp.StatusCode, title: p.Title, detail: p.Detail}
+	return nil, &serviceError{status: resp.StatusCode, typ: p.Type, title: p.Title, detail: p.Detail}
 }
 
 // serviceError is a problem+json answer from the service.
 type serviceError struct {
-	status        int
-	title, detail string
+	status             int
+	typ, title, detail string
 }
 
 func (e *serviceError) Error() string {
 	msg := fmt.Sprintf("%d %s: %s", e.status, e.title, e.detail)
-	switch e.status {
-	case http.StatusUnauthorized:
+	switch {
+	case e.status == http.StatusUnauthorized:
 		msg += " (check TOKENSVC_API_KEY)"
-	case http.StatusForbidden:
+	case e.status == http.StatusForbidden:
 		msg += " (use an admin API key)"
+	case strings.HasSuffix(e.typ, ":last-admin-key"):
+		msg += " (tokensvc apikey create --name NAME --scope admin, then revoke this one)"
 	}
 	return msg
 }

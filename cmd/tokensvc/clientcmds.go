@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"text/tabwriter"
 	"time"
+
+	"github.com/tokensvc/tokensvc/internal/apikey"
 )
 
 const tokenHelp = `Usage: tokensvc token --user ID [--ttl DURATION]
@@ -49,18 +51,27 @@ func tokenCommand(ctx context.Context, args []string, getenv func(string) string
 	return err
 }
 
-const apikeyHelp = `Usage: tokensvc apikey <create --name NAME [--scope issue|admin] | list | revoke ID>
+const apikeyHelp = `Usage: tokensvc apikey <create --name NAME [--scope issue|admin] [--offline] | list | revoke ID>
 
 Manages API keys through the running service's admin API (TOKENSVC_URL,
 default http://127.0.0.1:8080, with an admin key in TOKENSVC_API_KEY).
 
   create   make a key; its secret is printed once and kept nowhere
   list     every key: id, name, scope, first characters, created, revoked
-  revoke   stop a key from working (other replicas follow within 10 s)
+  revoke   stop a key from working (other replicas follow within 10 s);
+           the last admin key cannot be revoked: create another first
+
+Break-glass, when no admin key is left: create --scope admin --offline
+writes an admin key straight into the store, without the service's API. It
+needs the service's own configuration: TOKENSVC_DATABASE_URL and the master
+key, or TOKENSVC_DATA_DIR (and the master key, if it is not in the data dir)
+with the service stopped. The master key must open the stored keys. The
+audit log records the key as created by "offline".
 
 Examples:
   tokensvc apikey create --name "ios backend" --scope issue
   tokensvc apikey revoke ak_mfrggzdfmztwq2lk
+  tokensvc apikey create --name "break-glass 2026-03-01" --scope admin --offline
 `
 
 type apiKeyInfo struct {
@@ -73,10 +84,11 @@ type apiKeyInfo struct {
 	RevokedAt *time.Time `json:"revoked_at"`
 }
 
-func apikeyCommand(ctx context.Context, args []string, getenv func(string) string, stdout, _ io.Writer) error {
+func apikeyCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("apikey", apikeyHelp, stdout)
 	name := fs.String("name", "", "what the key is for (create)")
 	scope := fs.String("scope", "issue", "issue (mint tokens) or admin (also manage keys) (create)")
+	offline := fs.Bool("offline", false, "break-glass: write an admin key straight into the store (create --scope admin)")
 	pos, ok, err := parseInterspersed(fs, args)
 	if !ok {
 		return err
@@ -94,6 +106,12 @@ func apikeyCommand(ctx context.Context, args []string, getenv func(string) strin
 		return usageError{fmt.Sprintf("apikey %s: unexpected argument %q", pos[0], pos[want])}
 	case pos[0] == "create" && *name == "":
 		return usageError{"apikey create: --name is required (say what the key is for)"}
+	case *offline && pos[0] != "create":
+		return usageError{"apikey " + pos[0] + ": --offline is for create only"}
+	case *offline && *scope != string(apikey.ScopeAdmin):
+		return usageError{"apikey create --offline: it makes admin keys only, to get administration back: add --scope admin"}
+	case *offline:
+		return createOfflineAdminKey(ctx, *name, getenv, stdout, stderr)
 	}
 	c, err := newAPIClient(getenv)
 	if err != nil {

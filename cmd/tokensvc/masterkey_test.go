@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tokensvc/tokensvc/internal/embedded"
+	"github.com/tokensvc/tokensvc/internal/journal"
 	"github.com/tokensvc/tokensvc/internal/keys"
 	"github.com/tokensvc/tokensvc/internal/pgtest"
 	"github.com/tokensvc/tokensvc/internal/postgres"
@@ -140,7 +141,9 @@ func TestKeysActivateRefusesKeyTheServiceCannotOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = db.UpdateSigningKeys(context.Background(), func([]keys.Record) ([]keys.Record, error) { return []keys.Record{foreign}, nil })
+	err = db.UpdateSigningKeys(context.Background(), func([]keys.Record) ([]keys.Record, journal.Record, error) {
+		return []keys.Record{foreign}, journal.Record{}, nil
+	})
 	db.Close()
 	if err != nil {
 		t.Fatal(err)

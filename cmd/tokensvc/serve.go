@@ -17,6 +17,7 @@ import (
 	"github.com/tokensvc/tokensvc/internal/config"
 	"github.com/tokensvc/tokensvc/internal/httpapi"
 	"github.com/tokensvc/tokensvc/internal/issuer"
+	"github.com/tokensvc/tokensvc/internal/journal"
 	"github.com/tokensvc/tokensvc/internal/keys"
 	"github.com/tokensvc/tokensvc/internal/postgres"
 	"github.com/tokensvc/tokensvc/internal/ratelimit"
@@ -47,8 +48,9 @@ const (
 	// its last token could live: for verifiers' clock skew and for replicas
 	// that have not yet seen the retirement.
 	rotationLeeway = 5 * time.Minute
-	// sessionPurgeEvery is how often ended sessions past their retention
-	// are deleted; the retention is days, so an hour late costs nothing.
+	// sessionPurgeEvery is how often ended sessions, audit entries and
+	// events past their retention are deleted; the retentions are days, so
+	// an hour late costs nothing.
 	sessionPurgeEvery = time.Hour
 	shutdownGrace     = 20 * time.Second
 )
@@ -154,6 +156,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		KeyAdmin: rotator,
 		APIKeys:  registry,
 		Sessions: sessions,
+		Audit:    st,
 		Ready: func(ctx context.Context) error {
 			if err := st.Ping(ctx); err != nil {
 				return fmt.Errorf("store: %w", err)
@@ -216,6 +219,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			log.Warn("deleting ended sessions failed; trying again in "+sessionPurgeEvery.String(), "deleted", n, "err", err)
 		} else if n > 0 {
 			log.Info("deleted ended sessions", "count", n, "retention", cfg.SessionRetention.String())
+		}
+		entries, events, err := journal.Purge(bg, st, time.Now().Add(-cfg.AuditRetention))
+		if err != nil {
+			log.Warn("deleting old audit entries and events failed; trying again in "+sessionPurgeEvery.String(),
+				"entries", entries, "events", events, "err", err)
+		} else if entries+events > 0 {
+			log.Info("deleted old audit entries and events", "entries", entries, "events", events, "retention", cfg.AuditRetention.String())
 		}
 	}
 	// Once at start too: replicas replaced more often than hourly would

@@ -14,6 +14,7 @@ import (
 	"github.com/tokensvc/tokensvc/internal/apikey"
 	"github.com/tokensvc/tokensvc/internal/config"
 	"github.com/tokensvc/tokensvc/internal/embedded"
+	"github.com/tokensvc/tokensvc/internal/journal"
 	"github.com/tokensvc/tokensvc/internal/keys"
 	"github.com/tokensvc/tokensvc/internal/postgres"
 	"github.com/tokensvc/tokensvc/internal/session"
@@ -24,6 +25,9 @@ type store interface {
 	keys.Store
 	apikey.Store
 	session.Store
+	journal.Audit
+	journal.Outbox
+	journal.Purger
 	Ping(ctx context.Context) error
 }
 
@@ -69,6 +73,12 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*opene
 		}
 		return &openedStore{store: pg, kind: "postgres", sealer: sealer, close: pg.Close, watch: pg.Watch}, nil
 	}
+	return openEmbeddedChecked(ctx, cfg, log)
+}
+
+// openEmbeddedChecked opens the embedded store once the master key is
+// proven to open the keys it holds.
+func openEmbeddedChecked(ctx context.Context, cfg config.Config, log *slog.Logger) (*openedStore, error) {
 	st, err := openEmbedded(cfg, log)
 	if err != nil {
 		return nil, err

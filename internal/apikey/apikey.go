@@ -15,6 +15,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/tokensvc/tokensvc/internal/journal"
 )
 
 // Scope is what an API key may do.
@@ -36,6 +38,11 @@ func (s Scope) Valid() bool { return s == ScopeIssue || s == ScopeAdmin }
 
 // ErrNotFound is returned when no API key has the requested id.
 var ErrNotFound = errors.New("API key not found")
+
+// ErrLastAdminKey is returned for revoking the last unrevoked admin key:
+// nothing would be left to administer tokensvc with, and neither a restart
+// nor TOKENSVC_BOOTSTRAP_API_KEY makes a new one while other keys exist.
+var ErrLastAdminKey = errors.New("this is the last unrevoked admin API key; create another admin key first")
 
 // InvalidError says which field of a new API key is wrong and why.
 type InvalidError struct {
@@ -62,20 +69,24 @@ type Key struct {
 func (k Key) Revoked() bool { return !k.RevokedAt.IsZero() }
 
 // Store persists API keys. The Postgres and embedded stores implement it.
+// Each change writes its journal record j in its own transaction.
 type Store interface {
 	// APIKeys returns every API key, revoked ones included, oldest first.
 	APIKeys(ctx context.Context) ([]Key, error)
 	// CreateAPIKey stores a new key.
-	CreateAPIKey(ctx context.Context, k Key) error
+	CreateAPIKey(ctx context.Context, k Key, j journal.Record) error
 	// CreateFirstAPIKey stores k only if no unrevoked key exists and no
 	// key, revoked or not, has k's secret (hash), atomically across every
 	// process sharing the store, and reports whether it did: a revoked
-	// bootstrap secret still configured must never come back.
-	CreateFirstAPIKey(ctx context.Context, k Key) (bool, error)
+	// bootstrap secret still configured must never come back. j is
+	// written only with k.
+	CreateFirstAPIKey(ctx context.Context, k Key, j journal.Record) (bool, error)
 	// RevokeAPIKey marks the key revoked at the given time. Revoking a
 	// revoked key keeps its first revocation time. An unknown id gives
-	// ErrNotFound.
-	RevokeAPIKey(ctx context.Context, id string, at time.Time) error
+	// ErrNotFound. It refuses, atomically across every process sharing
+	// the store, to revoke the last unrevoked admin key: ErrLastAdminKey,
+	// and nothing is written.
+	RevokeAPIKey(ctx context.Context, id string, at time.Time, j journal.Record) error
 }
 
 // secretPrefix marks tokensvc API keys so that secret scanners and people

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"sync/atomic"
 	"time"
+
+	"github.com/tokensvc/tokensvc/internal/journal"
 )
 
 // ErrUnknownKey is returned for a presented secret that matches no usable key.
@@ -73,7 +75,7 @@ func (r *Registry) Create(ctx context.Context, name string, scope Scope) (Key, s
 	if err != nil {
 		return Key{}, "", err
 	}
-	if err := r.store.CreateAPIKey(ctx, k); err != nil {
+	if err := r.store.CreateAPIKey(ctx, k, createdRecord(ctx, k)); err != nil {
 		return Key{}, "", fmt.Errorf("create API key: %w", err)
 	}
 	return k, secret, r.Refresh(ctx)
@@ -89,8 +91,20 @@ func (r *Registry) List(ctx context.Context) ([]Key, error) {
 }
 
 // Revoke revokes the key with the given id; it stops working here at once.
+// Revoking the last unrevoked admin key is refused with ErrLastAdminKey,
+// and the refusal is audited when the store keeps an audit log.
 func (r *Registry) Revoke(ctx context.Context, id string) error {
-	if err := r.store.RevokeAPIKey(ctx, id, r.now()); err != nil {
+	now := r.now()
+	err := r.store.RevokeAPIKey(ctx, id, now, revokedRecord(ctx, id, now))
+	if errors.Is(err, ErrLastAdminKey) {
+		if a, ok := r.store.(auditAppender); ok {
+			refused := journal.NewEntry(ctx, now, ActionRevoke, id, journal.Refused(ProblemLastAdminKey))
+			if aerr := a.AppendAudit(ctx, refused); aerr != nil {
+				err = errors.Join(err, fmt.Errorf("audit the refusal: %w", aerr))
+			}
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("revoke API key %s: %w", id, err)
 	}
 	return r.Refresh(ctx)
@@ -112,7 +126,7 @@ func (r *Registry) Bootstrap(ctx context.Context, secret string) (generated stri
 	if err != nil {
 		return "", fmt.Errorf("bootstrap API key: %w", err)
 	}
-	created, err := r.store.CreateFirstAPIKey(ctx, k)
+	created, err := r.store.CreateFirstAPIKey(ctx, k, createdRecord(ctx, k))
 	if err != nil {
 		return "", fmt.Errorf("bootstrap API key: %w", err)
 	}

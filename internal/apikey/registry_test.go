@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tokensvc/tokensvc/internal/apikey"
+	"github.com/tokensvc/tokensvc/internal/journal"
 )
 
 // memStore is an apikey.Store in memory, enough to test the Registry on its
@@ -25,14 +26,14 @@ func (m *memStore) APIKeys(context.Context) ([]apikey.Key, error) {
 	return append([]apikey.Key(nil), m.keys...), m.err
 }
 
-func (m *memStore) CreateAPIKey(_ context.Context, k apikey.Key) error {
+func (m *memStore) CreateAPIKey(_ context.Context, k apikey.Key, _ journal.Record) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.keys = append(m.keys, k)
 	return nil
 }
 
-func (m *memStore) CreateFirstAPIKey(ctx context.Context, k apikey.Key) (bool, error) {
+func (m *memStore) CreateFirstAPIKey(ctx context.Context, k apikey.Key, _ journal.Record) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, e := range m.keys {
@@ -44,7 +45,7 @@ func (m *memStore) CreateFirstAPIKey(ctx context.Context, k apikey.Key) (bool, e
 	return true, nil
 }
 
-func (m *memStore) RevokeAPIKey(_ context.Context, id string, at time.Time) error {
+func (m *memStore) RevokeAPIKey(_ context.Context, id string, at time.Time, _ journal.Record) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for i := range m.keys {

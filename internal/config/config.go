@@ -44,6 +44,7 @@ type Config struct {
 	SessionMax       time.Duration
 	ReuseGrace       time.Duration
 	SessionRetention time.Duration
+	AuditRetention   time.Duration
 	PerAPIKeyRate    ratelimit.Rate
 	PerUserRate      ratelimit.Rate
 	PerClientRate    ratelimit.Rate
@@ -84,6 +85,7 @@ func Vars() []Var {
 		{"TOKENSVC_SESSION_MAX", "2160h", "No login session lives longer than this (90 days)."},
 		{"TOKENSVC_SESSION_REUSE_GRACE", "30s", "How long a rotated refresh token still works, for a response lost on the network; replayed later, it ends the session."},
 		{"TOKENSVC_SESSION_RETENTION", "168h", "How long an ended login session is kept, listed with why it ended, before it and its refresh tokens are deleted (7 days)."},
+		{"TOKENSVC_AUDIT_RETENTION", "8760h", "How long audit-log entries (who changed what) and notification events are kept before they are deleted (a year)."},
 		{"TOKENSVC_AUTO_ACTIVATE", "false", "`true`: the next key signs when the period ends (JWKS-fetching verifiers). `false`: an operator activates it after registering it in the dashboard."},
 		{"TOKENSVC_RATE_LIMIT_PER_API_KEY", "off", "Requests each API key may make, as `N/s`, `N/min` or `N/h` (bursts of up to N), or `off`. Beyond it: 429 with Retry-After."},
 		{"TOKENSVC_RATE_LIMIT_PER_USER", "60/min", "Tokens and sessions that may be asked for each user, as `N/s`, `N/min` or `N/h`, or `off`. Beyond it: 429 with Retry-After."},
@@ -188,6 +190,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.SessionMax = duration(env("TOKENSVC_SESSION_MAX"), "TOKENSVC_SESSION_MAX", fail)
 	c.ReuseGrace = duration(env("TOKENSVC_SESSION_REUSE_GRACE"), "TOKENSVC_SESSION_REUSE_GRACE", fail)
 	c.SessionRetention = duration(env("TOKENSVC_SESSION_RETENTION"), "TOKENSVC_SESSION_RETENTION", fail)
+	c.AuditRetention = duration(env("TOKENSVC_AUDIT_RETENTION"), "TOKENSVC_AUDIT_RETENTION", fail)
 	switch v := strings.ToLower(env("TOKENSVC_AUTO_ACTIVATE")); v {
 	case "true", "1", "yes":
 		c.AutoActivate = true

@@ -35,7 +35,7 @@ func TestDefaults(t *testing.T) {
 		c.LogLevel != want.LogLevel || c.DatabaseURL != "" || c.MasterKey != nil ||
 		c.RotationPeriod != 90*24*time.Hour || c.RotationLead != 7*24*time.Hour || c.AutoActivate ||
 		!c.PerAPIKeyRate.Off() || c.PerUserRate != (ratelimit.Rate{N: 60, Per: time.Minute}) || c.MaxInFlight != 64 ||
-		c.StoreTimeout != 5*time.Second || c.PerClientRate != (ratelimit.Rate{N: 120, Per: time.Minute}) || c.TrustedProxies != nil {
+		c.StoreTimeout != 5*time.Second || c.AuditRetention != 8760*time.Hour || c.PerClientRate != (ratelimit.Rate{N: 120, Per: time.Minute}) || c.TrustedProxies != nil {
 		t.Errorf("defaults = %+v\nwant %+v", c, want)
 	}
 }
@@ -66,6 +66,7 @@ func TestEverySetting(t *testing.T) {
 		"TOKENSVC_RATE_LIMIT_PER_USER":     "off",
 		"TOKENSVC_MAX_INFLIGHT_SIGNATURES": "8",
 		"TOKENSVC_STORE_TIMEOUT":           "300ms",
+		"TOKENSVC_AUDIT_RETENTION":         "2160h",
 		"TOKENSVC_RATE_LIMIT_PER_CLIENT":   "10/s",
 		"TOKENSVC_TRUSTED_PROXIES":         " 10.0.0.0/8, 192.0.2.7 ,2001:db8::/32,::ffff:198.51.100.1",
 	}))
@@ -77,7 +78,7 @@ func TestEverySetting(t *testing.T) {
 		c.Issuer != "https://auth.example" || c.Audience != "moengage" || c.LogLevel != "debug" ||
 		c.RotationPeriod != 720*time.Hour || c.RotationLead != 48*time.Hour || !c.AutoActivate ||
 		c.PerAPIKeyRate != (ratelimit.Rate{N: 500, Per: time.Second}) || !c.PerUserRate.Off() || c.MaxInFlight != 8 ||
-		c.StoreTimeout != 300*time.Millisecond || c.PerClientRate != (ratelimit.Rate{N: 10, Per: time.Second}) ||
+		c.StoreTimeout != 300*time.Millisecond || c.AuditRetention != 2160*time.Hour || c.PerClientRate != (ratelimit.Rate{N: 10, Per: time.Second}) ||
 		!slices.Equal(c.TrustedProxies, []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.7/32"),
 			netip.MustParsePrefix("2001:db8::/32"), netip.MustParsePrefix("198.51.100.1/32")}) {
 		t.Errorf("config = %+v", c)
@@ -116,6 +117,7 @@ func TestProblems(t *testing.T) {
 			[]string{`TOKENSVC_TRUSTED_PROXIES: "proxy.internal"`, `TOKENSVC_TRUSTED_PROXIES: "10.0.0.1/33"`}},
 		{"store timeout not a duration", map[string]string{"TOKENSVC_STORE_TIMEOUT": "5"}, []string{"TOKENSVC_STORE_TIMEOUT:"}},
 		{"store timeout zero", map[string]string{"TOKENSVC_STORE_TIMEOUT": "0s"}, []string{"TOKENSVC_STORE_TIMEOUT:"}},
+		{"audit retention not a duration", map[string]string{"TOKENSVC_AUDIT_RETENTION": "1y"}, []string{"TOKENSVC_AUDIT_RETENTION:"}},
 		{"auto activate not a bool", map[string]string{"TOKENSVC_AUTO_ACTIVATE": "sometimes"}, []string{"TOKENSVC_AUTO_ACTIVATE:"}},
 		{"ttl over max", map[string]string{"TOKENSVC_TOKEN_TTL": "48h"}, []string{"longer than TOKENSVC_MAX_TOKEN_TTL"}},
 		{"fractional ttl", map[string]string{"TOKENSVC_TOKEN_TTL": "1.5s"}, []string{"whole number of seconds"}},

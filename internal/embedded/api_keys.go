@@ -11,6 +11,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/tokensvc/tokensvc/internal/apikey"
+	"github.com/tokensvc/tokensvc/internal/journal"
 )
 
 // apiKey is the stored encoding of an apikey.Key.
@@ -57,10 +58,13 @@ func apiKeys(tx *bolt.Tx) ([]apikey.Key, error) {
 	return ks, err
 }
 
-// CreateAPIKey stores a new API key.
-func (s *Store) CreateAPIKey(_ context.Context, k apikey.Key) error {
+// CreateAPIKey stores a new API key with its journal record.
+func (s *Store) CreateAPIKey(_ context.Context, k apikey.Key, j journal.Record) error {
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		return put(tx, bucketAPIKeys, k.ID, encodeAPIKey(k))
+		if err := put(tx, bucketAPIKeys, k.ID, encodeAPIKey(k)); err != nil {
+			return err
+		}
+		return writeJournal(tx, j)
 	})
 	if err != nil {
 		return fmt.Errorf("create API key: %w", err)
@@ -70,7 +74,7 @@ func (s *Store) CreateAPIKey(_ context.Context, k apikey.Key) error {
 
 // CreateFirstAPIKey stores k only if no unrevoked key exists and no key,
 // revoked or not, has k's secret.
-func (s *Store) CreateFirstAPIKey(_ context.Context, k apikey.Key) (bool, error) {
+func (s *Store) CreateFirstAPIKey(_ context.Context, k apikey.Key, j journal.Record) (bool, error) {
 	var created bool
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		ks, err := apiKeys(tx)
@@ -81,7 +85,10 @@ func (s *Store) CreateFirstAPIKey(_ context.Context, k apikey.Key) (bool, error)
 			return nil
 		}
 		created = true
-		return put(tx, bucketAPIKeys, k.ID, encodeAPIKey(k))
+		if err := put(tx, bucketAPIKeys, k.ID, encodeAPIKey(k)); err != nil {
+			return err
+		}
+		return writeJournal(tx, j)
 	})
 	if err != nil {
 		return false, fmt.Errorf("create first API key: %w", err)
@@ -90,8 +97,10 @@ func (s *Store) CreateFirstAPIKey(_ context.Context, k apikey.Key) (bool, error)
 }
 
 // RevokeAPIKey marks the key revoked at the given time, keeping the first
-// revocation time of a key revoked twice.
-func (s *Store) RevokeAPIKey(_ context.Context, id string, at time.Time) error {
+// revocation time of a key revoked twice, and refuses to revoke the last
+// unrevoked admin key. bbolt runs one write transaction at a time, so the
+// check and the revocation are atomic.
+func (s *Store) RevokeAPIKey(_ context.Context, id string, at time.Time, j journal.Record) error {
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bucketAPIKeys).Get([]byte(id))
 		if v == nil {
@@ -101,11 +110,22 @@ func (s *Store) RevokeAPIKey(_ context.Context, id string, at time.Time) error {
 		if err := json.Unmarshal(v, &a); err != nil {
 			return fmt.Errorf("decode %s/%s: %w", bucketAPIKeys, id, err)
 		}
-		if !a.RevokedAt.IsZero() {
-			return nil
+		if a.RevokedAt.IsZero() {
+			if a.Scope == apikey.ScopeAdmin {
+				ks, err := apiKeys(tx)
+				if err != nil {
+					return err
+				}
+				if !slices.ContainsFunc(ks, func(k apikey.Key) bool { return k.ID != id && k.Scope == apikey.ScopeAdmin && !k.Revoked() }) {
+					return apikey.ErrLastAdminKey
+				}
+			}
+			a.RevokedAt = at.UTC()
+			if err := put(tx, bucketAPIKeys, id, a); err != nil {
+				return err
+			}
 		}
-		a.RevokedAt = at.UTC()
-		return put(tx, bucketAPIKeys, id, a)
+		return writeJournal(tx, j)
 	})
 	if err != nil {
 		return fmt.Errorf("revoke API key %s: %w", id, err)

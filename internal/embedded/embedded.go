@@ -42,13 +42,14 @@ func Open(path string) (*Store, error) {
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockWait})
 	if errors.Is(err, berrors.ErrTimeout) {
-		return nil, fmt.Errorf("open embedded store: data dir %s is in use by another tokensvc process (stop it, or give this one its own TOKENSVC_DATA_DIR)", filepath.Dir(path))
+		return nil, &inUseError{dir: filepath.Dir(path)}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open embedded store %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketSigningKeys, bucketAPIKeys, bucketSessions, bucketRefreshTokens} {
+		for _, b := range [][]byte{bucketSigningKeys, bucketAPIKeys, bucketSessions, bucketRefreshTokens,
+			bucketAuditLog, bucketOutbox, bucketOutboxIDs, bucketOutboxPending} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -93,9 +94,18 @@ func put(tx *bolt.Tx, bucket []byte, key string, v any) error {
 	return tx.Bucket(bucket).Put([]byte(key), b)
 }
 
-// ErrInUse is returned by OpenReadOnly while a tokensvc process holds the
-// store.
+// ErrInUse is returned by Open and OpenReadOnly while another tokensvc
+// process holds the store: bbolt's file lock says so.
 var ErrInUse = errors.New("the embedded store is in use by a running tokensvc")
+
+// inUseError is Open's ErrInUse, naming the data dir.
+type inUseError struct{ dir string }
+
+func (e *inUseError) Error() string {
+	return "open embedded store: data dir " + e.dir + " is in use by another tokensvc process (stop it, or give this one its own TOKENSVC_DATA_DIR)"
+}
+
+func (e *inUseError) Is(target error) bool { return target == ErrInUse }
 
 // OpenReadOnly opens an existing store file for reading only, for
 // diagnostics. It fails with fs.ErrNotExist when there is no file yet, and

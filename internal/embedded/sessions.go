@@ -12,6 +12,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/tokensvc/tokensvc/internal/journal"
 	"github.com/tokensvc/tokensvc/internal/session"
 )
 
@@ -52,7 +53,7 @@ func (s *Store) CreateSession(_ context.Context, sess session.Session, first ses
 // UpdateByRefreshToken changes a session and its refresh tokens in one
 // write transaction; bbolt runs one at a time. A new token supersedes the
 // one bucketLiveRefreshTokens names for the session.
-func (s *Store) UpdateByRefreshToken(_ context.Context, hash [sha256.Size]byte, change func(*session.Session, *session.RefreshToken) (*session.RefreshToken, error)) (session.Session, error) {
+func (s *Store) UpdateByRefreshToken(_ context.Context, hash [sha256.Size]byte, change func(*session.Session, *session.RefreshToken) (*session.RefreshToken, journal.Record, error)) (session.Session, error) {
 	var sess session.Session
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		tok, err := refreshToken(tx, hash[:])
@@ -68,8 +69,11 @@ func (s *Store) UpdateByRefreshToken(_ context.Context, hash [sha256.Size]byte, 
 			return fmt.Errorf("decode session %s: %w", tok.SessionID, err)
 		}
 		sess = session.Session(ss)
-		next, err := change(&sess, &tok)
+		next, j, err := change(&sess, &tok)
 		if err != nil {
+			return err
+		}
+		if err := writeJournal(tx, j); err != nil {
 			return err
 		}
 		if err := put(tx, bucketSessions, sess.ID, storedSession(sess)); err != nil {
@@ -114,8 +118,9 @@ func (s *Store) UserSessions(_ context.Context, userID string) ([]session.Sessio
 	return out, nil
 }
 
-// EndUserSessions revokes every usable session of a user.
-func (s *Store) EndUserSessions(_ context.Context, userID string, at time.Time, reason string) (int, error) {
+// EndUserSessions revokes every usable session of a user, writing j in the
+// same transaction.
+func (s *Store) EndUserSessions(_ context.Context, userID string, at time.Time, reason string, j journal.Record) (int, error) {
 	n := 0
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		var ended []storedSession
@@ -134,7 +139,7 @@ func (s *Store) EndUserSessions(_ context.Context, userID string, at time.Time, 
 			}
 		}
 		n = len(ended)
-		return nil
+		return writeJournal(tx, j)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("end sessions: %w", err)

@@ -10,6 +10,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/tokensvc/tokensvc/internal/journal"
 	"github.com/tokensvc/tokensvc/internal/session"
 	"github.com/tokensvc/tokensvc/internal/storetest"
 )
@@ -35,9 +36,9 @@ func TestOpenSupersedesForkedRefreshTokens(t *testing.T) {
 	if err := s.CreateSession(ctx, sess, first); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.UpdateByRefreshToken(ctx, first.Hash, func(_ *session.Session, tok *session.RefreshToken) (*session.RefreshToken, error) {
+	if _, err := s.UpdateByRefreshToken(ctx, first.Hash, func(_ *session.Session, tok *session.RefreshToken) (*session.RefreshToken, journal.Record, error) {
 		tok.RotatedAt = older.IssuedAt
-		return &older, nil
+		return &older, journal.Record{}, nil
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -68,8 +69,8 @@ func TestOpenSupersedesForkedRefreshTokens(t *testing.T) {
 		t.Fatal("the newest live successor was superseded")
 	}
 	next := tokenAt(at.Add(3 * time.Second))
-	if _, err := s.UpdateByRefreshToken(ctx, first.Hash, func(*session.Session, *session.RefreshToken) (*session.RefreshToken, error) {
-		return &next, nil
+	if _, err := s.UpdateByRefreshToken(ctx, first.Hash, func(*session.Session, *session.RefreshToken) (*session.RefreshToken, journal.Record, error) {
+		return &next, journal.Record{}, nil
 	}); err != nil {
 		t.Fatal(err)
 	}

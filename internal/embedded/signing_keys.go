@@ -10,6 +10,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/tokensvc/tokensvc/internal/journal"
 	"github.com/tokensvc/tokensvc/internal/keys"
 )
 
@@ -58,20 +59,20 @@ func signingKeys(tx *bolt.Tx) ([]keys.Record, error) {
 }
 
 // UpdateSigningKeys runs decide over every record and writes what it
-// returns. bbolt runs one write transaction at a time, which makes the read,
+// returns, with the journal record decide returns. bbolt runs one write transaction at a time, which makes the read,
 // the decision and the writes atomic; its file lock keeps other processes
 // out altogether.
-func (s *Store) UpdateSigningKeys(_ context.Context, decide func([]keys.Record) ([]keys.Record, error)) error {
+func (s *Store) UpdateSigningKeys(_ context.Context, decide func([]keys.Record) ([]keys.Record, journal.Record, error)) error {
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		recs, err := signingKeys(tx)
 		if err != nil {
 			return err
 		}
-		writes, err := decide(recs)
+		writes, j, err := decide(recs)
 		if err != nil {
 			return err
 		}
-		if len(writes) == 0 {
+		if len(writes) == 0 && j.Empty() {
 			// Most scheduled steps change nothing: rolling back spares the
 			// commit's fsync.
 			return errNothingToWrite
@@ -80,6 +81,9 @@ func (s *Store) UpdateSigningKeys(_ context.Context, decide func([]keys.Record) 
 			if err := put(tx, bucketSigningKeys, r.KID, signingKey(r)); err != nil {
 				return err
 			}
+		}
+		if err := writeJournal(tx, j); err != nil {
+			return err
 		}
 		return oneActive(tx)
 	})

@@ -56,6 +56,8 @@ type Deps struct {
 	KeyAdmin KeyAdmin
 	APIKeys  APIKeys
 	Sessions Sessions
+	// Audit is the audit log GET /v1/audit reads.
+	Audit AuditLog
 	// Ready reports why the service cannot serve mint requests, or nil.
 	Ready   func(context.Context) error
 	Metrics *Metrics
@@ -83,6 +85,7 @@ type api struct {
 	keyAdmin KeyAdmin
 	apiKeys  APIKeys
 	sessions Sessions
+	audit    AuditLog
 	now      func() time.Time
 	verifier verify.Verifier
 	ready    func(context.Context) error
@@ -108,6 +111,7 @@ func New(d Deps) http.Handler {
 		keyAdmin: d.KeyAdmin,
 		apiKeys:  d.APIKeys,
 		sessions: d.Sessions,
+		audit:    d.Audit,
 		now:      d.Now,
 		verifier: d.Verifier,
 		ready:    d.Ready,
@@ -157,10 +161,10 @@ func (a *api) routes() chi.Router {
 		r.Post("/v1/verify", a.verifyToken)
 		r.Post("/v1/sessions", a.createSession)
 		r.Get("/v1/users/{user_id}/sessions", a.listSessions)
-		r.Delete("/v1/users/{user_id}/sessions", a.endSessions)
+		r.With(withRequestID).Delete("/v1/users/{user_id}/sessions", a.endSessions)
 	})
 	r.Group(func(r chi.Router) {
-		r.Use(a.requireScope(apikey.ScopeAdmin))
+		r.Use(a.requireScope(apikey.ScopeAdmin), withRequestID)
 		r.Post("/v1/apikeys", a.createAPIKey)
 		r.Get("/v1/apikeys", a.listAPIKeys)
 		r.Delete("/v1/apikeys/{id}", a.revokeAPIKey)
@@ -169,6 +173,7 @@ func (a *api) routes() chi.Router {
 		r.Post("/v1/keys/{kid}/confirm", a.confirmKey)
 		r.Post("/v1/keys/{kid}/activate", a.activateKey)
 		r.Post("/v1/keys/{kid}/revoke", a.revokeKey)
+		r.Get("/v1/audit", a.auditLog)
 	})
 	return mux
 }

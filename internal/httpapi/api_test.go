@@ -24,6 +24,7 @@ import (
 	"github.com/tokensvc/tokensvc/internal/embedded"
 	"github.com/tokensvc/tokensvc/internal/httpapi"
 	"github.com/tokensvc/tokensvc/internal/issuer"
+	"github.com/tokensvc/tokensvc/internal/journal"
 	"github.com/tokensvc/tokensvc/internal/keys"
 	"github.com/tokensvc/tokensvc/internal/pgtest"
 	"github.com/tokensvc/tokensvc/internal/postgres"
@@ -66,6 +67,7 @@ type store interface {
 	keys.Store
 	apikey.Store
 	session.Store
+	journal.Audit
 }
 
 func newHarness(t testing.TB, opt options) *harness {
@@ -133,6 +135,7 @@ func newHarness(t testing.TB, opt options) *harness {
 		Keys:     ring,
 		KeyAdmin: rotator,
 		APIKeys:  reg,
+		Audit:    st,
 		Ready: func(context.Context) error {
 			if h.ready != nil {
 				return h.ready

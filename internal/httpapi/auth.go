@@ -1,19 +1,12 @@
 package httpapi
 
 import (
-	"context"
 	"net/http"
 	"strings"
 
 	"github.com/tokensvc/tokensvc/internal/apikey"
+	"github.com/tokensvc/tokensvc/internal/journal"
 )
-
-type callerKey struct{}
-
-// caller is the API key that authenticated a request, as the context holds
-// it: two strings, so that carrying it costs the mint path what the id
-// alone did, one small allocation.
-type caller struct{ id, name string }
 
 // requireScope admits requests whose bearer API key has scope need.
 func (a *api) requireScope(need apikey.Scope) func(http.Handler) http.Handler {
@@ -40,7 +33,10 @@ func (a *api) requireScope(need apikey.Scope) func(http.Handler) http.Handler {
 					"this API key has scope "+string(k.Scope)+"; this endpoint needs scope "+string(need)))
 				return
 			}
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, caller{k.ID, k.Name})))
+			// The actor of every change this request makes: the audit log
+			// names it. One context value, as the caller's id was before.
+			actor := journal.Actor{Kind: journal.ActorAPIKey, ID: k.ID, Name: k.Name}
+			next.ServeHTTP(w, r.WithContext(journal.WithActor(r.Context(), actor)))
 		})
 	}
 }
@@ -61,13 +57,12 @@ func bearer(header string) (string, bool) {
 
 // callerID returns the id of the API key that authenticated r, for logs.
 func callerID(r *http.Request) string {
-	c, _ := r.Context().Value(callerKey{}).(caller)
-	return c.id
+	return journal.ActorFrom(r.Context()).ID
 }
 
 // callerLabel names the API key that authenticated r for the record, as
 // "apikey:<id> (<name>)": the id is what to revoke, the name who holds it.
 func callerLabel(r *http.Request) string {
-	c, _ := r.Context().Value(callerKey{}).(caller)
-	return "apikey:" + c.id + " (" + c.name + ")"
+	a := journal.ActorFrom(r.Context())
+	return "apikey:" + a.ID + " (" + a.Name + ")"
 }

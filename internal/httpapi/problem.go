@@ -92,6 +92,9 @@ func problemFor(err error) *problem {
 		return newProblem(http.StatusConflict, "pending-exists", "A pending key already exists", err.Error())
 	case errors.Is(err, keys.ErrNotFound):
 		return newProblem(http.StatusNotFound, "not-found", "Not found", "no published key has this kid")
+	case errors.Is(err, apikey.ErrLastAdminKey):
+		return newProblem(http.StatusConflict, apikey.ProblemLastAdminKey, "Last admin key",
+			"this is the last unrevoked admin API key, and without one nothing could administer tokensvc: create another admin key first, then revoke this one")
 	case errors.Is(err, apikey.ErrNotFound):
 		return newProblem(http.StatusNotFound, "not-found", "Not found", "no API key has this id")
 	case errors.As(err, &unav) && unav.Unavailable(), errors.Is(err, context.DeadlineExceeded):

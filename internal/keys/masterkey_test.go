@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokensvc/tokensvc/internal/journal"
 	"github.com/tokensvc/tokensvc/internal/keys"
 )
 
@@ -25,7 +26,9 @@ func TestActivateRefusesKeyThisProcessCannotOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.UpdateSigningKeys(ctx, func([]keys.Record) ([]keys.Record, error) { return []keys.Record{foreign}, nil }); err != nil {
+	if err := st.UpdateSigningKeys(ctx, func([]keys.Record) ([]keys.Record, journal.Record, error) {
+		return []keys.Record{foreign}, journal.Record{}, nil
+	}); err != nil {
 		t.Fatal(err)
 	}
 	before, _ := st.SigningKeys(ctx)
@@ -141,7 +144,9 @@ func withForeignPending(t *testing.T, policy keys.Policy, now func() time.Time) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.UpdateSigningKeys(ctx, func([]keys.Record) ([]keys.Record, error) { return []keys.Record{foreign}, nil }); err != nil {
+	if err := st.UpdateSigningKeys(ctx, func([]keys.Record) ([]keys.Record, journal.Record, error) {
+		return []keys.Record{foreign}, journal.Record{}, nil
+	}); err != nil {
 		t.Fatal(err)
 	}
 	if err := ring.Load(ctx); err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tokensvc/tokensvc/internal/issuer"
+	"github.com/tokensvc/tokensvc/internal/journal"
 	"github.com/tokensvc/tokensvc/internal/keys"
 )
 
@@ -38,7 +39,7 @@ type afterCommit struct {
 	then func()
 }
 
-func (s *afterCommit) UpdateSigningKeys(ctx context.Context, decide func([]keys.Record) ([]keys.Record, error)) error {
+func (s *afterCommit) UpdateSigningKeys(ctx context.Context, decide func([]keys.Record) ([]keys.Record, journal.Record, error)) error {
 	err := s.Store.UpdateSigningKeys(ctx, decide)
 	if err == nil && s.then != nil {
 		s.then()

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokensvc/tokensvc/internal/journal"
 	"github.com/tokensvc/tokensvc/internal/keys"
 )
 
@@ -20,9 +21,10 @@ import (
 // Ring on its own; the real stores pass the contract suite in
 // internal/storetest.
 type memStore struct {
-	mu   sync.Mutex
-	recs []keys.Record
-	err  error
+	mu      sync.Mutex
+	recs    []keys.Record
+	err     error
+	journal []journal.Record // what each committed update recorded
 }
 
 func (m *memStore) SigningKeys(context.Context) ([]keys.Record, error) {
@@ -31,16 +33,17 @@ func (m *memStore) SigningKeys(context.Context) ([]keys.Record, error) {
 	return slices.Clone(m.recs), m.err
 }
 
-func (m *memStore) UpdateSigningKeys(_ context.Context, decide func([]keys.Record) ([]keys.Record, error)) error {
+func (m *memStore) UpdateSigningKeys(_ context.Context, decide func([]keys.Record) ([]keys.Record, journal.Record, error)) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.err != nil {
 		return m.err
 	}
-	writes, err := decide(slices.Clone(m.recs))
+	writes, j, err := decide(slices.Clone(m.recs))
 	if err != nil {
 		return err
 	}
+	m.journal = append(m.journal, j)
 	for _, w := range writes {
 		i := slices.IndexFunc(m.recs, func(r keys.Record) bool { return r.KID == w.KID })
 		if i < 0 {

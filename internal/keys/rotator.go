@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/tokensvc/tokensvc/internal/journal"
 )
 
 // Rotator changes the keys: on the schedule of its Policy, and when an
@@ -31,8 +33,9 @@ func (r *Rotator) generate(state State) (Record, error) {
 	return Generate(r.policy.Alg, r.policy.Bits, state, r.now(), r.sealer)
 }
 
-// update runs decide in one store transaction and reloads the ring. It
-// fails only when nothing was committed.
+// update runs decide in one store transaction, with the audit entries of
+// op and the events its writes call for, and reloads the ring. It fails only when
+// nothing was committed.
 //
 // A key may sign only once every replica publishes it. Other replicas
 // reload when told of the commit, and one may sign with the new key before
@@ -41,17 +44,21 @@ func (r *Rotator) generate(state State) (Record, error) {
 // notification still on the way), the transaction is dropped, the ring
 // loaded, and decide run once more. The load publishes every key committed
 // before it, so the second run finds the key published.
-func (r *Rotator) update(ctx context.Context, what string, decide func(ks keySet, now time.Time) ([]Record, error)) error {
-	tx := func(recs []Record) ([]Record, error) {
-		writes, err := decide(keySet(recs), r.now())
+func (r *Rotator) update(ctx context.Context, what string, op *operation, decide func(ks keySet, now time.Time) ([]Record, error)) error {
+	tx := func(recs []Record) ([]Record, journal.Record, error) {
+		now := r.now()
+		writes, err := decide(keySet(recs), now)
 		if err != nil {
-			return nil, err
+			return nil, journal.Record{}, err
 		}
 		// Inside the transaction, so a refused change commits nothing.
 		if err := checkOpens(writes, r.sealer); err != nil {
-			return nil, err
+			return nil, journal.Record{}, err
 		}
-		return writes, r.publishes(keySet(recs), writes)
+		if err := r.publishes(keySet(recs), writes); err != nil {
+			return nil, journal.Record{}, err
+		}
+		return writes, journalOf(ctx, keySet(recs), writes, now, *op), nil
 	}
 	err := r.store.UpdateSigningKeys(ctx, tx)
 	if _, ok := errors.AsType[*unpublishedError](err); ok {
@@ -104,7 +111,7 @@ func (r *Rotator) publishes(ks keySet, writes []Record) error {
 // have all expired. It returns the records it wrote.
 func (r *Rotator) Step(ctx context.Context) ([]Record, error) {
 	var changed []Record
-	err := r.update(ctx, "rotation step", func(ks keySet, now time.Time) ([]Record, error) {
+	err := r.update(ctx, "rotation step", &operation{}, func(ks keySet, now time.Time) ([]Record, error) {
 		var err error
 		changed, err = r.policy.schedule(ks, now, r.generate, r.opens)
 		return changed, err
@@ -118,7 +125,7 @@ func (r *Rotator) opens(rec Record) bool { return r.sealer.opens(rec) == nil }
 // Create makes a pending key now: published, not yet signing.
 func (r *Rotator) Create(ctx context.Context) (Record, error) {
 	var rec Record
-	err := r.update(ctx, "create key", func(ks keySet, _ time.Time) ([]Record, error) {
+	err := r.update(ctx, "create key", &operation{ActionCreate, journal.OutcomeOK}, func(ks keySet, _ time.Time) ([]Record, error) {
 		if p, ok := ks.first(StatePending); ok {
 			return nil, fmt.Errorf("%w (%s): activate or revoke it first", ErrPendingExists, p.KID)
 		}
@@ -137,7 +144,7 @@ func (r *Rotator) Create(ctx context.Context) (Record, error) {
 // without its private half.
 func (r *Rotator) Confirm(ctx context.Context, kid, by string) (Record, error) {
 	var rec Record
-	err := r.update(ctx, "confirm key "+kid, func(ks keySet, now time.Time) ([]Record, error) {
+	err := r.update(ctx, "confirm key "+kid, &operation{ActionConfirm, journal.OutcomeOK}, func(ks keySet, now time.Time) ([]Record, error) {
 		var ok bool
 		if rec, ok = ks.byKID(kid); !ok {
 			return nil, fmt.Errorf("key %q: %w", kid, ErrNotFound)
@@ -149,7 +156,6 @@ func (r *Rotator) Confirm(ctx context.Context, kid, by string) (Record, error) {
 			return nil, nil
 		}
 		rec.RegisteredAt, rec.RegisteredBy = now.UTC().Truncate(time.Microsecond), by
-		// journal: audit "key.confirm", target kid, outcome "ok".
 		return []Record{rec}, nil
 	})
 	rec.SealedPrivateKey = nil
@@ -179,10 +185,11 @@ func (e *NotRegisteredError) Is(target error) bool { return target == ErrNotRegi
 // Activate makes the pending key kid active and retires the active key, in
 // one transaction. The operator calls it once kid is registered with the
 // verifier and confirmed (Confirm); a key not confirmed is refused with
-// ErrNotRegistered unless force is set. It returns the new active record
-// and the retired one, if any.
+// ErrNotRegistered unless force is set, and the refusal is audited on its
+// own. It returns the new active record and the retired one, if any.
 func (r *Rotator) Activate(ctx context.Context, kid string, force bool) (activated Record, retired *Record, err error) {
-	err = r.update(ctx, "activate key "+kid, func(ks keySet, now time.Time) ([]Record, error) {
+	op := &operation{ActionActivate, journal.OutcomeOK}
+	err = r.update(ctx, "activate key "+kid, op, func(ks keySet, now time.Time) ([]Record, error) {
 		next, ok := ks.byKID(kid)
 		if !ok {
 			return nil, fmt.Errorf("key %q: %w", kid, ErrNotFound)
@@ -190,13 +197,12 @@ func (r *Rotator) Activate(ctx context.Context, kid string, force bool) (activat
 		if next.State != StatePending {
 			return nil, fmt.Errorf("key %s is %s; only a pending key can be activated: %w", kid, next.State, ErrInvalidTransition)
 		}
-		if !next.Registered() && !force {
-			// journal: audit "key.activate" on its own (nothing else is
-			// written), outcome "refused: key-not-registered".
-			return nil, &NotRegisteredError{KID: kid}
+		if !next.Registered() {
+			if !force {
+				return nil, &NotRegisteredError{KID: kid}
+			}
+			op.outcome = journal.OutcomeForced
 		}
-		// journal: audit "key.activate", outcome "forced" when force
-		// overrode the guard (next not registered), "ok" otherwise.
 		out, err := r.policy.swap(ks, next, now)
 		if err != nil {
 			return nil, err
@@ -207,7 +213,34 @@ func (r *Rotator) Activate(ctx context.Context, kid string, force bool) (activat
 		}
 		return out, nil
 	})
+	if errors.Is(err, ErrNotRegistered) {
+		err = r.auditRefusal(ctx, ActionActivate, kid, ProblemNotRegistered, err)
+	}
 	return activated, retired, err
+}
+
+// ProblemNotRegistered is the problem type of an activation refused by
+// the guard, as the audit log records it.
+const ProblemNotRegistered = "key-not-registered"
+
+// auditAppender is the optional store side of auditing a refusal, which
+// writes nothing else.
+type auditAppender interface {
+	AppendAudit(ctx context.Context, entries ...journal.Entry) error
+}
+
+// auditRefusal records that an operator's action on kid was refused with
+// problem, and returns the refusal err (joined with any failure to record it).
+func (r *Rotator) auditRefusal(ctx context.Context, action, kid, problem string, err error) error {
+	a, ok := r.store.(auditAppender)
+	if !ok {
+		return err
+	}
+	refused := journal.NewEntry(ctx, r.now().UTC().Truncate(time.Microsecond), action, kid, journal.Refused(problem))
+	if aerr := a.AppendAudit(ctx, refused); aerr != nil {
+		return errors.Join(err, fmt.Errorf("audit the refusal: %w", aerr))
+	}
+	return err
 }
 
 // Revocation is what revoking a key did.
@@ -227,7 +260,7 @@ type Revocation struct {
 // takes over, or a new key when there is none, so minting never stops.
 func (r *Rotator) Revoke(ctx context.Context, kid string) (Revocation, error) {
 	var rv Revocation
-	err := r.update(ctx, "revoke key "+kid, func(ks keySet, now time.Time) ([]Record, error) {
+	err := r.update(ctx, "revoke key "+kid, &operation{ActionRevoke, journal.OutcomeOK}, func(ks keySet, now time.Time) ([]Record, error) {
 		rv = Revocation{}
 		rec, ok := ks.byKID(kid)
 		if !ok {
@@ -254,8 +287,6 @@ func (r *Rotator) Revoke(ctx context.Context, kid string) (Revocation, error) {
 			return nil, err
 		}
 		rv.Replacement = &next
-		// journal: when !next.Registered(), event "key.replacement_signing"
-		// (emergency: register its PEM now) beside "key.revoke".
 		return append(out, next), nil
 	})
 	return rv, err

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/tokensvc/tokensvc/internal/apikey"
+	"github.com/tokensvc/tokensvc/internal/journal"
 )
 
 // APIKeys returns every API key, revoked ones included, oldest first.
@@ -45,12 +47,15 @@ func (s *Store) APIKeys(ctx context.Context) ([]apikey.Key, error) {
 // milliseconds instead of at their next periodic reload.
 const APIKeysChannel = "tokensvc_api_keys"
 
-// CreateAPIKey stores a new API key.
-func (s *Store) CreateAPIKey(ctx context.Context, k apikey.Key) error {
+// CreateAPIKey stores a new API key with its journal record.
+func (s *Store) CreateAPIKey(ctx context.Context, k apikey.Key, j journal.Record) error {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if err := insertAPIKey(ctx, tx, k); err != nil {
+			return err
+		}
+		if err := writeJournal(ctx, tx, j); err != nil {
 			return err
 		}
 		return announceAPIKeys(ctx, tx)
@@ -71,7 +76,7 @@ func announceAPIKeys(ctx context.Context, tx pgx.Tx) error {
 // CreateFirstAPIKey stores k only if no unrevoked key exists and no key,
 // revoked or not, has k's secret. The advisory lock makes replicas starting
 // together agree on one bootstrap key.
-func (s *Store) CreateFirstAPIKey(ctx context.Context, k apikey.Key) (bool, error) {
+func (s *Store) CreateFirstAPIKey(ctx context.Context, k apikey.Key, j journal.Record) (bool, error) {
 	var created bool
 	err := s.inTx(ctx, lockAPIKeys, func(tx pgx.Tx) error {
 		var exists bool
@@ -80,6 +85,9 @@ func (s *Store) CreateFirstAPIKey(ctx context.Context, k apikey.Key) (bool, erro
 		}
 		created = true
 		if err := insertAPIKey(ctx, tx, k); err != nil {
+			return err
+		}
+		if err := writeJournal(ctx, tx, j); err != nil {
 			return err
 		}
 		return announceAPIKeys(ctx, tx)
@@ -91,22 +99,40 @@ func (s *Store) CreateFirstAPIKey(ctx context.Context, k apikey.Key) (bool, erro
 }
 
 // RevokeAPIKey marks the key revoked at the given time, keeping the first
-// revocation time of a key revoked twice.
-func (s *Store) RevokeAPIKey(ctx context.Context, id string, at time.Time) error {
-	ctx, cancel := s.bound(ctx)
-	defer cancel()
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1`, id, at.UTC())
+// revocation time of a key revoked twice. It holds the API keys' advisory
+// lock, so that two replicas revoking the last two admin keys at once
+// cannot each leave the other's as the last: one of them is refused.
+func (s *Store) RevokeAPIKey(ctx context.Context, id string, at time.Time, j journal.Record) error {
+	err := s.inTx(ctx, lockAPIKeys, func(tx pgx.Tx) error {
+		var scope apikey.Scope
+		var revoked *time.Time
+		err := tx.QueryRow(ctx, `SELECT scope, revoked_at FROM api_keys WHERE id = $1`, id).Scan(&scope, &revoked)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return apikey.ErrNotFound
+		}
 		if err != nil {
 			return err
 		}
-		if tag.RowsAffected() == 0 {
-			return apikey.ErrNotFound
+		if scope == apikey.ScopeAdmin && revoked == nil {
+			var others bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM api_keys
+				WHERE scope = 'admin' AND revoked_at IS NULL AND id <> $1)`, id).Scan(&others); err != nil {
+				return err
+			}
+			if !others {
+				return apikey.ErrLastAdminKey
+			}
+		}
+		if _, err := tx.Exec(ctx, `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1`, id, at.UTC()); err != nil {
+			return err
+		}
+		if err := writeJournal(ctx, tx, j); err != nil {
+			return err
 		}
 		return announceAPIKeys(ctx, tx)
 	})
 	if err != nil {
-		return fmt.Errorf("revoke API key %s: %w", id, classify(err))
+		return fmt.Errorf("revoke API key %s: %w", id, err)
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tokensvc/tokensvc/internal/apikey"
+	"github.com/tokensvc/tokensvc/internal/journal"
 	"github.com/tokensvc/tokensvc/internal/keys"
 	"github.com/tokensvc/tokensvc/internal/pgtest"
 	"github.com/tokensvc/tokensvc/internal/postgres"
@@ -53,27 +54,40 @@ func TestEveryCallHasADeadline(t *testing.T) {
 		"Ping":        s.Ping,
 		"SigningKeys": func(ctx context.Context) error { _, err := s.SigningKeys(ctx); return err },
 		"UpdateSigningKeys": func(ctx context.Context) error {
-			return s.UpdateSigningKeys(ctx, func([]keys.Record) ([]keys.Record, error) { return nil, nil })
+			return s.UpdateSigningKeys(ctx, func([]keys.Record) ([]keys.Record, journal.Record, error) { return nil, journal.Record{}, nil })
 		},
 		"APIKeys":           func(ctx context.Context) error { _, err := s.APIKeys(ctx); return err },
-		"CreateAPIKey":      func(ctx context.Context) error { return s.CreateAPIKey(ctx, k) },
-		"CreateFirstAPIKey": func(ctx context.Context) error { _, err := s.CreateFirstAPIKey(ctx, k); return err },
-		"RevokeAPIKey":      func(ctx context.Context) error { return s.RevokeAPIKey(ctx, k.ID, now) },
+		"CreateAPIKey":      func(ctx context.Context) error { return s.CreateAPIKey(ctx, k, journal.Record{}) },
+		"CreateFirstAPIKey": func(ctx context.Context) error { _, err := s.CreateFirstAPIKey(ctx, k, journal.Record{}); return err },
+		"RevokeAPIKey":      func(ctx context.Context) error { return s.RevokeAPIKey(ctx, k.ID, now, journal.Record{}) },
 		"CreateSession": func(ctx context.Context) error {
 			return s.CreateSession(ctx, session.Session{ID: "ses_x", UserID: "u", CreatedAt: now, LastUsedAt: now, ExpiresAt: now.Add(time.Hour)},
 				session.RefreshToken{SessionID: "ses_x", IssuedAt: now})
 		},
 		"UpdateByRefreshToken": func(ctx context.Context) error {
-			_, err := s.UpdateByRefreshToken(ctx, [sha256.Size]byte{}, func(*session.Session, *session.RefreshToken) (*session.RefreshToken, error) {
-				return nil, nil
+			_, err := s.UpdateByRefreshToken(ctx, [sha256.Size]byte{}, func(*session.Session, *session.RefreshToken) (*session.RefreshToken, journal.Record, error) {
+				return nil, journal.Record{}, nil
 			})
 			return err
 		},
-		"UserSessions":        func(ctx context.Context) error { _, err := s.UserSessions(ctx, "u"); return err },
-		"EndUserSessions":     func(ctx context.Context) error { _, err := s.EndUserSessions(ctx, "u", now, "test"); return err },
+		"UserSessions": func(ctx context.Context) error { _, err := s.UserSessions(ctx, "u"); return err },
+		"EndUserSessions": func(ctx context.Context) error {
+			_, err := s.EndUserSessions(ctx, "u", now, "test", journal.Record{})
+			return err
+		},
 		"DeleteEndedSessions": func(ctx context.Context) error { _, err := s.DeleteEndedSessions(ctx, now, now, 10); return err },
-		"PendingMigrations":   func(ctx context.Context) error { _, err := s.PendingMigrations(ctx); return err },
-		"Migrate":             func(ctx context.Context) error { _, err := s.Migrate(ctx); return err },
+		"AppendAudit": func(ctx context.Context) error {
+			return s.AppendAudit(ctx, journal.NewEntry(ctx, now, "apikey.create", k.ID, journal.OutcomeOK))
+		},
+		"AuditEntries":       func(ctx context.Context) error { _, err := s.AuditEntries(ctx, 10, time.Time{}); return err },
+		"DeleteAuditBefore":  func(ctx context.Context) error { _, err := s.DeleteAuditBefore(ctx, now, 10); return err },
+		"DeleteEventsBefore": func(ctx context.Context) error { _, err := s.DeleteEventsBefore(ctx, now, 10); return err },
+		"ClaimEvents":        func(ctx context.Context) error { _, err := s.ClaimEvents(ctx, now, time.Minute, 10); return err },
+		"EventDelivered":     func(ctx context.Context) error { return s.EventDelivered(ctx, "evt_x", now) },
+		"EventFailed":        func(ctx context.Context) error { return s.EventFailed(ctx, "evt_x", now, "x") },
+		"OldestUndelivered":  func(ctx context.Context) error { _, _, err := s.OldestUndelivered(ctx); return err },
+		"PendingMigrations":  func(ctx context.Context) error { _, err := s.PendingMigrations(ctx); return err },
+		"Migrate":            func(ctx context.Context) error { _, err := s.Migrate(ctx); return err },
 		"Open": func(ctx context.Context) error {
 			s, err := postgres.Open(ctx, viaProxy, postgres.WithTimeout(timeout))
 			if err == nil {
@@ -139,17 +153,17 @@ func TestSlowRotationElsewhereIsWaitedFor(t *testing.T) {
 	locked := make(chan struct{})
 	slow := make(chan error, 1)
 	go func() {
-		slow <- replicas[0].UpdateSigningKeys(context.Background(), func([]keys.Record) ([]keys.Record, error) {
+		slow <- replicas[0].UpdateSigningKeys(context.Background(), func([]keys.Record) ([]keys.Record, journal.Record, error) {
 			close(locked)
 			time.Sleep(5 * timeout)
-			return nil, nil
+			return nil, journal.Record{}, nil
 		})
 	}()
 	<-locked
 	waited := false
-	if err := replicas[1].UpdateSigningKeys(context.Background(), func([]keys.Record) ([]keys.Record, error) {
+	if err := replicas[1].UpdateSigningKeys(context.Background(), func([]keys.Record) ([]keys.Record, journal.Record, error) {
 		waited = true
-		return nil, nil
+		return nil, journal.Record{}, nil
 	}); err != nil || !waited {
 		t.Errorf("UpdateSigningKeys while another replica held the lock for %s: %v; want it to wait its turn", 5*timeout, err)
 	}
@@ -202,7 +216,7 @@ func TestBlackHoledListenerNoticesItsLoss(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := open(t, url).CreateAPIKey(context.Background(), k); err != nil {
+	if err := open(t, url).CreateAPIKey(context.Background(), k, journal.Record{}); err != nil {
 		t.Fatal(err)
 	}
 	select {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tokensvc/tokensvc/internal/apikey"
+	"github.com/tokensvc/tokensvc/internal/journal"
 	"github.com/tokensvc/tokensvc/internal/keys"
 	"github.com/tokensvc/tokensvc/internal/pgtest"
 	"github.com/tokensvc/tokensvc/internal/postgres"
@@ -49,15 +50,15 @@ func TestWatchAnnouncesChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := writer.CreateAPIKey(ctx, k); err != nil {
+	if err := writer.CreateAPIKey(ctx, k, journal.Record{}); err != nil {
 		t.Fatal(err)
 	}
 	expect(postgres.APIKeysChannel, "creating an API key")
-	if err := writer.RevokeAPIKey(ctx, k.ID, time.Now()); err != nil {
+	if err := writer.RevokeAPIKey(ctx, k.ID, time.Now(), journal.Record{}); err != nil {
 		t.Fatal(err)
 	}
 	expect(postgres.APIKeysChannel, "revoking an API key")
-	if err := writer.RevokeAPIKey(ctx, "no-such-key", time.Now()); err == nil {
+	if err := writer.RevokeAPIKey(ctx, "no-such-key", time.Now(), journal.Record{}); err == nil {
 		t.Error("revoking an unknown key succeeded")
 	}
 

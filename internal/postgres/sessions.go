@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/tokensvc/tokensvc/internal/journal"
 	"github.com/tokensvc/tokensvc/internal/session"
 )
 
@@ -36,7 +37,7 @@ func (s *Store) CreateSession(ctx context.Context, sess session.Session, first s
 // take turns, each reads the token as the one before left it, and none
 // waits on a token row another holds. The unique index
 // refresh_tokens_one_live keeps a session to one live token.
-func (s *Store) UpdateByRefreshToken(ctx context.Context, hash [sha256.Size]byte, change func(*session.Session, *session.RefreshToken) (*session.RefreshToken, error)) (session.Session, error) {
+func (s *Store) UpdateByRefreshToken(ctx context.Context, hash [sha256.Size]byte, change func(*session.Session, *session.RefreshToken) (*session.RefreshToken, journal.Record, error)) (session.Session, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	var sess session.Session
@@ -66,8 +67,11 @@ func (s *Store) UpdateByRefreshToken(ctx context.Context, hash [sha256.Size]byte
 			return err
 		}
 		tok.IssuedAt, tok.RotatedAt = tok.IssuedAt.UTC(), timeOf(rotated)
-		next, err := change(&sess, &tok)
+		next, j, err := change(&sess, &tok)
 		if err != nil {
+			return err
+		}
+		if err := writeJournal(ctx, tx, j); err != nil {
 			return err
 		}
 		if err := writeSession(ctx, tx, sess, false); err != nil {
@@ -106,16 +110,25 @@ func (s *Store) UserSessions(ctx context.Context, userID string) ([]session.Sess
 	return ss, nil
 }
 
-// EndUserSessions revokes every usable session of a user.
-func (s *Store) EndUserSessions(ctx context.Context, userID string, at time.Time, reason string) (int, error) {
+// EndUserSessions revokes every usable session of a user, writing j in the
+// same transaction.
+func (s *Store) EndUserSessions(ctx context.Context, userID string, at time.Time, reason string, j journal.Record) (int, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	tag, err := s.pool.Exec(ctx, `UPDATE sessions SET revoked_at = $2, revoke_reason = $3
-		WHERE user_id = $1 AND revoked_at IS NULL`, userID, at.UTC(), reason)
+	var n int
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE sessions SET revoked_at = $2, revoke_reason = $3
+			WHERE user_id = $1 AND revoked_at IS NULL`, userID, at.UTC(), reason)
+		if err != nil {
+			return err
+		}
+		n = int(tag.RowsAffected())
+		return writeJournal(ctx, tx, j)
+	})
 	if err != nil {
 		return 0, fmt.Errorf("end sessions: %w", classify(err))
 	}
-	return int(tag.RowsAffected()), nil
+	return n, nil
 }
 
 // DeleteEndedSessions deletes at most limit ended sessions; their refresh

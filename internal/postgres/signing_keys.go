@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/tokensvc/tokensvc/internal/journal"
 	"github.com/tokensvc/tokensvc/internal/keys"
 )
 
@@ -45,15 +46,19 @@ func signingKeys(ctx context.Context, db querier) ([]keys.Record, error) {
 // returns, in one transaction under an advisory lock: replicas rotating at
 // once take turns, and each sees what the one before it wrote. The partial
 // unique index on the active state would refuse a second active key
-// regardless. The NOTIFY is delivered to listening replicas on commit.
-func (s *Store) UpdateSigningKeys(ctx context.Context, decide func([]keys.Record) ([]keys.Record, error)) error {
+// regardless. The journal record decide returns is written in the same
+// transaction. The NOTIFY is delivered to listening replicas on commit.
+func (s *Store) UpdateSigningKeys(ctx context.Context, decide func([]keys.Record) ([]keys.Record, journal.Record, error)) error {
 	err := s.inTx(ctx, lockSigningKeys, func(tx pgx.Tx) error {
 		recs, err := signingKeys(ctx, tx)
 		if err != nil {
 			return err
 		}
-		writes, err := decide(recs)
-		if err != nil || len(writes) == 0 {
+		writes, j, err := decide(recs)
+		if err != nil {
+			return err
+		}
+		if err := writeJournal(ctx, tx, j); err != nil || len(writes) == 0 {
 			return err
 		}
 		for _, r := range writes {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/tokensvc/tokensvc/internal/issuer"
+	"github.com/tokensvc/tokensvc/internal/journal"
 )
 
 // ErrNotFound is returned for an unknown refresh token or session.
@@ -68,12 +69,13 @@ type Store interface {
 	// written. A new token supersedes every other live token of the
 	// session (they are marked rotated at its IssuedAt), so a session has
 	// at most one live token. An unknown hash gives ErrNotFound.
-	UpdateByRefreshToken(ctx context.Context, hash [sha256.Size]byte, change func(*Session, *RefreshToken) (*RefreshToken, error)) (Session, error)
+	// The journal record change returns is written with the change.
+	UpdateByRefreshToken(ctx context.Context, hash [sha256.Size]byte, change func(*Session, *RefreshToken) (*RefreshToken, journal.Record, error)) (Session, error)
 	// UserSessions returns a user's sessions, oldest first.
 	UserSessions(ctx context.Context, userID string) ([]Session, error)
 	// EndUserSessions revokes every usable session of a user and returns
-	// how many it ended.
-	EndUserSessions(ctx context.Context, userID string, at time.Time, reason string) (int, error)
+	// how many it ended, writing j in the same transaction.
+	EndUserSessions(ctx context.Context, userID string, at time.Time, reason string, j journal.Record) (int, error)
 	// DeleteEndedSessions deletes at most limit sessions, with their
 	// refresh tokens, that were revoked or reached their absolute end
 	// before endedBefore, or were last used before lastUsedBefore, and
@@ -158,22 +160,22 @@ func (s *Sessions) Refresh(ctx context.Context, refreshToken string) (Grant, err
 		secret string
 		tok    issuer.Token
 	)
-	sess, err := s.store.UpdateByRefreshToken(ctx, hash, func(sess *Session, t *RefreshToken) (*RefreshToken, error) {
+	sess, err := s.store.UpdateByRefreshToken(ctx, hash, func(sess *Session, t *RefreshToken) (*RefreshToken, journal.Record, error) {
 		ended, secret, tok = nil, "", issuer.Token{}
 		if ended = s.check(sess, now); ended != nil {
-			return nil, nil
+			return nil, journal.Record{}, nil
 		}
 		if !t.RotatedAt.IsZero() && now.Sub(t.RotatedAt) > s.policy.ReuseGrace {
 			sess.RevokedAt, sess.RevokeReason = now, ReasonReuse
 			ended = &EndedError{ReasonReuse}
-			return nil, nil
+			return nil, reuseRecord(*sess, now.Sub(t.RotatedAt), now), nil
 		}
 		// Minted before anything changes, and its error rolls the change
 		// back: a rotation the app never sees the answer of (the issuer
 		// overloaded) would make its retry look like a replay.
 		var err error
 		if tok, err = s.minter.Issue(issuer.Request{UserID: sess.UserID}); err != nil {
-			return nil, err
+			return nil, journal.Record{}, err
 		}
 		if t.RotatedAt.IsZero() {
 			t.RotatedAt = now
@@ -181,7 +183,7 @@ func (s *Sessions) Refresh(ctx context.Context, refreshToken string) (Grant, err
 		sess.LastUsedAt = now
 		var next RefreshToken
 		secret, next, err = newRefreshToken(sess.ID, now)
-		return &next, err
+		return &next, journal.Record{}, err
 	})
 	if err != nil {
 		return Grant{}, fmt.Errorf("refresh: %w", err)
@@ -215,11 +217,11 @@ func (s *Sessions) Logout(ctx context.Context, refreshToken string) error {
 		return fmt.Errorf("logout: %w", ErrNotFound)
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
-	_, err := s.store.UpdateByRefreshToken(ctx, hash, func(sess *Session, _ *RefreshToken) (*RefreshToken, error) {
+	_, err := s.store.UpdateByRefreshToken(ctx, hash, func(sess *Session, _ *RefreshToken) (*RefreshToken, journal.Record, error) {
 		if sess.RevokedAt.IsZero() {
 			sess.RevokedAt, sess.RevokeReason = now, ReasonLogout
 		}
-		return nil, nil
+		return nil, journal.Record{}, nil
 	})
 	if err != nil {
 		return fmt.Errorf("logout: %w", err)
@@ -237,13 +239,27 @@ func (s *Sessions) List(ctx context.Context, userID string) ([]Session, error) {
 }
 
 // EndAll ends every session of a user, as a backend does when the user
-// changes their password or is blocked.
+// changes their password or is blocked. It is audited as ActionEndAll by
+// the actor ctx carries.
 func (s *Sessions) EndAll(ctx context.Context, userID string) (int, error) {
-	n, err := s.store.EndUserSessions(ctx, userID, s.now().UTC().Truncate(time.Microsecond), ReasonEndedByAPI)
+	now := s.now().UTC().Truncate(time.Microsecond)
+	j := journal.Record{Audit: []journal.Entry{journal.NewEntry(ctx, now, ActionEndAll, userID, journal.OutcomeOK)}}
+	n, err := s.store.EndUserSessions(ctx, userID, now, ReasonEndedByAPI, j)
 	if err != nil {
 		return 0, fmt.Errorf("end sessions of %q: %w", userID, err)
 	}
 	return n, nil
+}
+
+// ActionEndAll is the audited action of ending a user's sessions.
+const ActionEndAll = "sessions.end"
+
+// reuseRecord is the session.reuse_detected event of sess, ended at now
+// because a refresh token rotated ago was presented again.
+func reuseRecord(sess Session, ago time.Duration, now time.Time) journal.Record {
+	return journal.Record{Events: []journal.Event{journal.NewEvent("session.reuse_detected", now,
+		"A refresh token of session "+sess.ID+" (user "+sess.UserID+") was presented again "+ago.Round(time.Second).String()+
+			" after it was rotated, a sign it was copied: the session was ended and the user must log in again.", nil)}}
 }
 
 // purgeBatch bounds the sessions one transaction deletes, so that a large

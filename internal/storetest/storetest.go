@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tokensvc/tokensvc/internal/apikey"
+	"github.com/tokensvc/tokensvc/internal/journal"
 	"github.com/tokensvc/tokensvc/internal/keys"
 	"github.com/tokensvc/tokensvc/internal/session"
 )
@@ -23,6 +24,10 @@ type Store interface {
 	keys.Store
 	apikey.Store
 	session.Store
+	journal.Audit
+	journal.Outbox
+	// DeleteEventsBefore deletes up to limit events created before t.
+	DeleteEventsBefore(ctx context.Context, t time.Time, limit int) (int, error)
 }
 
 // Run runs the contract suite; open must return a new, empty store.
@@ -42,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("SessionOneLiveRefreshToken", func(t *testing.T) { testSessionOneLiveRefreshToken(t, open(t)) })
 	t.Run("UserSessions", func(t *testing.T) { testUserSessions(t, open(t)) })
 	t.Run("DeleteEndedSessions", func(t *testing.T) { testDeleteEndedSessions(t, open(t)) })
+	runJournal(t, open)
 }
 
 func newSealer(t *testing.T) *keys.Sealer {
@@ -67,17 +73,17 @@ func testEmpty(t *testing.T, s Store) {
 
 // ensureActive is the decision EnsureActive-like callers make: insert a
 // generated active key when there is none. It counts generations.
-func ensureActive(t *testing.T, calls *atomic.Int32) func([]keys.Record) ([]keys.Record, error) {
+func ensureActive(t *testing.T, calls *atomic.Int32) func([]keys.Record) ([]keys.Record, journal.Record, error) {
 	sealer := newSealer(t)
-	return func(recs []keys.Record) ([]keys.Record, error) {
+	return func(recs []keys.Record) ([]keys.Record, journal.Record, error) {
 		for _, r := range recs {
 			if r.State == keys.StateActive {
-				return nil, nil
+				return nil, journal.Record{}, nil
 			}
 		}
 		calls.Add(1)
 		rec, err := keys.Generate("RS256", 2048, keys.StateActive, time.Now(), sealer)
-		return []keys.Record{rec}, err
+		return []keys.Record{rec}, journal.Record{}, err
 	}
 }
 
@@ -137,7 +143,9 @@ func testKeyRoundTrip(t *testing.T, s Store) {
 	revoked.State, revoked.RevokedAt, revoked.SealedPrivateKey = keys.StateRevoked, later.Add(2*time.Hour), nil
 
 	for _, want := range []keys.Record{rec, retired, revoked} {
-		if err := s.UpdateSigningKeys(ctx, func([]keys.Record) ([]keys.Record, error) { return []keys.Record{want}, nil }); err != nil {
+		if err := s.UpdateSigningKeys(ctx, func([]keys.Record) ([]keys.Record, journal.Record, error) {
+			return []keys.Record{want}, journal.Record{}, nil
+		}); err != nil {
 			t.Fatal(err)
 		}
 		recs, err := s.SigningKeys(ctx)
@@ -161,7 +169,7 @@ func testKeyRegistration(t *testing.T, s Store) {
 	}
 	write := func(want keys.Record) {
 		t.Helper()
-		if err := s.UpdateSigningKeys(ctx, func([]keys.Record) ([]keys.Record, error) { return []keys.Record{want}, nil }); err != nil {
+		if err := s.UpdateSigningKeys(ctx, func([]keys.Record) ([]keys.Record, journal.Record, error) { return []keys.Record{want}, journal.Record{}, nil }); err != nil {
 			t.Fatal(err)
 		}
 		recs, err := s.SigningKeys(ctx)
@@ -209,13 +217,13 @@ func testUpdateAtomic(t *testing.T, s Store) {
 		t.Fatal(err)
 	}
 	boom := errors.New("decision failed")
-	if err := s.UpdateSigningKeys(ctx, func([]keys.Record) ([]keys.Record, error) {
-		return []keys.Record{pending}, boom
+	if err := s.UpdateSigningKeys(ctx, func([]keys.Record) ([]keys.Record, journal.Record, error) {
+		return []keys.Record{pending}, journal.Record{}, boom
 	}); !errors.Is(err, boom) {
 		t.Errorf("err = %v, want the decision's error", err)
 	}
-	if err := s.UpdateSigningKeys(ctx, func([]keys.Record) ([]keys.Record, error) {
-		return []keys.Record{pending, second}, nil
+	if err := s.UpdateSigningKeys(ctx, func([]keys.Record) ([]keys.Record, journal.Record, error) {
+		return []keys.Record{pending, second}, journal.Record{}, nil
 	}); err == nil {
 		t.Error("a second active key was accepted")
 	}
@@ -232,12 +240,13 @@ func testAPIKeys(t *testing.T, s Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := apikey.FromSecret("a-given-secret-that-is-long-enough-1234", "second", apikey.ScopeIssue, now.Add(time.Second))
+	// Admin too, so that revoking a leaves an admin key.
+	b, err := apikey.FromSecret("a-given-secret-that-is-long-enough-1234", "second", apikey.ScopeAdmin, now.Add(time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, k := range []apikey.Key{b, a} { // stored out of order on purpose
-		if err := s.CreateAPIKey(ctx, k); err != nil {
+		if err := s.CreateAPIKey(ctx, k, journal.Record{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -247,41 +256,43 @@ func testAPIKeys(t *testing.T, s Store) {
 	}
 
 	revokedAt := now.Add(time.Minute).UTC().Truncate(time.Microsecond)
-	if err := s.RevokeAPIKey(ctx, a.ID, revokedAt); err != nil {
+	if err := s.RevokeAPIKey(ctx, a.ID, revokedAt, journal.Record{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.RevokeAPIKey(ctx, a.ID, revokedAt.Add(time.Hour)); err != nil {
+	if err := s.RevokeAPIKey(ctx, a.ID, revokedAt.Add(time.Hour), journal.Record{}); err != nil {
 		t.Fatalf("revoking twice: %v", err)
 	}
 	got, _ = s.APIKeys(ctx)
 	if !got[0].RevokedAt.Equal(revokedAt) || got[1].Revoked() {
 		t.Errorf("after revoke: %v / %v; want the first revocation time on the first key only", got[0].RevokedAt, got[1].RevokedAt)
 	}
-	if err := s.RevokeAPIKey(ctx, "ak_missing", now); !errors.Is(err, apikey.ErrNotFound) {
+	if err := s.RevokeAPIKey(ctx, "ak_missing", now, journal.Record{}); !errors.Is(err, apikey.ErrNotFound) {
 		t.Errorf("revoke unknown id: err = %v, want ErrNotFound", err)
 	}
 }
 
 func testFirstAPIKey(t *testing.T, s Store) {
 	ctx := context.Background()
+	// Issue keys: the last admin key cannot be revoked, and the first
+	// key must be revoked here.
 	mk := func(name string) apikey.Key {
-		k, _, err := apikey.New(name, apikey.ScopeAdmin, time.Now())
+		k, _, err := apikey.New(name, apikey.ScopeIssue, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
 		return k
 	}
 	first, second := mk("first"), mk("second")
-	if ok, err := s.CreateFirstAPIKey(ctx, first); err != nil || !ok {
+	if ok, err := s.CreateFirstAPIKey(ctx, first, journal.Record{}); err != nil || !ok {
 		t.Fatalf("on an empty store: %v, %v; want created", ok, err)
 	}
-	if ok, err := s.CreateFirstAPIKey(ctx, second); err != nil || ok {
+	if ok, err := s.CreateFirstAPIKey(ctx, second, journal.Record{}); err != nil || ok {
 		t.Fatalf("with a usable key: %v, %v; want not created", ok, err)
 	}
-	if err := s.RevokeAPIKey(ctx, first.ID, time.Now()); err != nil {
+	if err := s.RevokeAPIKey(ctx, first.ID, time.Now(), journal.Record{}); err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := s.CreateFirstAPIKey(ctx, second); err != nil || !ok {
+	if ok, err := s.CreateFirstAPIKey(ctx, second, journal.Record{}); err != nil || !ok {
 		t.Fatalf("with every key revoked: %v, %v; want created", ok, err)
 	}
 	if ks, _ := s.APIKeys(ctx); len(ks) != 2 {
@@ -299,17 +310,18 @@ func testRevokedFirstAPIKeyNeverReturns(t *testing.T, s Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := s.CreateFirstAPIKey(ctx, first); err != nil || !ok {
-		t.Fatalf("on an empty store: %v, %v; want created", ok, err)
-	}
-	if err := s.RevokeAPIKey(ctx, first.ID, time.Now()); err != nil {
+	// Revoked as the last admin key could be before that was refused,
+	// and is stored as such: with another admin key to revoke it beside,
+	// CreateFirstAPIKey would create nothing anyway.
+	first.RevokedAt = first.CreatedAt
+	if err := s.CreateAPIKey(ctx, first, journal.Record{}); err != nil {
 		t.Fatal(err)
 	}
 	again, err := apikey.FromSecret(secret, "bootstrap", apikey.ScopeAdmin, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := s.CreateFirstAPIKey(ctx, again); err != nil || ok {
+	if ok, err := s.CreateFirstAPIKey(ctx, again, journal.Record{}); err != nil || ok {
 		t.Fatalf("the revoked secret again: %v, %v; want not created, and no error", ok, err)
 	}
 	if ks, _ := s.APIKeys(ctx); len(ks) != 1 || !ks[0].Revoked() {
@@ -331,7 +343,7 @@ func testFirstAPIKeyConcurrent(t *testing.T, s Store) {
 				t.Error(err)
 				return
 			}
-			ok, err := s.CreateFirstAPIKey(ctx, k)
+			ok, err := s.CreateFirstAPIKey(ctx, k, journal.Record{})
 			if err != nil {
 				t.Error(err)
 			}
@@ -368,37 +380,37 @@ func testSessionRoundTrip(t *testing.T, s Store) {
 	rand.Read(next.Hash[:])
 	next.SessionID, next.IssuedAt = sess.ID, sess.CreatedAt.Add(time.Second)
 	later := sess.CreatedAt.Add(time.Second)
-	got, err := s.UpdateByRefreshToken(ctx, first.Hash, func(cur *session.Session, tok *session.RefreshToken) (*session.RefreshToken, error) {
+	got, err := s.UpdateByRefreshToken(ctx, first.Hash, func(cur *session.Session, tok *session.RefreshToken) (*session.RefreshToken, journal.Record, error) {
 		if !reflect.DeepEqual(*cur, sess) || !reflect.DeepEqual(*tok, first) {
 			t.Errorf("change saw %+v / %+v, want %+v / %+v", *cur, *tok, sess, first)
 		}
 		cur.LastUsedAt, tok.RotatedAt = later, later
-		return &next, nil
+		return &next, journal.Record{}, nil
 	})
 	if err != nil || !got.LastUsedAt.Equal(later) {
 		t.Fatalf("UpdateByRefreshToken = %+v, %v", got, err)
 	}
 	// The old token is now rotated and the new one current.
-	if _, err := s.UpdateByRefreshToken(ctx, first.Hash, func(_ *session.Session, tok *session.RefreshToken) (*session.RefreshToken, error) {
+	if _, err := s.UpdateByRefreshToken(ctx, first.Hash, func(_ *session.Session, tok *session.RefreshToken) (*session.RefreshToken, journal.Record, error) {
 		if !tok.RotatedAt.Equal(later) {
 			t.Errorf("old token rotated_at = %v, want %v", tok.RotatedAt, later)
 		}
-		return nil, nil
+		return nil, journal.Record{}, nil
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.UpdateByRefreshToken(ctx, next.Hash, func(cur *session.Session, tok *session.RefreshToken) (*session.RefreshToken, error) {
+	if _, err := s.UpdateByRefreshToken(ctx, next.Hash, func(cur *session.Session, tok *session.RefreshToken) (*session.RefreshToken, journal.Record, error) {
 		if cur.ID != sess.ID || !tok.RotatedAt.IsZero() {
 			t.Errorf("new token: session %s rotated %v", cur.ID, tok.RotatedAt)
 		}
-		return nil, errors.New("refused")
+		return nil, journal.Record{}, errors.New("refused")
 	}); err == nil {
 		t.Error("a failed change was not reported")
 	}
 	var unknown [32]byte
-	if _, err := s.UpdateByRefreshToken(ctx, unknown, func(*session.Session, *session.RefreshToken) (*session.RefreshToken, error) {
+	if _, err := s.UpdateByRefreshToken(ctx, unknown, func(*session.Session, *session.RefreshToken) (*session.RefreshToken, journal.Record, error) {
 		t.Error("change called for an unknown token")
-		return nil, nil
+		return nil, journal.Record{}, nil
 	}); !errors.Is(err, session.ErrNotFound) {
 		t.Errorf("unknown token: err = %v, want ErrNotFound", err)
 	}
@@ -416,15 +428,15 @@ func testSessionRotateOnce(t *testing.T, s Store) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := s.UpdateByRefreshToken(ctx, first.Hash, func(cur *session.Session, tok *session.RefreshToken) (*session.RefreshToken, error) {
+			_, err := s.UpdateByRefreshToken(ctx, first.Hash, func(cur *session.Session, tok *session.RefreshToken) (*session.RefreshToken, journal.Record, error) {
 				if !tok.RotatedAt.IsZero() {
-					return nil, nil
+					return nil, journal.Record{}, nil
 				}
 				rotations.Add(1)
 				tok.RotatedAt = time.Now().UTC().Truncate(time.Microsecond)
 				_, next := newSession(t, cur.UserID, time.Now())
 				next.SessionID = cur.ID
-				return &next, nil
+				return &next, journal.Record{}, nil
 			})
 			if err != nil {
 				t.Error(err)
@@ -444,9 +456,9 @@ func RotatedAt(t *testing.T, s session.Store, hash [32]byte) time.Time {
 	t.Helper()
 	var at time.Time
 	errRead := errors.New("read only")
-	_, err := s.UpdateByRefreshToken(context.Background(), hash, func(_ *session.Session, tok *session.RefreshToken) (*session.RefreshToken, error) {
+	_, err := s.UpdateByRefreshToken(context.Background(), hash, func(_ *session.Session, tok *session.RefreshToken) (*session.RefreshToken, journal.Record, error) {
 		at = tok.RotatedAt
-		return nil, errRead
+		return nil, journal.Record{}, errRead
 	})
 	if !errors.Is(err, errRead) {
 		t.Fatalf("reading refresh token %x: %v", hash[:4], err)
@@ -460,11 +472,11 @@ func replay(t *testing.T, s Store, hash [32]byte, sess session.Session, at time.
 	t.Helper()
 	_, next := newSession(t, sess.UserID, at)
 	next.SessionID = sess.ID
-	_, err := s.UpdateByRefreshToken(context.Background(), hash, func(_ *session.Session, tok *session.RefreshToken) (*session.RefreshToken, error) {
+	_, err := s.UpdateByRefreshToken(context.Background(), hash, func(_ *session.Session, tok *session.RefreshToken) (*session.RefreshToken, journal.Record, error) {
 		if tok.RotatedAt.IsZero() {
 			tok.RotatedAt = next.IssuedAt
 		}
-		return &next, nil
+		return &next, journal.Record{}, nil
 	})
 	return next, err
 }
@@ -550,10 +562,10 @@ func testUserSessions(t *testing.T, s Store) {
 		t.Fatalf("UserSessions(alice) = %+v, %v", got, err)
 	}
 	at := base.Add(time.Minute).UTC().Truncate(time.Microsecond)
-	if n, err := s.EndUserSessions(ctx, "alice", at, "test"); err != nil || n != 2 {
+	if n, err := s.EndUserSessions(ctx, "alice", at, "test", journal.Record{}); err != nil || n != 2 {
 		t.Fatalf("EndUserSessions = %d, %v; want 2", n, err)
 	}
-	if n, _ := s.EndUserSessions(ctx, "alice", at, "test"); n != 0 {
+	if n, _ := s.EndUserSessions(ctx, "alice", at, "test", journal.Record{}); n != 0 {
 		t.Errorf("ending again ended %d, want 0", n)
 	}
 	got, _ = s.UserSessions(ctx, "alice")
@@ -599,9 +611,9 @@ func testDeleteEndedSessions(t *testing.T, s Store) {
 		// A rotated token too: both must go with the session.
 		_, next := newSession(t, c.name, sess.CreatedAt)
 		next.SessionID = sess.ID
-		if _, err := s.UpdateByRefreshToken(ctx, first.Hash, func(_ *session.Session, tok *session.RefreshToken) (*session.RefreshToken, error) {
+		if _, err := s.UpdateByRefreshToken(ctx, first.Hash, func(_ *session.Session, tok *session.RefreshToken) (*session.RefreshToken, journal.Record, error) {
 			tok.RotatedAt = sess.CreatedAt
-			return &next, nil
+			return &next, journal.Record{}, nil
 		}); err != nil {
 			t.Fatal(err)
 		}
@@ -630,7 +642,9 @@ func testDeleteEndedSessions(t *testing.T, s Store) {
 			t.Errorf("%s: %d sessions left, want deleted = %v", c.name, len(listed), c.purge)
 		}
 		for _, tok := range tokens[c.name] {
-			_, err := s.UpdateByRefreshToken(ctx, tok.Hash, func(*session.Session, *session.RefreshToken) (*session.RefreshToken, error) { return nil, nil })
+			_, err := s.UpdateByRefreshToken(ctx, tok.Hash, func(*session.Session, *session.RefreshToken) (*session.RefreshToken, journal.Record, error) {
+				return nil, journal.Record{}, nil
+			})
 			if gone := errors.Is(err, session.ErrNotFound); gone != c.purge {
 				t.Errorf("%s: refresh token lookup err = %v, want deleted = %v", c.name, err, c.purge)
 			}

@@ -1,0 +1,149 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/tokensvc/tokensvc/internal/journal"
+)
+
+// AuditLog reads the audit log.
+type AuditLog interface {
+	AuditEntries(ctx context.Context, limit int, before time.Time) ([]journal.Entry, error)
+}
+
+// requestIDHeader carries a request's id: a caller's own, to find its
+// change in the audit log, or the one tokensvc made.
+const requestIDHeader = "X-Request-Id"
+
+// maxRequestIDLen bounds a caller's request id: the audit log stores it.
+const maxRequestIDLen = 128
+
+// withRequestID gives each request that may change something an id, the
+// caller's X-Request-Id when it is sane and a new one otherwise, puts it in
+// the context for the audit log, and answers it in X-Request-Id. Only the
+// routes that change something have it: the mint path does without.
+func withRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get(requestIDHeader)
+		if !saneRequestID(id) {
+			id = "req_" + rand.Text()
+		}
+		w.Header().Set(requestIDHeader, id)
+		next.ServeHTTP(w, r.WithContext(journal.WithRequestID(r.Context(), id)))
+	})
+}
+
+// saneRequestID admits ids of letters, digits and -_.:/+= only, as request
+// ids of proxies and tracing systems are: nothing that would need escaping
+// in a log line or a terminal.
+func saneRequestID(id string) bool {
+	if id == "" || len(id) > maxRequestIDLen {
+		return false
+	}
+	for _, c := range []byte(id) {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case c == '-' || c == '_' || c == '.' || c == ':' || c == '/' || c == '+' || c == '=':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// The audit page sizes: a request without limit gets defaultAuditLimit
+// entries, and none gets more than maxAuditLimit.
+const (
+	defaultAuditLimit = 100
+	maxAuditLimit     = 1000
+)
+
+// pageEnd cuts es, up to limit+1 entries newest first, to a page and
+// returns the before of the next page, or a zero time when there is none.
+// Pages go by time, so the entries of one microsecond (the stores'
+// precision) must not be split across two, or the next page's before would
+// skip the rest: when the page would end inside a microsecond, its entries
+// move to the next page, unless they fill the page alone.
+func pageEnd(es []journal.Entry, limit int) ([]journal.Entry, time.Time) {
+	if len(es) <= limit {
+		return es, time.Time{}
+	}
+	last := es[limit-1].At
+	if !es[limit].At.Equal(last) {
+		return es[:limit], last
+	}
+	keep := limit
+	for keep > 0 && es[keep-1].At.Equal(last) {
+		keep--
+	}
+	if keep == 0 {
+		return es[:limit], last
+	}
+	return es[:keep], last.Add(time.Microsecond)
+}
+
+type actorView struct {
+	Kind string `json:"kind"`
+	ID   string `json:"id,omitempty"`
+	Name string `json:"name,omitempty"`
+}
+
+type auditEntryView struct {
+	ID        string    `json:"id"`
+	At        time.Time `json:"at"`
+	Actor     actorView `json:"actor"`
+	Action    string    `json:"action"`
+	Target    string    `json:"target"`
+	Outcome   string    `json:"outcome"`
+	RequestID string    `json:"request_id,omitempty"`
+}
+
+// auditLog answers GET /v1/audit: entries newest first, limit at a time;
+// next_before, when present, asks for the page after this one.
+func (a *api) auditLog(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit := defaultAuditLimit
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > maxAuditLimit {
+			a.writeError(w, r, badField("limit", "limit must be a whole number from 1 to "+strconv.Itoa(maxAuditLimit)))
+			return
+		}
+		limit = n
+	}
+	var before time.Time
+	if s := q.Get("before"); s != "" {
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			a.writeError(w, r, badField("before", "before must be an RFC 3339 time, such as 2026-03-01T12:00:00Z"))
+			return
+		}
+		before = t
+	}
+	// One more than asked, to see whether the page ends between two
+	// microseconds.
+	es, err := a.audit.AuditEntries(r.Context(), limit+1, before)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	es, next := pageEnd(es, limit)
+	resp := struct {
+		Entries    []auditEntryView `json:"entries"`
+		NextBefore *time.Time       `json:"next_before,omitempty"`
+	}{Entries: make([]auditEntryView, 0, len(es))}
+	for _, e := range es {
+		resp.Entries = append(resp.Entries, auditEntryView{ID: e.ID, At: e.At,
+			Actor:  actorView{Kind: e.Actor.Kind, ID: e.Actor.ID, Name: e.Actor.Name},
+			Action: e.Action, Target: e.Target, Outcome: e.Outcome, RequestID: e.RequestID})
+	}
+	if !next.IsZero() {
+		resp.NextBefore = &next
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, resp)
+}
