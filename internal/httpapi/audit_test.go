@@ -79,6 +79,8 @@ func TestEachAdminActionIsAuditedOnce(t *testing.T) {
 			204, "", adminID, "apikey.revoke", func() string { return created.ID }, "ok"},
 		{"create signing key", func() call { return call{method: "POST", path: "/v1/keys", auth: admin} },
 			201, "trace:0af7651916cd43dd8448eb211c80319c", adminID, "key.create", func() string { return created.KID }, "ok"},
+		{"confirm signing key", func() call { return call{method: "POST", path: "/v1/keys/" + created.KID + "/confirm", auth: admin} },
+			200, "req-confirm", adminID, "key.confirm", func() string { return created.KID }, "ok"},
 		{"activate signing key", func() call { return call{method: "POST", path: "/v1/keys/" + created.KID + "/activate", auth: admin} },
 			200, "has a space", adminID, "key.activate", func() string { return created.KID }, "ok"},
 		{"revoke signing key", func() call { return call{method: "POST", path: "/v1/keys/" + created.KID + "/revoke", auth: admin} },

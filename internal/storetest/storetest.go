@@ -169,7 +169,9 @@ func testKeyRegistration(t *testing.T, s Store) {
 	}
 	write := func(want keys.Record) {
 		t.Helper()
-		if err := s.UpdateSigningKeys(ctx, func([]keys.Record) ([]keys.Record, journal.Record, error) { return []keys.Record{want}, journal.Record{}, nil }); err != nil {
+		if err := s.UpdateSigningKeys(ctx, func([]keys.Record) ([]keys.Record, journal.Record, error) {
+			return []keys.Record{want}, journal.Record{}, nil
+		}); err != nil {
 			t.Fatal(err)
 		}
 		recs, err := s.SigningKeys(ctx)
