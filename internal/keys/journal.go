@@ -114,6 +114,8 @@ func journalOf(ctx context.Context, ks keySet, writes []Record, now time.Time, o
 		case w.State == StateActive:
 			event("key.activated", w, "Signing key "+w.KID+" was activated by "+by+" and signs now; its PEM ("+pem+
 				") must be in the MoEngage dashboard.")
+		case w.State == StateExpired && w.Registered():
+			event("key.removable", w, "Signing key "+w.KID+" has expired: no token it signed is still valid. Remove it from the MoEngage dashboard.")
 		case w.State == StateRevoked:
 			event("key.revoked", w, "Signing key "+w.KID+" was revoked by "+by+
 				" and is no longer published: remove it from the MoEngage dashboard.")

@@ -246,3 +246,55 @@ func TestRevokeNotifiesUnconfirmedReplacement(t *testing.T) {
 		}
 	}
 }
+
+// TestExpiryOfARegisteredKeyIsRemovable checks that the schedule's expiry
+// of a key somebody confirmed in the dashboard sends key.removable (the
+// dashboard now says remove), and of a key nobody confirmed sends nothing
+// (it says none).
+func TestExpiryOfARegisteredKeyIsRemovable(t *testing.T) {
+	for _, confirmed := range []bool{false, true} {
+		st, err := embedded.Open(filepath.Join(t.TempDir(), "tokensvc.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		c := newClock()
+		sealer := newSealer(t)
+		rot := keys.NewRotator(st, keys.NewRing(st, sealer, c.now), sealer, testPolicy, c.now)
+		ctx := context.Background()
+		first, err := rot.Step(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if confirmed {
+			if _, err := rot.Confirm(ctx, first[0].KID, "ops"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		pending, err := rot.Create(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := rot.Activate(ctx, pending.KID, true); err != nil {
+			t.Fatal(err)
+		}
+		c.advance(testPolicy.MaxTokenTTL + testPolicy.Leeway + time.Minute)
+		if _, err := rot.Step(ctx); err != nil {
+			t.Fatal(err)
+		}
+		ps, err := st.ClaimEvents(ctx, c.now(), time.Hour, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, p := range ps {
+			if p.Key.KID == first[0].KID {
+				got = append(got, p.Type)
+			}
+		}
+		removable := slices.Contains(got, "key.removable")
+		if removable != confirmed {
+			t.Errorf("confirmed=%v: the first key's events %v; key.removable sent = %v", confirmed, got, removable)
+		}
+	}
+}
