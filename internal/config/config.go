@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -40,6 +41,9 @@ type Config struct {
 	RotationPeriod   time.Duration
 	RotationLead     time.Duration
 	AutoActivate     bool
+	WebhookURL       string // empty: no notifications
+	WebhookFormat    string // "json" or "slack"
+	WebhookSecret    string // empty: requests are not signed
 	SessionIdle      time.Duration
 	SessionMax       time.Duration
 	ReuseGrace       time.Duration
@@ -87,6 +91,9 @@ func Vars() []Var {
 		{"TOKENSVC_SESSION_RETENTION", "168h", "How long an ended login session is kept, listed with why it ended, before it and its refresh tokens are deleted (7 days)."},
 		{"TOKENSVC_AUDIT_RETENTION", "8760h", "How long audit-log entries (who changed what) and notification events are kept before they are deleted (a year)."},
 		{"TOKENSVC_AUTO_ACTIVATE", "false", "`true`: the next key signs when the period ends (JWKS-fetching verifiers). `false`: an operator activates it after registering it in the dashboard."},
+		{"TOKENSVC_WEBHOOK_URL", "", "An http:// or https:// URL that receives a POST for each event (a key to add to or remove from the dashboard, an API key created or revoked, a replayed refresh token), at least once; see Notifications. Unset: no notifications."},
+		{"TOKENSVC_WEBHOOK_FORMAT", "json", "`json`: the event as JSON. `slack`: `{\"text\": message}`, for a Slack incoming webhook."},
+		{"TOKENSVC_WEBHOOK_SECRET", "", "Signs each webhook request (header Tokensvc-Signature, HMAC-SHA256) so the receiver can check it came from tokensvc (at least 32 characters, 8 of them different)."},
 		{"TOKENSVC_RATE_LIMIT_PER_API_KEY", "off", "Requests each API key may make, as `N/s`, `N/min` or `N/h` (bursts of up to N), or `off`. Beyond it: 429 with Retry-After."},
 		{"TOKENSVC_RATE_LIMIT_PER_USER", "60/min", "Tokens and sessions that may be asked for each user, as `N/s`, `N/min` or `N/h`, or `off`. Beyond it: 429 with Retry-After."},
 		{"TOKENSVC_RATE_LIMIT_PER_CLIENT", "120/min", "Refreshes and logouts, the requests made without an API key, that each client address may make, as `N/s`, `N/min` or `N/h`, or `off`. Beyond it: 429 with Retry-After."},
@@ -131,6 +138,9 @@ func Load(getenv func(string) string) (Config, error) {
 		Issuer:          env("TOKENSVC_ISSUER"),
 		Audience:        env("TOKENSVC_AUDIENCE"),
 		LogLevel:        strings.ToLower(env("TOKENSVC_LOG_LEVEL")),
+		WebhookURL:      env("TOKENSVC_WEBHOOK_URL"),
+		WebhookFormat:   strings.ToLower(env("TOKENSVC_WEBHOOK_FORMAT")),
+		WebhookSecret:   env("TOKENSVC_WEBHOOK_SECRET"),
 	}
 
 	if _, port, err := net.SplitHostPort(c.Addr); err != nil {
@@ -148,15 +158,11 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 
 	if k := c.BootstrapAPIKey; k != "" {
-		if len(k) < apikey.MinBootstrapLen {
-			fail("TOKENSVC_BOOTSTRAP_API_KEY", "is %d characters, want at least %d (generate one with: openssl rand -base64 32)", len(k), apikey.MinBootstrapLen)
-		} else if strings.IndexFunc(k, func(r rune) bool { return r > unicode.MaxASCII || !unicode.IsPrint(r) || r == ' ' }) >= 0 {
-			fail("TOKENSVC_BOOTSTRAP_API_KEY", "must be printable ASCII without spaces: it is sent in an HTTP header")
-		} else if n := apikey.Variety(k); n < apikey.MinBootstrapVariety {
-			fail("TOKENSVC_BOOTSTRAP_API_KEY", "has too little variety: %d different characters, want at least %d (one character or a short word repeated is guessable; generate one with: openssl rand -base64 32)",
-				n, apikey.MinBootstrapVariety)
+		if p := weakSecret(k, "it is sent in an HTTP header"); p != "" {
+			fail("TOKENSVC_BOOTSTRAP_API_KEY", "%s", p)
 		}
 	}
+	webhook(&c, fail)
 
 	switch c.Profile {
 	case issuer.ProfileMoEngage, issuer.ProfileBraze:
@@ -273,6 +279,46 @@ func masterKey(env func(string) string, fail func(string, string, ...any)) (key 
 		return k, masterFile
 	}
 	return nil, ""
+}
+
+// weakSecret says why the secret k would be guessable or awkward to pass
+// around, or "" when it is fine; why says where it travels as text.
+func weakSecret(k, why string) string {
+	if len(k) < apikey.MinBootstrapLen {
+		return fmt.Sprintf("is %d characters, want at least %d (generate one with: openssl rand -base64 32)", len(k), apikey.MinBootstrapLen)
+	}
+	if strings.IndexFunc(k, func(r rune) bool { return r > unicode.MaxASCII || !unicode.IsPrint(r) || r == ' ' }) >= 0 {
+		return "must be printable ASCII without spaces: " + why
+	}
+	if n := apikey.Variety(k); n < apikey.MinBootstrapVariety {
+		return fmt.Sprintf("has too little variety: %d different characters, want at least %d (one character or a short word repeated is guessable; generate one with: openssl rand -base64 32)",
+			n, apikey.MinBootstrapVariety)
+	}
+	return ""
+}
+
+// webhook checks the notification settings in c.
+func webhook(c *Config, fail func(string, string, ...any)) {
+	if c.WebhookURL != "" {
+		// The value is not quoted back: a Slack webhook URL's path is its secret.
+		u, err := url.Parse(c.WebhookURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
+			fail("TOKENSVC_WEBHOOK_URL", "must be an absolute http:// or https:// URL (for example https://hooks.example.com/tokensvc)")
+		}
+	}
+	switch c.WebhookFormat {
+	case "json", "slack":
+	default:
+		fail("TOKENSVC_WEBHOOK_FORMAT", "%q is not a format (use json or slack)", c.WebhookFormat)
+	}
+	if c.WebhookSecret != "" {
+		if p := weakSecret(c.WebhookSecret, "the receiver configures it too, often in a shell command"); p != "" {
+			fail("TOKENSVC_WEBHOOK_SECRET", "%s", p)
+		}
+		if c.WebhookURL == "" {
+			fail("TOKENSVC_WEBHOOK_SECRET", "is set but TOKENSVC_WEBHOOK_URL is not, so no notification would be sent")
+		}
+	}
 }
 
 // duration parses a positive whole-second Go duration such as 1h or 90m.

@@ -161,6 +161,7 @@ func TestWeakSecretsRefused(t *testing.T) {
 		{"all-zero master key file", map[string]string{"TOKENSVC_MASTER_KEY_FILE": zeroKeyFile}, "TOKENSVC_MASTER_KEY_FILE: " + zeroKeyFile + ": master key has too little variety"},
 		{"bootstrap key of one character", map[string]string{"TOKENSVC_BOOTSTRAP_API_KEY": strings.Repeat("k", 32)}, "TOKENSVC_BOOTSTRAP_API_KEY: has too little variety"},
 		{"bootstrap key of a short pattern", map[string]string{"TOKENSVC_BOOTSTRAP_API_KEY": strings.Repeat("abc123", 6)}, "TOKENSVC_BOOTSTRAP_API_KEY: has too little variety"},
+		{"webhook secret of a short pattern", map[string]string{"TOKENSVC_WEBHOOK_URL": "https://h.example", "TOKENSVC_WEBHOOK_SECRET": strings.Repeat("abc123", 6)}, "TOKENSVC_WEBHOOK_SECRET: has too little variety"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
