@@ -3,12 +3,10 @@ package keys_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
-	"github.com/tokensvc/tokensvc/internal/embedded"
 	"github.com/tokensvc/tokensvc/internal/journal"
 	"github.com/tokensvc/tokensvc/internal/keys"
 )
@@ -19,15 +17,8 @@ import (
 // each by the scheduler; and the events are the ones an operator must
 // hear of, naming the key.
 func TestKeyChangesAreJournalled(t *testing.T) {
-	st, err := embedded.Open(filepath.Join(t.TempDir(), "tokensvc.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	c := newClock()
-	sealer := newSealer(t)
-	ring := keys.NewRing(st, sealer, c.now)
-	rot := keys.NewRotator(st, ring, sealer, testPolicy, c.now)
+	r := newRig(t, testPolicy) // its first Step is the first start
+	st, c, rot := r.store, r.clock, r.rot
 	operator := journal.Actor{Kind: journal.ActorAPIKey, ID: "ak_ops", Name: "ops"}
 	opCtx := journal.WithRequestID(journal.WithActor(context.Background(), operator), "req-7")
 	sched := journal.Actor{Kind: journal.ActorScheduler}
@@ -79,11 +70,11 @@ func TestKeyChangesAreJournalled(t *testing.T) {
 		return ps
 	}
 
-	changed, err := rot.Step(context.Background())
+	active, err := r.ring.Active()
 	if err != nil {
 		t.Fatal(err)
 	}
-	first := changed[0].KID
+	first := active.KID
 	check("the first start", []entry{{sched, keys.ActionCreate, first, ""}, {sched, keys.ActionActivate, first, ""}},
 		"key.created", "key.activated")
 
@@ -134,18 +125,9 @@ func TestKeyChangesAreJournalled(t *testing.T) {
 // guard: a refused activation is one entry that says so, and changes
 // nothing else; a forced one is one entry with outcome forced.
 func TestActivationGuardIsAudited(t *testing.T) {
-	st, err := embedded.Open(filepath.Join(t.TempDir(), "tokensvc.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	c := newClock()
-	sealer := newSealer(t)
-	rot := keys.NewRotator(st, keys.NewRing(st, sealer, c.now), sealer, testPolicy, c.now)
+	r := newRig(t, testPolicy)
+	st, c, rot := r.store, r.clock, r.rot
 	ctx := journal.WithActor(context.Background(), journal.Actor{Kind: journal.ActorAPIKey, ID: "ak_ops", Name: "ops"})
-	if _, err := rot.Step(ctx); err != nil {
-		t.Fatal(err)
-	}
 	pending, err := rot.Create(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -191,16 +173,10 @@ func TestActivationGuardIsAudited(t *testing.T) {
 // key.activated when somebody did.
 func TestRevokeNotifiesUnconfirmedReplacement(t *testing.T) {
 	for _, confirmed := range []bool{false, true} {
-		st, err := embedded.Open(filepath.Join(t.TempDir(), "tokensvc.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		c := newClock()
-		sealer := newSealer(t)
-		rot := keys.NewRotator(st, keys.NewRing(st, sealer, c.now), sealer, testPolicy, c.now)
+		r := newRig(t, testPolicy)
+		st, c, rot := r.store, r.clock, r.rot
 		ctx := context.Background()
-		first, err := rot.Step(ctx)
+		first, err := r.ring.Active()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -224,7 +200,7 @@ func TestRevokeNotifiesUnconfirmedReplacement(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if _, err := rot.Revoke(ctx, first[0].KID); err != nil {
+		if _, err := rot.Revoke(ctx, first.KID); err != nil {
 			t.Fatal(err)
 		}
 		ps, err := st.ClaimEvents(ctx, c.now().Add(2*time.Hour), time.Hour, 100)
@@ -253,21 +229,15 @@ func TestRevokeNotifiesUnconfirmedReplacement(t *testing.T) {
 // (it says none).
 func TestExpiryOfARegisteredKeyIsRemovable(t *testing.T) {
 	for _, confirmed := range []bool{false, true} {
-		st, err := embedded.Open(filepath.Join(t.TempDir(), "tokensvc.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		c := newClock()
-		sealer := newSealer(t)
-		rot := keys.NewRotator(st, keys.NewRing(st, sealer, c.now), sealer, testPolicy, c.now)
+		r := newRig(t, testPolicy)
+		st, c, rot := r.store, r.clock, r.rot
 		ctx := context.Background()
-		first, err := rot.Step(ctx)
+		first, err := r.ring.Active()
 		if err != nil {
 			t.Fatal(err)
 		}
 		if confirmed {
-			if _, err := rot.Confirm(ctx, first[0].KID, "ops"); err != nil {
+			if _, err := rot.Confirm(ctx, first.KID, "ops"); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -288,7 +258,7 @@ func TestExpiryOfARegisteredKeyIsRemovable(t *testing.T) {
 		}
 		var got []string
 		for _, p := range ps {
-			if p.Key.KID == first[0].KID {
+			if p.Key.KID == first.KID {
 				got = append(got, p.Type)
 			}
 		}

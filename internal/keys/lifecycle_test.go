@@ -28,6 +28,7 @@ func (c *clock) since(t time.Time) time.Duration { return c.t.Sub(t) }
 
 type rig struct {
 	clock *clock
+	store *embedded.Store
 	ring  *keys.Ring
 	rot   *keys.Rotator
 	iss   *issuer.Issuer
@@ -43,7 +44,7 @@ func newRig(t *testing.T, policy keys.Policy) *rig {
 	c := newClock()
 	sealer := newSealer(t)
 	ring := keys.NewRing(st, sealer, c.now)
-	r := &rig{clock: c, ring: ring, rot: keys.NewRotator(st, ring, sealer, policy, c.now)}
+	r := &rig{clock: c, store: st, ring: ring, rot: keys.NewRotator(st, ring, sealer, policy, c.now)}
 	r.iss = issuer.New(ring, c.now, issuer.Settings{
 		Profile: issuer.ProfileMoEngage, SubjectKey: "uid", DefaultTTL: time.Hour, MaxTTL: policy.MaxTokenTTL,
 	}, nil)
