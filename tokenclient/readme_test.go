@@ -38,3 +38,33 @@ func TestReadmeGoMatchesExamples(t *testing.T) {
 		}
 	}
 }
+
+// TestReadmeWebhookReceiverMatchesExample: the README's Go webhook
+// receiver is the handler of ExampleVerifyWebhookSignature, which runs as
+// a test. Every line of it must be a line of webhook_example_test.go.
+func TestReadmeWebhookReceiverMatchesExample(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	example, err := os.ReadFile("webhook_example_test.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	known := map[string]bool{}
+	for line := range strings.Lines(string(example)) {
+		known[strings.TrimSpace(line)] = true
+	}
+	_, section, _ := strings.Cut(string(readme), "## Notifications")
+	section, _, _ = strings.Cut(section, "\n## ")
+	_, block, ok := strings.Cut(section, "```go\n")
+	code, _, closed := strings.Cut(block, "```")
+	if !ok || !closed || !strings.Contains(code, "tokenclient.VerifyWebhookSignature") {
+		t.Fatal("the README's Notifications has no Go receiver calling tokenclient.VerifyWebhookSignature")
+	}
+	for line := range strings.Lines(code) {
+		if l := strings.TrimSpace(line); l != "" && !known[l] {
+			t.Errorf("README line %q is not in the example", l)
+		}
+	}
+}
