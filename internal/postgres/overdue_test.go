@@ -15,10 +15,7 @@ import (
 // past the period: between them they write exactly one
 // key.rotation_overdue event per day.
 func TestRotationOverdueOncePerDayAcrossReplicas(t *testing.T) {
-	var mu sync.Mutex
-	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
-	advance := func(d time.Duration) { mu.Lock(); clock = clock.Add(d); mu.Unlock() }
+	now, advance := manualClock()
 	policy := keys.Policy{Alg: "RS256", Bits: 2048, RotationPeriod: 30 * 24 * time.Hour, RotationLead: 3 * 24 * time.Hour,
 		MaxTokenTTL: time.Hour, Leeway: 5 * time.Minute}
 	url := pgtest.NewDatabase(t)
