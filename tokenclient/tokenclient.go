@@ -5,7 +5,8 @@
 // keep a fleet of apps from flooding the service: one fetch at a time,
 // exponential backoff with jitter (never shorter than tokensvc's
 // Retry-After), and no retries once the session is over. Listener wires an
-// App to the SDK.
+// App to the SDK. VerifyWebhookSignature is for a receiver of tokensvc's
+// webhook: it checks that a request came from tokensvc.
 //
 // # Orderings
 //

@@ -74,8 +74,21 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		log.Warn("secrets on disk are exposed: " + line)
 	}
 
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	notifier, err := newNotifier(cfg, st, time.Now, log, reg)
+	if err != nil {
+		return err
+	}
+	// What changes the store goes through w, which kicks the notifier
+	// after each change that wrote an event.
+	var w store = st
+	if notifier != nil {
+		w = kickAfterEvents{store: st, kick: notifier.Kick}
+	}
+
 	ring := keys.NewRing(st, st.sealer, time.Now)
-	rotator := keys.NewRotator(st, ring, st.sealer, keys.Policy{
+	rotator := keys.NewRotator(w, ring, st.sealer, keys.Policy{
 		Alg:            cfg.Alg,
 		Bits:           cfg.RSABits,
 		RotationPeriod: cfg.RotationPeriod,
@@ -111,7 +124,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			"kid", active.KID, "dashboard", dashboard, "pem", "/v1/keys/"+active.KID+"/public.pem")
 	}
 
-	registry := apikey.NewRegistry(st, time.Now)
+	registry := apikey.NewRegistry(w, time.Now)
 	secret, err := registry.Bootstrap(ctx, cfg.BootstrapAPIKey)
 	if err != nil {
 		return err
@@ -132,8 +145,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		fmt.Fprintf(stderr, "tokensvc: created an admin API key; it will not be shown again:\n\n    %s\n\n", secret)
 	}
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := httpapi.NewMetrics(reg)
 	metrics.WatchKeys(rotator.Health)
 	minter := issuer.New(ring, time.Now, issuer.Settings{
@@ -146,7 +157,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		MaxInFlight: cfg.MaxInFlight,
 	}, metrics.ObserveSign)
 
-	sessions := session.New(st, minter, session.Policy{
+	sessions := session.New(w, minter, session.Policy{
 		Idle: cfg.SessionIdle, Max: cfg.SessionMax, ReuseGrace: cfg.ReuseGrace, Retention: cfg.SessionRetention,
 	}, time.Now)
 
@@ -193,6 +204,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	defer stopBackground()
 	keysChanged, apiKeysChanged := make(chan struct{}, 1), make(chan struct{}, 1)
 	go rotator.Run(bg, log, keysChanged)
+	// The notifier stops on its own signal, after the server has: it is
+	// waited for, so that it records what it sent before the store closes.
+	stopNotifier := func() {}
+	if notifier != nil {
+		nctx, cancel := context.WithCancel(bg)
+		done := make(chan struct{})
+		go func() { defer close(done); notifier.Run(nctx) }()
+		stopNotifier = func() { cancel(); <-done }
+		defer stopNotifier()
+	}
 	if st.watch != nil {
 		go st.watch(bg, func(channel string) {
 			due := keysChanged
@@ -248,6 +269,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	stopNotifier()
 	log.Info("stopped")
 	return nil
 }

@@ -135,6 +135,23 @@ func getEvent(tx *bolt.Tx, seq []byte) (storedEvent, error) {
 	return e, nil
 }
 
+// AddEvent writes ev unless an event with its id is there.
+func (s *Store) AddEvent(_ context.Context, ev journal.Event) (bool, error) {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketOutboxIDs).Get([]byte(ev.ID)) != nil {
+			return errNothingToWrite
+		}
+		return writeJournal(tx, journal.Record{Events: []journal.Event{ev}})
+	})
+	switch {
+	case errors.Is(err, errNothingToWrite):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("add event: %w", err)
+	}
+	return true, nil
+}
+
 // AppendAudit writes entries on their own, in one transaction.
 func (s *Store) AppendAudit(_ context.Context, entries ...journal.Entry) error {
 	if err := s.db.Update(func(tx *bolt.Tx) error { return writeJournal(tx, journal.Record{Audit: entries}) }); err != nil {

@@ -165,6 +165,11 @@ type Outbox interface {
 	// OldestUndelivered returns the creation time of the oldest event
 	// neither delivered nor abandoned, and false when there is none.
 	OldestUndelivered(ctx context.Context) (time.Time, bool, error)
+	// AddEvent writes ev on its own unless an event with its id is
+	// already in the outbox, and says whether it wrote it. An event that
+	// every replica may make alike (a daily reminder) is written once under
+	// an id they all derive the same way.
+	AddEvent(ctx context.Context, ev Event) (bool, error)
 }
 
 // Audit is the store side of the audit log (both stores implement it).

@@ -99,9 +99,10 @@ const (
 )
 
 // Run steps the schedule every StepEvery, reloads the keys every
-// ReloadEvery and whenever changed receives, and logs an alarm each hour
-// while a pending key waits past the period for an operator. It returns
-// when ctx ends.
+// ReloadEvery and whenever changed receives, and while a pending key waits
+// past the period for an operator logs an alarm each hour and writes a
+// key.rotation_overdue event each day (RemindOverdue). It returns when ctx
+// ends.
 func (r *Rotator) Run(ctx context.Context, log *slog.Logger, changed <-chan struct{}) {
 	step := time.NewTicker(StepEvery)
 	defer step.Stop()
@@ -123,6 +124,9 @@ func (r *Rotator) Run(ctx context.Context, log *slog.Logger, changed <-chan stru
 			}
 			for _, rec := range recs {
 				LogChange(log, rec)
+			}
+			if _, err := r.RemindOverdue(ctx); err != nil {
+				log.Warn("writing the rotation-overdue event failed; trying again at the next step", "err", err)
 			}
 			if h := r.Health(); h.PendingUnconfirmed > 0 && r.now().Sub(lastAlarm) >= alarmEvery {
 				lastAlarm = r.now()

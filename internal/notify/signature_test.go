@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tokensvc/tokensvc/internal/notify"
+	"github.com/tokensvc/tokensvc/tokenclient"
 )
 
 const secret = "whsec-Q7mZ2pL4vR8wT1yB6nC3hJ5dG0sAkX9f"
@@ -26,10 +27,11 @@ func signed(t *testing.T) (request, time.Time) {
 	return got[0], s.clock.Now()
 }
 
-// TestSignatureVerifies: a request signed with the secret verifies with
-// VerifySignature, and nothing else does: another body, another secret, a
+// TestSignatureVerifiesWithTokenclient: a request the notifier signed
+// with the secret verifies with tokenclient.VerifyWebhookSignature, the
+// receivers' check (so the two cannot drift apart), and nothing else does: another body, another secret, a
 // timestamp beyond the tolerance, a header missing a part.
-func TestSignatureVerifies(t *testing.T) {
+func TestSignatureVerifiesWithTokenclient(t *testing.T) {
 	req, sent := signed(t)
 	header := req.header.Get(notify.SignatureHeader)
 	if !regexp.MustCompile(`^t=\d+,v1=[0-9a-f]{64}$`).MatchString(header) {
@@ -39,7 +41,7 @@ func TestSignatureVerifies(t *testing.T) {
 		t.Errorf("header %q does not start with %q, the send time", header, want)
 	}
 	const tolerance = 5 * time.Minute
-	if err := notify.VerifySignature(secret, header, req.body, sent.Add(tolerance), tolerance); err != nil {
+	if err := tokenclient.VerifyWebhookSignature(secret, header, req.body, sent.Add(tolerance), tolerance); err != nil {
 		t.Fatalf("the genuine request did not verify: %v", err)
 	}
 
@@ -53,30 +55,30 @@ func TestSignatureVerifies(t *testing.T) {
 		now    time.Time
 		want   error
 	}{
-		{"body altered", secret, header, altered, sent, notify.ErrBadSignature},
-		{"body with a trailing newline", secret, header, append(append([]byte(nil), req.body...), '\n'), sent, notify.ErrBadSignature},
-		{"other secret", secret + "x", header, req.body, sent, notify.ErrBadSignature},
-		{"timestamp altered", secret, "t=" + strconv.FormatInt(sent.Unix()+1, 10) + header[len("t=")+len(strconv.FormatInt(sent.Unix(), 10)):], req.body, sent, notify.ErrBadSignature},
-		{"too late", secret, header, req.body, sent.Add(tolerance + time.Second), notify.ErrStaleSignature},
-		{"too early", secret, header, req.body, sent.Add(-tolerance - time.Second), notify.ErrStaleSignature},
-		{"no header", secret, "", req.body, sent, notify.ErrNoSignature},
-		{"no v1", secret, "t=" + strconv.FormatInt(sent.Unix(), 10), req.body, sent, notify.ErrNoSignature},
-		{"no t", secret, header[regexp.MustCompile(`v1=`).FindStringIndex(header)[0]:], req.body, sent, notify.ErrNoSignature},
-		{"t twice", secret, "t=1," + header, req.body, sent, notify.ErrNoSignature},
+		{"body altered", secret, header, altered, sent, tokenclient.ErrWebhookBadSignature},
+		{"body with a trailing newline", secret, header, append(append([]byte(nil), req.body...), '\n'), sent, tokenclient.ErrWebhookBadSignature},
+		{"other secret", secret + "x", header, req.body, sent, tokenclient.ErrWebhookBadSignature},
+		{"timestamp altered", secret, "t=" + strconv.FormatInt(sent.Unix()+1, 10) + header[len("t=")+len(strconv.FormatInt(sent.Unix(), 10)):], req.body, sent, tokenclient.ErrWebhookBadSignature},
+		{"too late", secret, header, req.body, sent.Add(tolerance + time.Second), tokenclient.ErrWebhookStaleSignature},
+		{"too early", secret, header, req.body, sent.Add(-tolerance - time.Second), tokenclient.ErrWebhookStaleSignature},
+		{"no header", secret, "", req.body, sent, tokenclient.ErrWebhookNoSignature},
+		{"no v1", secret, "t=" + strconv.FormatInt(sent.Unix(), 10), req.body, sent, tokenclient.ErrWebhookNoSignature},
+		{"no t", secret, header[regexp.MustCompile(`v1=`).FindStringIndex(header)[0]:], req.body, sent, tokenclient.ErrWebhookNoSignature},
+		{"t twice", secret, "t=1," + header, req.body, sent, tokenclient.ErrWebhookNoSignature},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := notify.VerifySignature(tc.secret, tc.header, tc.body, tc.now, tolerance); !errors.Is(err, tc.want) {
-				t.Errorf("VerifySignature = %v, want %v", err, tc.want)
+			if err := tokenclient.VerifyWebhookSignature(tc.secret, tc.header, tc.body, tc.now, tolerance); !errors.Is(err, tc.want) {
+				t.Errorf("VerifyWebhookSignature = %v, want %v", err, tc.want)
 			}
 		})
 	}
-	if err := notify.VerifySignature("", header, req.body, sent, tolerance); err == nil {
+	if err := tokenclient.VerifyWebhookSignature("", header, req.body, sent, tolerance); err == nil {
 		t.Error("verified with an empty secret")
 	}
 	// A header may carry several v1 (a receiver checking during a change of
 	// secret, or a future sender); one match is enough.
-	if err := notify.VerifySignature(secret, header+",v1=00,v2=zz", req.body, sent, tolerance); err != nil {
+	if err := tokenclient.VerifyWebhookSignature(secret, header+",v1=00,v2=zz", req.body, sent, tolerance); err != nil {
 		t.Errorf("extra signatures made a genuine request fail: %v", err)
 	}
 }

@@ -20,21 +20,42 @@ func writeJournal(ctx context.Context, db execer, rec journal.Record) error {
 		}
 	}
 	for _, ev := range rec.Events {
-		var k journal.KeyRef
-		if ev.Key != nil {
-			k = *ev.Key
-		}
-		_, err := db.Exec(ctx, `INSERT INTO outbox (id, type, created_at, message,
-				key_kid, key_state, key_dashboard, key_publish_until, next_attempt_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $3)`,
-			ev.ID, ev.Type, ev.CreatedAt.UTC(), ev.Message,
-			nullIf(ev.Key == nil, k.KID), nullIf(ev.Key == nil, k.State),
-			nullIf(ev.Key == nil, k.Dashboard), nullTime(k.PublishUntil))
-		if err != nil {
-			return fmt.Errorf("write event %s: %w", ev.Type, err)
+		if _, err := insertEvent(ctx, db, ev, ""); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// insertEvent writes ev, the INSERT ending with conflict ("" or an ON
+// CONFLICT clause), and says whether a row was written.
+func insertEvent(ctx context.Context, db execer, ev journal.Event, conflict string) (bool, error) {
+	var k journal.KeyRef
+	if ev.Key != nil {
+		k = *ev.Key
+	}
+	tag, err := db.Exec(ctx, `INSERT INTO outbox (id, type, created_at, message,
+			key_kid, key_state, key_dashboard, key_publish_until, next_attempt_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $3) `+conflict,
+		ev.ID, ev.Type, ev.CreatedAt.UTC(), ev.Message,
+		nullIf(ev.Key == nil, k.KID), nullIf(ev.Key == nil, k.State),
+		nullIf(ev.Key == nil, k.Dashboard), nullTime(k.PublishUntil))
+	if err != nil {
+		return false, fmt.Errorf("write event %s: %w", ev.Type, err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// AddEvent writes ev unless an event with its id is there: replicas adding
+// the same id at once write one row, and neither fails.
+func (s *Store) AddEvent(ctx context.Context, ev journal.Event) (bool, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	added, err := insertEvent(ctx, s.pool, ev, `ON CONFLICT (id) DO NOTHING`)
+	if err != nil {
+		return false, fmt.Errorf("add event: %w", classify(err))
+	}
+	return added, nil
 }
 
 func insertAudit(ctx context.Context, db execer, e journal.Entry) error {

@@ -51,14 +51,20 @@ func stepAll(t *testing.T, rs []replica) {
 	wg.Wait()
 }
 
+// manualClock is a clock replicas share that the test moves, starting
+// at 2026-01-01 00:00 UTC.
+func manualClock() (now func() time.Time, advance func(time.Duration)) {
+	var mu sync.Mutex
+	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	return func() time.Time { mu.Lock(); defer mu.Unlock(); return clock },
+		func(d time.Duration) { mu.Lock(); clock = clock.Add(d); mu.Unlock() }
+}
+
 // TestScheduledRotationRace runs the schedule on four replicas at once at
 // each point of several automatic rotations: each time exactly one next key
 // is created and exactly one becomes active.
 func TestScheduledRotationRace(t *testing.T) {
-	var mu sync.Mutex
-	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
-	advance := func(d time.Duration) { mu.Lock(); clock = clock.Add(d); mu.Unlock() }
+	now, advance := manualClock()
 	policy := keys.Policy{Alg: "RS256", Bits: 2048, RotationPeriod: 30 * 24 * time.Hour, RotationLead: 3 * 24 * time.Hour,
 		AutoActivate: true, MaxTokenTTL: time.Hour, Leeway: 5 * time.Minute}
 	rs := replicas(t, 4, now, policy)

@@ -27,6 +27,7 @@ func runJournal(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("EventDeliveredFailedAbandoned", func(t *testing.T) { testEventOutcomes(t, open(t)) })
 	t.Run("OldestUndelivered", func(t *testing.T) { testOldestUndelivered(t, open(t)) })
 	t.Run("DeleteEventsBefore", func(t *testing.T) { testDeleteEvents(t, open(t)) })
+	t.Run("AddEventKeepsOnePerID", func(t *testing.T) { testAddEventOnce(t, open(t)) })
 	t.Run("ChangesWriteTheirRecord", func(t *testing.T) { testChangesWriteRecord(t, open(t)) })
 	t.Run("RolledBackChangeWritesNoRecord", func(t *testing.T) { testRolledBackWritesNothing(t, open(t)) })
 	t.Run("LastAdminKeyIsNotRevoked", func(t *testing.T) { testLastAdminKey(t, open(t)) })
@@ -315,6 +316,53 @@ func testDeleteEvents(t *testing.T, s Store) {
 	ps, _ := s.ClaimEvents(ctx, base.Add(24*time.Hour), time.Minute, 10)
 	if !reflect.DeepEqual(ids(ps, pendingID), []string{evs[3].ID}) {
 		t.Errorf("claimable after the purge: %v, want only %s", ids(ps, pendingID), evs[3].ID)
+	}
+}
+
+// testAddEventKeepsOnePerID: adding events of one id, in turn and at once,
+// keeps the first and one only, and it is delivered like any other.
+func testAddEventOnce(t *testing.T, s Store) {
+	ctx := context.Background()
+	first := journal.NewEvent("key.rotation_overdue", base, "first", &journal.KeyRef{KID: "k1", State: "pending", Dashboard: "add"})
+	first.ID = "evt_overdue_k1_20260301"
+	if added, err := s.AddEvent(ctx, first); err != nil || !added {
+		t.Fatalf("AddEvent = %v, %v; want added", added, err)
+	}
+	again := first
+	again.Message, again.CreatedAt = "second", base.Add(time.Minute)
+	if added, err := s.AddEvent(ctx, again); err != nil || added {
+		t.Fatalf("AddEvent of the same id = %v, %v; want not added, no error", added, err)
+	}
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		added int
+	)
+	other := event("key.rotation_overdue", base.Add(time.Second))
+	other.ID = "evt_overdue_k1_20260302"
+	for range 8 {
+		wg.Go(func() {
+			ok, err := s.AddEvent(ctx, other)
+			if err != nil {
+				t.Error(err)
+			}
+			if ok {
+				mu.Lock()
+				added++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if added != 1 {
+		t.Errorf("8 replicas adding one id at once: %d added, want 1", added)
+	}
+	ps, err := s.ClaimEvents(ctx, base.Add(time.Hour), time.Minute, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []journal.Pending{{Event: first}, {Event: other}}; !reflect.DeepEqual(ps, want) {
+		t.Errorf("claimed %+v\nwant the first of each id %+v", ps, want)
 	}
 }
 
