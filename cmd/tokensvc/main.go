@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 )
 
@@ -124,23 +125,59 @@ func parseFlags(fs *flag.FlagSet, args []string) (bool, error) {
 }
 
 // parseInterspersed parses flags wherever they stand among the arguments
-// and returns the positional ones, so "verify TOKEN --user u" works too. It
-// reports whether the command should go on: it should not after --help,
-// which is not an error.
+// and returns the positional ones, so "verify TOKEN --user u" works too. An
+// argument that names no flag of the command is positional, not a
+// mistake: a kid is a base64url thumbprint, and one in 64 starts with "-".
+// A flag's value, and whatever follows "--", is never a flag. It reports
+// whether the command should go on: it should not after --help, which is
+// not an error.
 func parseInterspersed(fs *flag.FlagSet, args []string) (positional []string, proceed bool, err error) {
-	for {
-		err := fs.Parse(args)
-		switch {
-		case errors.Is(err, flag.ErrHelp):
-			return nil, false, nil
-		case err != nil:
-			return nil, false, usageError{err.Error()}
-		case fs.NArg() == 0:
-			return positional, true, nil
+	var flags []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			positional = append(positional, args[i+1:]...)
+			break
 		}
-		positional = append(positional, fs.Arg(0))
-		args = fs.Args()[1:]
+		name, value, ok := flagSyntax(a)
+		f := fs.Lookup(name)
+		if !ok || (f == nil && name != "h" && name != "help") {
+			positional = append(positional, a)
+			continue
+		}
+		flags = append(flags, a)
+		if f != nil && !value && !isBoolFlag(f) && i+1 < len(args) {
+			i++
+			flags = append(flags, args[i])
+		}
 	}
+	switch err := fs.Parse(flags); {
+	case errors.Is(err, flag.ErrHelp):
+		return nil, false, nil
+	case err != nil:
+		return nil, false, usageError{err.Error()}
+	}
+	return append(positional, fs.Args()...), true, nil
+}
+
+// flagSyntax reads a as the flag package would: "-name", "--name" or
+// either with "=value"; ok is false for anything else ("-", "---x").
+func flagSyntax(a string) (name string, value, ok bool) {
+	if len(a) < 2 || a[0] != '-' {
+		return "", false, false
+	}
+	name = strings.TrimPrefix(a[1:], "-")
+	if name == "" || name[0] == '-' || name[0] == '=' {
+		return "", false, false
+	}
+	name, _, value = strings.Cut(name, "=")
+	return name, value, true
+}
+
+// isBoolFlag reports whether f takes no value, as the flag package decides.
+func isBoolFlag(f *flag.Flag) bool {
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
 }
 
 func printVersion(_ context.Context, args []string, _ func(string) string, stdout, _ io.Writer) error {
