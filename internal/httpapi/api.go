@@ -135,7 +135,7 @@ func (a *api) routes() chi.Router {
 	mux := chi.NewRouter()
 	// GetHead answers HEAD wherever GET is served, as GET without a body
 	// (net/http drops it): uptime checkers and CDNs ask with HEAD.
-	mux.Use(a.recoverPanics, a.instrument, routeEscapedPath, middleware.GetHead)
+	mux.Use(a.instrument, a.recoverPanics, routeEscapedPath, middleware.GetHead)
 	mux.NotFound(a.notFound)
 	mux.MethodNotAllowed(a.methodNotAllowed(mux))
 	// Every route is declared on r, so that its handler reads each path
@@ -161,10 +161,10 @@ func (a *api) routes() chi.Router {
 		r.Post("/v1/verify", a.verifyToken)
 		r.Post("/v1/sessions", a.createSession)
 		r.Get("/v1/users/{user_id}/sessions", a.listSessions)
-		r.With(withRequestID).Delete("/v1/users/{user_id}/sessions", a.endSessions)
+		r.Delete("/v1/users/{user_id}/sessions", a.endSessions)
 	})
 	r.Group(func(r chi.Router) {
-		r.Use(a.requireScope(apikey.ScopeAdmin), withRequestID)
+		r.Use(a.requireScope(apikey.ScopeAdmin))
 		r.Post("/v1/apikeys", a.createAPIKey)
 		r.Get("/v1/apikeys", a.listAPIKeys)
 		r.Delete("/v1/apikeys/{id}", a.revokeAPIKey)
@@ -249,7 +249,7 @@ func (a *api) recoverPanics(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				a.log.ErrorContext(r.Context(), "panic serving request", slog.String("path", r.URL.Path), slog.Any("panic", v))
+				a.log.ErrorContext(r.Context(), "panic serving request", slog.String("route", routePattern(r)), slog.Any("panic", v))
 				writeProblem(w, newProblem(http.StatusInternalServerError, "internal", "Internal error", "tokensvc failed to handle the request; the service log has the cause"))
 			}
 		}()
