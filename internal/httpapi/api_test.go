@@ -60,6 +60,8 @@ type options struct {
 	source func(issuer.Source) issuer.Source
 	// sessionNow is the sessions' clock; nil: time.Now.
 	sessionNow func() time.Time
+	// corsOrigins may call refresh and logout from a browser.
+	corsOrigins []string
 	// logs receives the service log, in JSON at debug; nil discards it
 	// (at info, as served by default).
 	logs io.Writer
@@ -159,6 +161,7 @@ func newHarness(t testing.TB, opt options) *harness {
 		PerClient: ratelimit.NewKeyed("client address", opt.perClient, time.Now),
 
 		TrustedProxies: opt.trustedProxies,
+		CORSOrigins:    opt.corsOrigins,
 	})
 	h.srv = httptest.NewServer(handler)
 	t.Cleanup(h.srv.Close)
