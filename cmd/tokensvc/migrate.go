@@ -11,6 +11,7 @@ import (
 
 	"github.com/tokensvc/tokensvc/internal/config"
 	"github.com/tokensvc/tokensvc/internal/keys"
+	"github.com/tokensvc/tokensvc/internal/logging"
 	"github.com/tokensvc/tokensvc/internal/postgres"
 )
 
@@ -51,7 +52,7 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 		return fmt.Errorf("open TOKENSVC_DATABASE_URL: %w", err)
 	}
 	defer db.Close()
-	applied, err := migrateChecked(ctx, db, sealer, newLogger(stderr, "info"))
+	applied, err := migrateChecked(ctx, db, sealer, logging.New(stderr, "info", strings.ToLower(getenv("TOKENSVC_LOG_FORMAT"))))
 	if err != nil {
 		return err
 	}

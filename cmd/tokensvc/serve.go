@@ -19,6 +19,7 @@ import (
 	"github.com/tokensvc/tokensvc/internal/issuer"
 	"github.com/tokensvc/tokensvc/internal/journal"
 	"github.com/tokensvc/tokensvc/internal/keys"
+	"github.com/tokensvc/tokensvc/internal/logging"
 	"github.com/tokensvc/tokensvc/internal/postgres"
 	"github.com/tokensvc/tokensvc/internal/ratelimit"
 	"github.com/tokensvc/tokensvc/internal/session"
@@ -63,7 +64,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return fmt.Errorf("configuration:\n%w", err)
 	}
-	log := newLogger(stderr, cfg.LogLevel)
+	log := logging.New(stderr, cfg.LogLevel, cfg.LogFormat)
 
 	st, err := openStore(ctx, cfg, log)
 	if err != nil {
@@ -184,6 +185,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		PerClient: ratelimit.NewKeyed("client address", cfg.PerClientRate, time.Now),
 
 		TrustedProxies: cfg.TrustedProxies,
+		CORSOrigins:    cfg.CORSOrigins,
 	})
 
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -298,10 +300,4 @@ func every(ctx context.Context, interval time.Duration, now <-chan struct{}, f f
 			f()
 		}
 	}
-}
-
-func newLogger(w io.Writer, level string) *slog.Logger {
-	var l slog.Level
-	_ = l.UnmarshalText([]byte(level)) // config.Load has checked it
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
 }

@@ -1,12 +1,10 @@
 package httpapi
 
 import (
-	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
 
-	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -135,52 +133,3 @@ func (m *Metrics) statusLabel(code int) string {
 	}
 	return m.statuses[code]
 }
-
-// instrument counts and times every request by its route pattern, so that
-// a path parameter (a kid, an API key id, a user id) never becomes a label
-// value, and at debug level logs it the same way: route, not path; never
-// a header or a body, which is where the secrets are. Every label comes
-// from a fixed set: the routes declared, plus "unmatched"; the usual
-// methods, plus "other"; the status codes.
-func (a *api) instrument(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(sw, r)
-		route := unmatchedRoute
-		if rc := chi.RouteContext(r.Context()); rc != nil {
-			if p := rc.RoutePattern(); p != "" {
-				route = p
-			}
-		}
-		method := methodLabel(r.Method)
-		a.metrics.requests.WithLabelValues(route, method, a.metrics.statusLabel(sw.status)).Inc()
-		elapsed := time.Since(start)
-		a.metrics.reqDuration.WithLabelValues(route).Observe(elapsed.Seconds())
-		if a.log.Enabled(r.Context(), slog.LevelDebug) {
-			a.log.DebugContext(r.Context(), "request", slog.String("method", method), slog.String("route", route),
-				slog.Int("status", sw.status), slog.Duration("duration", elapsed))
-		}
-	})
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-	wrote  bool
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if !w.wrote {
-		w.status, w.wrote = code, true
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	w.wrote = true
-	return w.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach the underlying writer.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
