@@ -138,6 +138,9 @@ func New(d Deps) http.Handler {
 	if a.now == nil {
 		a.now = time.Now
 	}
+	if a.metrics != nil && a.ready != nil {
+		a.metrics.watchReady(a.ready)
+	}
 	return a.routes()
 }
 

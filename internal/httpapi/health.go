@@ -10,10 +10,14 @@ func (a *api) healthz(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
+// readyTimeout bounds one readiness check, from /readyz or a scrape: a
+// store that takes longer is as good as down.
+const readyTimeout = 2 * time.Second
+
 // readyz reports whether this replica can mint: a load balancer stops
 // sending it traffic while it cannot.
 func (a *api) readyz(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 	defer cancel()
 	err := a.ready(ctx)
 	a.noteReadiness(r.Context(), err)

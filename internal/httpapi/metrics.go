@@ -1,8 +1,10 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,6 +22,7 @@ type Metrics struct {
 	signDuration prometheus.Histogram
 	requests     *prometheus.CounterVec
 	reqDuration  *prometheus.HistogramVec
+	readyOnce    sync.Once
 	// statuses holds the status label of each code from 100 to 599, made
 	// once so that counting a request allocates nothing for it.
 	statuses [600]string
@@ -76,10 +79,35 @@ func (m *Metrics) WatchKeys(health func() keys.Health) {
 			func(h keys.Health) float64 { return h.UntilRotation.Seconds() }),
 		gauge("tokensvc_keys_unregistered", "Published signing keys nobody confirmed are in the MoEngage dashboard (dashboard=add): register each PEM, then tokensvc keys confirm KID.",
 			func(h keys.Health) float64 { return float64(h.Unregistered) }),
+		gauge("tokensvc_active_key_unregistered", "1 while the key that signs is one nobody confirmed is in the MoEngage dashboard, which refuses its tokens until it is there; 0 otherwise.",
+			func(h keys.Health) float64 { return boolGauge(h.ActiveUnregistered) }),
 		gauge("tokensvc_key_pending_unconfirmed_seconds", "How long the rotation period has been over while the pending key waits for an operator to activate it; 0 when none.",
 			func(h keys.Health) float64 { return h.PendingUnconfirmed.Seconds() }),
 		keyStates{byState, health},
 	)
+}
+
+// watchReady exports, once per Metrics however many handlers share it,
+// whether ready (what /readyz asks) holds at each scrape, so that an alert
+// sees a replica that cannot serve even where nothing probes /readyz.
+func (m *Metrics) watchReady(ready func(context.Context) error) {
+	m.readyOnce.Do(func() {
+		m.registerer.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "tokensvc_ready",
+			Help: "1 if this replica can mint (its store answers and it has an active key), 0 if not, checked at each scrape as /readyz checks it.",
+		}, func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
+			defer cancel()
+			return boolGauge(ready(ctx) == nil)
+		}))
+	})
+}
+
+func boolGauge(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // keyStates fills the keys-by-state gauge from health at each scrape.

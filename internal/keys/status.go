@@ -56,6 +56,10 @@ type Health struct {
 	// Unregistered counts the published keys nobody confirmed are in the
 	// dashboard (Dashboard says add).
 	Unregistered int
+	// ActiveUnregistered is whether the key that signs is one of them:
+	// MoEngage refuses its tokens until it is registered. A pending key
+	// waiting for registration is normal; the signing key is not.
+	ActiveUnregistered bool
 }
 
 // Health reports on recs at now.
@@ -75,6 +79,7 @@ func (p Policy) Health(recs []Record, now time.Time) Health {
 	if !ok {
 		return h
 	}
+	h.ActiveUnregistered = Dashboard(active, now) == DashboardAdd
 	due := p.rotationDue(active)
 	h.ActiveAge = now.Sub(active.ActivatedAt)
 	h.UntilRotation = due.Sub(now)
