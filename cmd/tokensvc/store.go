@@ -100,6 +100,10 @@ func migrateChecked(ctx context.Context, pg *postgres.Store, sealer *keys.Sealer
 		}
 	}
 	if applied, err = pg.Migrate(ctx); err != nil {
+		var newer *postgres.NewerSchemaError
+		if errors.As(err, &newer) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
 	return applied, nil
