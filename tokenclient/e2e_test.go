@@ -76,6 +76,8 @@ func startService(t *testing.T, extraEnv ...string) *service {
 		"TOKENSVC_DATABASE_URL=" + pgtest.NewDatabase(t),
 		"TOKENSVC_MASTER_KEY=" + master,
 		"TOKENSVC_BOOTSTRAP_API_KEY=" + adminKey,
+		// No load balancer waits on it: stop at once.
+		"TOKENSVC_SHUTDOWN_DELAY=0s",
 	}, extraEnv...)}
 	s.start()
 	t.Cleanup(s.stop)

@@ -104,15 +104,28 @@ type api struct {
 	// publicCORS is which pages may read the public keys: any; appCORS
 	// which may call refresh and logout.
 	publicCORS, appCORS corsPolicy
-	// router answers which methods a path serves, for Allow.
-	router chi.Routes
 	// notReady is whether /readyz last answered 503, so that the cause is
 	// logged once per outage.
 	notReady atomic.Bool
 }
 
-// New returns the HTTP handler serving every tokensvc endpoint.
+// New returns the HTTP handler serving every tokensvc endpoint, for a
+// service with one address.
 func New(d Deps) http.Handler {
+	return newAPI(d).routes(faceAll)
+}
+
+// NewFaces returns the two handlers of a service with an admin address:
+// public serves what apps and backends call (minting, verify, sessions,
+// the public keys) and admin what operators and monitoring call (the admin
+// API, /metrics, /openapi.yaml); both serve /healthz and /readyz. They share
+// one set of metrics, limits and readiness.
+func NewFaces(d Deps) (public, admin http.Handler) {
+	a := newAPI(d)
+	return a.routes(facePublic), a.routes(faceAdmin)
+}
+
+func newAPI(d Deps) *api {
 	a := &api{
 		minter:   d.Minter,
 		keys:     d.Keys,
@@ -141,13 +154,22 @@ func New(d Deps) http.Handler {
 	if a.metrics != nil && a.ready != nil {
 		a.metrics.watchReady(a.ready)
 	}
-	return a.routes()
+	return a
 }
 
-// routes declares every endpoint, with the middleware each group needs.
-func (a *api) routes() chi.Router {
+// face is which of tokensvc's two faces a router serves.
+type face int
+
+const (
+	faceAll    face = iota // one address serves everything
+	facePublic             // apps and backends: minting, sessions, public keys
+	faceAdmin              // operators and monitoring: admin API, metrics, contract
+)
+
+// routes declares every endpoint of face f, with the middleware each group
+// needs.
+func (a *api) routes(f face) chi.Router {
 	mux := chi.NewRouter()
-	a.router = mux
 	// GetHead answers HEAD wherever GET is served, as GET without a body
 	// (net/http drops it): uptime checkers and CDNs ask with HEAD.
 	mux.Use(a.instrument, a.recoverPanics, routeEscapedPath, middleware.GetHead)
@@ -157,10 +179,20 @@ func (a *api) routes() chi.Router {
 	// parameter decoded.
 	r := mux.With(a.decodePathParams)
 
+	// Probes may ask either face.
 	r.Get("/healthz", a.healthz)
 	r.Get("/readyz", a.readyz)
-	r.Method(http.MethodGet, "/metrics", a.metrics.Handler())
-	r.Get("/openapi.yaml", a.serveOpenAPI)
+	if f != faceAdmin {
+		a.publicRoutes(r)
+	}
+	if f != facePublic {
+		a.adminRoutes(r)
+	}
+	return mux
+}
+
+// publicRoutes are what apps and their backends call.
+func (a *api) publicRoutes(r chi.Router) {
 	// Any page may read the public keys: JWT checkers in a browser do.
 	r.Group(func(r chi.Router) {
 		r.Use(a.publicCORS.allow)
@@ -179,7 +211,6 @@ func (a *api) routes() chi.Router {
 		r.Post("/v1/sessions/refresh", a.refreshSession)
 		r.Delete("/v1/sessions/current", a.logout)
 	})
-
 	r.Group(func(r chi.Router) {
 		r.Use(a.requireScope(apikey.ScopeIssue))
 		r.Post("/v1/tokens", a.mintToken)
@@ -188,6 +219,12 @@ func (a *api) routes() chi.Router {
 		r.Get("/v1/users/{user_id}/sessions", a.listSessions)
 		r.Delete("/v1/users/{user_id}/sessions", a.endSessions)
 	})
+}
+
+// adminRoutes are what operators and monitoring call.
+func (a *api) adminRoutes(r chi.Router) {
+	r.Method(http.MethodGet, "/metrics", a.metrics.Handler())
+	r.Get("/openapi.yaml", a.serveOpenAPI)
 	r.Group(func(r chi.Router) {
 		r.Use(a.requireScope(apikey.ScopeAdmin))
 		r.Post("/v1/apikeys", a.createAPIKey)
@@ -200,7 +237,6 @@ func (a *api) routes() chi.Router {
 		r.Post("/v1/keys/{kid}/revoke", a.revokeKey)
 		r.Get("/v1/audit", a.auditLog)
 	})
-	return mux
 }
 
 // routeEscapedPath routes every request on its path as sent, still escaped,
@@ -255,11 +291,15 @@ func (a *api) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
 }
 
 // allowedMethods lists the methods served at r's path, found by asking the
-// router which methods match it.
+// router serving r (that of its face) which methods match it.
 func (a *api) allowedMethods(r *http.Request) []string {
+	rc := chi.RouteContext(r.Context())
+	if rc == nil || rc.Routes == nil {
+		return nil
+	}
 	var allowed []string
 	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions} {
-		if a.router.Match(chi.NewRouteContext(), m, r.URL.EscapedPath()) {
+		if rc.Routes.Match(chi.NewRouteContext(), m, r.URL.EscapedPath()) {
 			allowed = append(allowed, m)
 			if m == http.MethodGet {
 				allowed = append(allowed, http.MethodHead) // see GetHead in routes

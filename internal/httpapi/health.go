@@ -2,9 +2,15 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 )
+
+// ErrShuttingDown is what Deps.Ready returns while the service drains
+// before it stops: /readyz answers 503 so that load balancers send new
+// requests elsewhere, while the requests that still come are served.
+var ErrShuttingDown = errors.New("shutting down")
 
 func (a *api) healthz(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

@@ -79,6 +79,9 @@ func problemFor(err error) *problem {
 			"tokensvc is signing as many tokens as it can; retry shortly")
 		p.retryAfter = time.Second
 		return p
+	case errors.Is(err, ErrShuttingDown):
+		return newProblem(http.StatusServiceUnavailable, "shutting-down", "Shutting down",
+			"this replica is stopping; it finishes the requests it has, send new ones to another")
 	case errors.Is(err, keys.ErrNoActiveKey):
 		return newProblem(http.StatusServiceUnavailable, "no-active-key", "No active signing key",
 			"tokensvc has no active signing key loaded; check the service log")
