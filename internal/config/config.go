@@ -166,7 +166,8 @@ func Load(getenv func(string) string) (Config, error) {
 	hostPort("TOKENSVC_ADDR", c.Addr, fail)
 	if c.AdminAddr != "" {
 		hostPort("TOKENSVC_ADMIN_ADDR", c.AdminAddr, fail)
-		if c.AdminAddr == c.Addr {
+		// Port 0 asks the system for a free port: two of those are two.
+		if _, port, _ := net.SplitHostPort(c.Addr); c.AdminAddr == c.Addr && port != "0" {
 			fail("TOKENSVC_ADMIN_ADDR", "is TOKENSVC_ADDR; give the admin face its own address, or leave it unset to serve both on one")
 		}
 	}

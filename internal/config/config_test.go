@@ -205,6 +205,12 @@ func TestServingSettings(t *testing.T) {
 		t.Errorf("config = %+v", c)
 	}
 
+	// Port 0 asks the system for a free port: two such addresses are two
+	// listeners, as tests start them.
+	if c, err := config.Load(envOf(map[string]string{"TOKENSVC_ADDR": "127.0.0.1:0", "TOKENSVC_ADMIN_ADDR": "127.0.0.1:0"})); err != nil || c.AdminAddr != "127.0.0.1:0" {
+		t.Errorf("two addresses of port 0: %v", err)
+	}
+
 	for _, tc := range []struct {
 		name string
 		env  map[string]string
