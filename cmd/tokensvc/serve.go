@@ -16,8 +16,12 @@ const serveHelp = `Usage: tokensvc serve
 Runs the HTTP service. With TOKENSVC_DATABASE_URL unset it keeps its keys in
 an embedded store under TOKENSVC_DATA_DIR (default ./tokensvc-data), so it
 runs on a bare machine; with it set it uses PostgreSQL, applying migrations
-first. On first start it creates the signing key and, unless
+first, after waiting up to TOKENSVC_STARTUP_TIMEOUT for it to be reachable.
+On first start it creates the signing key and, unless
 TOKENSVC_BOOTSTRAP_API_KEY is set, prints an admin API key once on stderr.
+With TOKENSVC_ADMIN_ADDR set, the admin API and /metrics are served there
+only. On SIGTERM it answers /readyz with 503 and goes on serving for
+TOKENSVC_SHUTDOWN_DELAY, then finishes the requests in flight.
 
 Examples:
   tokensvc serve
