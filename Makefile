@@ -11,19 +11,21 @@ GO ?= go
 # GOTOOLCHAIN=...` still overrides it.
 export GOTOOLCHAIN := auto
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null)
 # The release build signs through the machine's OpenSSL 3 (cgo, build tag
 # openssl; see internal/opensslrsa): on this project's AVX-512 machines that
 # is 2× BoringCrypto and 3.5× Go's crypto/rsa for RSA-2048. It links
 # libcrypto.so.3 and glibc dynamically (Debian: libssl3 to run, libssl-dev
-# to build), is reproducible (-trimpath) and stamped with its version.
+# to build), is reproducible (-trimpath) and stamped with its version and
+# commit (tokensvc version prints both).
 # build-purego is the fallback where cgo or OpenSSL is not available; the
 # test suite runs on it, and test-openssl runs the signing path's tests on
 # the release build's signer.
 RELEASE_ENV = CGO_ENABLED=1
-BUILD_FLAGS = -tags openssl,netgo,osusergo -trimpath -ldflags "-s -w -X main.version=$(VERSION)"
-PUREGO_FLAGS = -trimpath -ldflags "-s -w -X main.version=$(VERSION)"
+BUILD_FLAGS = -tags openssl,netgo,osusergo -trimpath -ldflags "-s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)"
+PUREGO_FLAGS = -trimpath -ldflags "-s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)"
 
-.PHONY: run toolchain test test-openssl check vulncheck build build-purego bench soak
+.PHONY: run toolchain test test-openssl check vulncheck build build-purego image bench soak
 
 # run builds and runs the service: `make run` serves, `make run ARGS=migrate`
 # (or any other command) runs that instead.
@@ -76,6 +78,11 @@ build:
 build-purego:
 	CGO_ENABLED=0 $(GO) build $(PUREGO_FLAGS) -o bin/tokensvc ./cmd/tokensvc
 	CGO_ENABLED=0 $(GO) build $(PUREGO_FLAGS) -o bin/tokenbench ./cmd/tokenbench
+
+# image builds the container image, stamped like make build; docker compose
+# up runs it (tokensvc:latest) instead of building an unstamped one.
+image:
+	docker build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t tokensvc:$(VERSION) -t tokensvc:latest .
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokensvc/tokensvc/internal/freeport"
 	"github.com/tokensvc/tokensvc/internal/keys"
 	"github.com/tokensvc/tokensvc/internal/pgtest"
 	"github.com/tokensvc/tokensvc/tokenclient"
@@ -76,6 +76,8 @@ func startService(t *testing.T, extraEnv ...string) *service {
 		"TOKENSVC_DATABASE_URL=" + pgtest.NewDatabase(t),
 		"TOKENSVC_MASTER_KEY=" + master,
 		"TOKENSVC_BOOTSTRAP_API_KEY=" + adminKey,
+		// No load balancer waits on it: stop at once.
+		"TOKENSVC_SHUTDOWN_DELAY=0s",
 	}, extraEnv...)}
 	s.start()
 	t.Cleanup(s.stop)
@@ -118,15 +120,9 @@ func serve(url string, env []string) (*exec.Cmd, error) {
 	}
 }
 
-// freeAddr returns a local address no one listens on.
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
+// freeAddr returns a local address no one listens on, outside the
+// ephemeral range, so that it stays free until the process binds it.
+func freeAddr() (string, error) { return freeport.Addr() }
 
 // stop ends the process as an orchestrator would, with SIGTERM.
 func (s *service) stop() {

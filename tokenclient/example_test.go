@@ -31,6 +31,7 @@ func startExampleService(dir string) (stop func(), err error) {
 		"TOKENSVC_ADDR=" + addr,
 		"TOKENSVC_DATA_DIR=" + filepath.Join(dir, "data"),
 		"TOKENSVC_BOOTSTRAP_API_KEY=" + adminKey,
+		"TOKENSVC_SHUTDOWN_DELAY=0s",
 	})
 	if err != nil {
 		return nil, err

@@ -177,7 +177,7 @@ func soakRun(ctx context.Context, o options, dbURL string, progress io.Writer) (
 	startErrs := make([]error, len(replicas))
 	var wg sync.WaitGroup
 	for i, r := range replicas {
-		wg.Go(func() { startErrs[i] = r.start(ctx, client) })
+		wg.Go(func() { startErrs[i] = r.start(ctx, client, true) })
 	}
 	wg.Wait()
 	defer func() {
@@ -335,7 +335,7 @@ func (s *soak) restart(ctx context.Context, r *replica, wait time.Duration, clie
 		return res
 	}
 	began := time.Now()
-	if err := r.start(context.WithoutCancel(ctx), client); err != nil {
+	if err := r.start(context.WithoutCancel(ctx), client, false); err != nil {
 		res.Error = err.Error()
 		return res
 	}

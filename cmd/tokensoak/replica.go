@@ -5,16 +5,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/tokensvc/tokensvc/internal/freeport"
 )
 
 // replica is one tokensvc process of the soak. It keeps its address
@@ -41,27 +44,58 @@ type replica struct {
 }
 
 func newReplica(name, binary string, env []string, logPath string) (*replica, error) {
-	addr, err := freeAddr()
-	if err != nil {
+	r := &replica{name: name, binary: binary, env: env, logPath: logPath}
+	if err := r.pickAddr(); err != nil {
 		return nil, err
 	}
-	env = append(env[:len(env):len(env)], "TOKENSVC_ADDR="+addr)
-	return &replica{name: name, url: "http://" + addr, binary: binary, env: env, logPath: logPath}, nil
+	return r, nil
 }
 
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+// pickAddr gives the replica a new address; only before its first start,
+// while no client knows its address.
+func (r *replica) pickAddr() error {
+	addr, err := freeport.Addr()
 	if err != nil {
-		return "", fmt.Errorf("find a free port: %w", err)
+		return err
 	}
-	defer l.Close()
-	return l.Addr().String(), nil
+	r.env = append(slices.DeleteFunc(slices.Clone(r.env), func(kv string) bool { return strings.HasPrefix(kv, "TOKENSVC_ADDR=") }),
+		"TOKENSVC_ADDR="+addr)
+	r.url = "http://" + addr
+	return nil
 }
 
-// start runs `tokensvc serve` and returns once /readyz answers 200.
-func (r *replica) start(ctx context.Context, client *http.Client) error {
+// start runs `tokensvc serve` and returns once /readyz answers 200. When
+// its address was taken meanwhile (see freeport), the first start tries
+// another address and a restart tries the same one again shortly.
+func (r *replica) start(ctx context.Context, client *http.Client, first bool) error {
+	for attempt := 1; ; attempt++ {
+		err := r.startOnce(ctx, client)
+		var inUse addrInUseError
+		if !errors.As(err, &inUse) || attempt == 5 {
+			return err
+		}
+		if first {
+			if err := r.pickAddr(); err != nil {
+				return err
+			}
+		} else {
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+}
+
+// addrInUseError is a replica that exited at start because its address
+// was taken.
+type addrInUseError struct{ error }
+
+func (r *replica) startOnce(ctx context.Context, client *http.Client) error {
 	logFile, err := os.OpenFile(r.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
+		return err
+	}
+	startedAt, err := logFile.Seek(0, io.SeekEnd)
+	if err != nil {
+		logFile.Close()
 		return err
 	}
 	fmt.Fprintf(logFile, "--- tokensoak: starting replica %s at %s\n", r.name, time.Now().Format(time.RFC3339Nano))
@@ -95,7 +129,11 @@ func (r *replica) start(ctx context.Context, client *http.Client) error {
 		}
 		select {
 		case <-exited:
-			return fmt.Errorf("replica %s exited while starting (%s); its log: %s", r.name, cmd.ProcessState, r.logPath)
+			err := fmt.Errorf("replica %s exited while starting (%s); its log: %s", r.name, cmd.ProcessState, r.logPath)
+			if out, _ := os.ReadFile(r.logPath); int64(len(out)) >= startedAt && freeport.InUse(nil, string(out[startedAt:])) {
+				return addrInUseError{err}
+			}
+			return err
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(20 * time.Millisecond):

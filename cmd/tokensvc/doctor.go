@@ -100,7 +100,12 @@ func (r *report) openStore(ctx context.Context, cfg config.Config) (keys.Store, 
 			return nil, nil, nil
 		}
 		pending, err := pg.PendingMigrations(ctx)
+		var newer *postgres.NewerSchemaError
 		switch {
+		case errors.As(err, &newer):
+			r.fail("store: %v", err)
+			pg.Close()
+			return nil, nil, nil
 		case err != nil:
 			r.fail("store: PostgreSQL answers, but the migrations cannot be read: %v", err)
 		case len(pending) > 0:

@@ -10,13 +10,19 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"syscall"
 )
 
-// version is set at release build time with -ldflags "-X main.version=…".
-var version = "dev"
+// version and commit are stamped at build time by make and the Dockerfile,
+// with -ldflags "-X main.version=… -X main.commit=…". A build without them
+// says dev, and the commit the Go toolchain recorded, if any.
+var (
+	version = "dev"
+	commit  = ""
+)
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -181,18 +187,36 @@ func isBoolFlag(f *flag.Flag) bool {
 }
 
 func printVersion(_ context.Context, args []string, _ func(string) string, stdout, _ io.Writer) error {
-	fs := newFlagSet("version", "Usage: tokensvc version\n\nPrints the version and the commit it was built from.\n", stdout)
+	fs := newFlagSet("version", "Usage: tokensvc version\n\nPrints the version, the commit it was built from and the Go release that built it.\n", stdout)
 	if ok, err := parseFlags(fs, args); !ok {
 		return err
 	}
-	rev := "unknown"
-	if info, ok := debug.ReadBuildInfo(); ok {
+	info, _ := debug.ReadBuildInfo()
+	fmt.Fprintf(stdout, "tokensvc %s\n", version)
+	// One "name: value" line each, so that a line can be added (the
+	// signer's) without changing how the others read.
+	for _, line := range [][2]string{
+		{"commit", buildCommit(commit, info)},
+		{"go", runtime.Version()},
+	} {
+		fmt.Fprintf(stdout, "%-7s %s\n", line[0]+":", line[1])
+	}
+	return nil
+}
+
+// buildCommit is the commit stamped with -X main.commit, or else the one the
+// Go toolchain recorded (not in a build without VCS information, such as
+// the image's, whose context has no .git).
+func buildCommit(stamped string, info *debug.BuildInfo) string {
+	if stamped != "" {
+		return stamped
+	}
+	if info != nil {
 		for _, s := range info.Settings {
 			if s.Key == "vcs.revision" {
-				rev = s.Value
+				return s.Value
 			}
 		}
 	}
-	fmt.Fprintf(stdout, "tokensvc %s (commit %s)\n", version, rev)
-	return nil
+	return "unknown"
 }

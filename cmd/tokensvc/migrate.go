@@ -2,15 +2,19 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/tokensvc/tokensvc/internal/config"
 	"github.com/tokensvc/tokensvc/internal/keys"
+	"github.com/tokensvc/tokensvc/internal/logging"
 	"github.com/tokensvc/tokensvc/internal/postgres"
 )
 
@@ -51,7 +55,7 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 		return fmt.Errorf("open TOKENSVC_DATABASE_URL: %w", err)
 	}
 	defer db.Close()
-	applied, err := migrateChecked(ctx, db, sealer, newLogger(stderr, "info"))
+	applied, err := migrateChecked(ctx, db, sealer, logging.New(stderr, "info", strings.ToLower(getenv("TOKENSVC_LOG_FORMAT"))))
 	if err != nil {
 		return err
 	}
@@ -68,7 +72,10 @@ const healthcheckHelp = `Usage: tokensvc healthcheck
 
 Asks the service listening on TOKENSVC_ADDR for /healthz and exits 0 if it
 answers 200, 1 otherwise. Container images without curl use it as their
-HEALTHCHECK.
+HEALTHCHECK. With TOKENSVC_TLS_CERT_FILE set it speaks HTTPS; on a loopback
+address (the usual case: TOKENSVC_ADDR=:8443 is asked at 127.0.0.1) it does
+not verify the certificate, which names the service's public host, not
+127.0.0.1: it checks that the process answers, not who it is.
 
 Example:
   TOKENSVC_ADDR=:8080 tokensvc healthcheck && echo up
@@ -91,12 +98,16 @@ func healthcheck(ctx context.Context, args []string, getenv func(string) string,
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	url := "http://" + net.JoinHostPort(host, port) + "/healthz"
+	client, scheme, err := healthcheckClient(host, strings.TrimSpace(getenv("TOKENSVC_TLS_CERT_FILE")))
+	if err != nil {
+		return err
+	}
+	url := scheme + "://" + net.JoinHostPort(host, port) + "/healthz"
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
 	}
-	resp, err := (&http.Client{}).Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return fmt.Errorf("healthcheck: %w", err)
 	}
@@ -106,4 +117,30 @@ func healthcheck(ctx context.Context, args []string, getenv func(string) string,
 	}
 	fmt.Fprintln(stdout, "ok")
 	return nil
+}
+
+// healthcheckClient is the client that asks host for /healthz: plain HTTP
+// without a certificate; HTTPS with one, verified against the system's
+// roots and the certificate file itself unless host is a loopback address,
+// where the check is of liveness and the certificate names another host.
+func healthcheckClient(host, certFile string) (*http.Client, string, error) {
+	if certFile == "" {
+		return &http.Client{}, "http", nil
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if ip := net.ParseIP(host); host == "localhost" || (ip != nil && ip.IsLoopback()) {
+		cfg.InsecureSkipVerify = true
+	} else {
+		roots, err := x509.SystemCertPool()
+		if err != nil {
+			roots = x509.NewCertPool()
+		}
+		pemBytes, err := os.ReadFile(certFile)
+		if err != nil {
+			return nil, "", fmt.Errorf("TOKENSVC_TLS_CERT_FILE: %w", err)
+		}
+		roots.AppendCertsFromPEM(pemBytes)
+		cfg.RootCAs = roots
+	}
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}}, "https", nil
 }

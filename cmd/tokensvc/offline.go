@@ -15,6 +15,7 @@ import (
 	"github.com/tokensvc/tokensvc/internal/config"
 	"github.com/tokensvc/tokensvc/internal/embedded"
 	"github.com/tokensvc/tokensvc/internal/journal"
+	"github.com/tokensvc/tokensvc/internal/logging"
 )
 
 // createOfflineAdminKey is the break-glass: it writes an admin API key
@@ -30,7 +31,7 @@ func createOfflineAdminKey(ctx context.Context, name string, getenv func(string)
 	if err != nil {
 		return fmt.Errorf("configuration:\n%w", err)
 	}
-	log := newLogger(stderr, cfg.LogLevel)
+	log := logging.New(stderr, cfg.LogLevel, cfg.LogFormat)
 	var st *openedStore
 	if cfg.DatabaseURL != "" {
 		st, err = openStore(ctx, cfg, log)

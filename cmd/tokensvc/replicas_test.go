@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/tokensvc/tokensvc/internal/server"
 )
 
 // propagationBound is how soon every replica must sign with a key another
@@ -148,6 +150,15 @@ func TestReplicaConvergesAfterListenerLoss(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
+	// Each replica subscribes once it runs, which start does not wait for.
+	listening := 0
+	for deadline := time.Now().Add(5 * time.Second); listening < 2 && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		err = conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND query LIKE 'LISTEN %'`).Scan(&listening)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 	var killed int
 	err = conn.QueryRow(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
 		WHERE datname = current_database() AND query LIKE 'LISTEN %'`).Scan(&killed)
@@ -167,7 +178,7 @@ func TestReplicaConvergesAfterListenerLoss(t *testing.T) {
 
 // TestRevokedAPIKeyStopsOnEveryReplica creates an API key on one replica
 // and revokes it there: the other learns of both through PostgreSQL's
-// change notification, well before its periodic reload (apiKeysReloadEvery,
+// change notification, well before its periodic reload (server.APIKeysReloadEvery,
 // the bound when notifications are lost) would.
 func TestRevokedAPIKeyStopsOnEveryReplica(t *testing.T) {
 	p := startReplicas(t)
@@ -186,7 +197,7 @@ func TestRevokedAPIKeyStopsOnEveryReplica(t *testing.T) {
 	}
 	// Well under the periodic reload, so that only the notification can
 	// have brought the change, with room for a loaded CI machine.
-	const notified = apiKeysReloadEvery / 4
+	const notified = server.APIKeysReloadEvery / 4
 	waitFor := func(want int, since time.Time, what string) {
 		t.Helper()
 		for mintStatus(p.b) != want {

@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/tokensvc/tokensvc/internal/server"
 )
 
 // syncBuffer is an io.Writer that tests can read while run writes to it.
@@ -40,14 +42,13 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-// instance is a tokensvc serve started by run, as main would start it.
+// instance is a tokensvc serve started as main would start it.
 type instance struct {
-	url    string
-	stderr *syncBuffer
-	stop   func() error // stops the service and returns what run returned
+	url      string
+	adminURL string // the admin face's, or url when there is no admin address
+	stderr   *syncBuffer
+	stop     func() error // stops the service and returns what run returned
 }
-
-var servingAddr = regexp.MustCompile(`msg="tokensvc serving" addr=(\S+)`)
 
 // start runs "tokensvc serve" with env and waits until it listens.
 func start(t *testing.T, env map[string]string) *instance {
@@ -60,45 +61,53 @@ func start(t *testing.T, env map[string]string) *instance {
 }
 
 // tryStart is start for a service that may refuse to start: it returns
-// run's error if run ends before listening.
+// serve's error if serve ends before listening. The server tells its
+// addresses; nothing is read from the log.
 func tryStart(t *testing.T, env map[string]string) (*instance, error) {
 	t.Helper()
 	env = withDefaults(env)
 	ctx, cancel := context.WithCancel(context.Background())
 	stderr := &syncBuffer{}
 	done := make(chan error, 1)
+	started := make(chan *server.Server, 1)
 	go func() {
-		done <- run(ctx, []string{"serve"}, func(k string) string { return env[k] }, io.Discard, stderr)
+		done <- serveWith(ctx, nil, func(k string) string { return env[k] }, io.Discard, stderr,
+			func(s *server.Server) { started <- s })
 	}()
-	deadline := time.After(60 * time.Second)
-	for {
-		if m := servingAddr.FindStringSubmatch(stderr.String()); m != nil {
-			var once sync.Once
-			var runErr error
-			inst := &instance{url: "http://" + m[1], stderr: stderr, stop: func() error {
-				once.Do(func() { cancel(); runErr = <-done })
-				return runErr
-			}}
-			t.Cleanup(func() { inst.stop() })
-			return inst, nil
+	select {
+	case srv := <-started:
+		var once sync.Once
+		var runErr error
+		inst := &instance{url: "http://" + srv.Addr(), stderr: stderr, stop: func() error {
+			once.Do(func() { cancel(); runErr = <-done })
+			return runErr
+		}}
+		if env["TOKENSVC_TLS_CERT_FILE"] != "" {
+			inst.url = "https://" + srv.Addr()
 		}
-		select {
-		case err := <-done:
-			cancel()
-			if err == nil {
-				err = errors.New("run returned nil before serving")
-			}
-			return nil, fmt.Errorf("%w\nstderr:\n%s", err, stderr.String())
-		case <-deadline:
-			cancel()
-			t.Fatalf("tokensvc did not start within 60 s; stderr:\n%s", stderr.String())
-		case <-time.After(10 * time.Millisecond):
+		inst.adminURL = inst.url
+		if a := srv.AdminAddr(); a != "" {
+			inst.adminURL = "http://" + a
 		}
+		t.Cleanup(func() { inst.stop() })
+		return inst, nil
+	case err := <-done:
+		cancel()
+		if err == nil {
+			err = errors.New("serve returned nil before serving")
+		}
+		return nil, fmt.Errorf("%w\nstderr:\n%s", err, stderr.String())
+	case <-time.After(60 * time.Second):
+		cancel()
+		t.Fatalf("tokensvc did not start within 60 s; stderr:\n%s", stderr.String())
+		return nil, nil
 	}
 }
 
 func withDefaults(env map[string]string) map[string]string {
-	out := map[string]string{"TOKENSVC_ADDR": "127.0.0.1:0", "TOKENSVC_LOG_LEVEL": "debug"}
+	// No drain delay: tests that stop a service do not wait for load
+	// balancers; the drain tests set their own.
+	out := map[string]string{"TOKENSVC_ADDR": "127.0.0.1:0", "TOKENSVC_LOG_LEVEL": "debug", "TOKENSVC_SHUTDOWN_DELAY": "0s"}
 	for k, v := range env {
 		out[k] = v
 	}

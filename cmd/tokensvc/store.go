@@ -11,34 +11,22 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/tokensvc/tokensvc/internal/apikey"
 	"github.com/tokensvc/tokensvc/internal/config"
 	"github.com/tokensvc/tokensvc/internal/embedded"
-	"github.com/tokensvc/tokensvc/internal/journal"
 	"github.com/tokensvc/tokensvc/internal/keys"
 	"github.com/tokensvc/tokensvc/internal/postgres"
-	"github.com/tokensvc/tokensvc/internal/session"
+	"github.com/tokensvc/tokensvc/internal/server"
 )
 
-// store is the persistence serve runs on, whichever backend it is.
-type store interface {
-	keys.Store
-	apikey.Store
-	session.Store
-	journal.Audit
-	journal.Outbox
-	journal.Purger
-	Ping(ctx context.Context) error
-}
-
+// openedStore is the store serve runs on, whichever backend it is.
 type openedStore struct {
-	store
-	kind   string
-	sealer *keys.Sealer
-	close  func()
-	// watch delivers other replicas' changes to signing keys and API keys;
-	// nil for the embedded store, which no other process shares.
-	watch func(ctx context.Context, changed func(channel string), lost func(error))
+	server.Store
+	kind string
+	// masterKey is the key the store's signing keys are sealed under:
+	// TOKENSVC_MASTER_KEY's, or the embedded store's own.
+	masterKey []byte
+	sealer    *keys.Sealer
+	close     func()
 }
 
 // masterKeyFile is where the embedded store keeps a generated master key,
@@ -48,7 +36,8 @@ const (
 	storeFile     = "tokensvc.db"
 )
 
-// openStore opens PostgreSQL when TOKENSVC_DATABASE_URL is set, applying
+// openStore opens PostgreSQL when TOKENSVC_DATABASE_URL is set, waiting up
+// to TOKENSVC_STARTUP_TIMEOUT for it to be reachable and applying
 // migrations, and otherwise the embedded store under the data dir. Before
 // returning a store that may be written, it proves that the master key opens
 // the keys already stored, so a process with the wrong master key writes
@@ -59,7 +48,7 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*opene
 		if err != nil {
 			return nil, err
 		}
-		pg, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.WithTimeout(cfg.StoreTimeout))
+		pg, err := postgres.OpenPatiently(ctx, cfg.DatabaseURL, cfg.StartupTimeout, log, postgres.WithTimeout(cfg.StoreTimeout))
 		if err != nil {
 			return nil, fmt.Errorf("open TOKENSVC_DATABASE_URL: %w", err)
 		}
@@ -71,7 +60,7 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*opene
 		if len(applied) > 0 {
 			log.Info("applied database migrations", "versions", applied)
 		}
-		return &openedStore{store: pg, kind: "postgres", sealer: sealer, close: pg.Close, watch: pg.Watch}, nil
+		return &openedStore{Store: pg, kind: "postgres", masterKey: cfg.MasterKey, sealer: sealer, close: pg.Close}, nil
 	}
 	return openEmbeddedChecked(ctx, cfg, log)
 }
@@ -100,6 +89,10 @@ func migrateChecked(ctx context.Context, pg *postgres.Store, sealer *keys.Sealer
 		}
 	}
 	if applied, err = pg.Migrate(ctx); err != nil {
+		var newer *postgres.NewerSchemaError
+		if errors.As(err, &newer) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
 	return applied, nil
@@ -153,7 +146,7 @@ func openEmbedded(cfg config.Config, log *slog.Logger) (*openedStore, error) {
 			log.Error("closing the embedded store", "err", err)
 		}
 	}
-	return &openedStore{store: db, kind: "embedded", sealer: sealer, close: closeDB}, nil
+	return &openedStore{Store: db, kind: "embedded", masterKey: master, sealer: sealer, close: closeDB}, nil
 }
 
 // embeddedMasterKey reads the data dir's master key, generating it on first

@@ -55,6 +55,14 @@ type Config struct {
 	TrustedProxies   []netip.Prefix
 	MaxInFlight      int
 	StoreTimeout     time.Duration
+	AdminAddr        string // empty: the admin face is served on Addr too
+	TLSCertFile      string // with TLSKeyFile: HTTPS on Addr
+	TLSKeyFile       string
+	ShutdownDelay    time.Duration
+	ShutdownTimeout  time.Duration
+	StartupTimeout   time.Duration
+	CORSOrigins      []string // origins allowed to call refresh and logout from a browser
+	LogFormat        string   // "text" or "json"
 }
 
 // Var documents one environment variable: the README's configuration table
@@ -69,6 +77,13 @@ type Var struct {
 func Vars() []Var {
 	return []Var{
 		{"TOKENSVC_ADDR", "127.0.0.1:8080", "Address the HTTP server listens on (host:port; `:8080` for every interface)."},
+		{"TOKENSVC_ADMIN_ADDR", "", "Address of the admin face (host:port): the admin API, `/metrics`, `/openapi.yaml` and the console are served only there. Unset: everything on TOKENSVC_ADDR."},
+		{"TOKENSVC_TLS_CERT_FILE", "", "PEM certificate chain: with TOKENSVC_TLS_KEY_FILE, TOKENSVC_ADDR serves HTTPS (and HTTP/2), reloading the pair when the files change."},
+		{"TOKENSVC_TLS_KEY_FILE", "", "PEM private key of TOKENSVC_TLS_CERT_FILE."},
+		{"TOKENSVC_CORS_ORIGINS", "", "Comma-separated origins (`https://app.example.com`) whose pages may call refresh and logout, never with credentials. JWKS and PEM answer every origin."},
+		{"TOKENSVC_SHUTDOWN_DELAY", "5s", "After SIGTERM, how long `/readyz` answers 503 while requests are still served, so load balancers stop sending first."},
+		{"TOKENSVC_SHUTDOWN_TIMEOUT", "20s", "Then, how long requests in flight get to finish once the listeners close."},
+		{"TOKENSVC_STARTUP_TIMEOUT", "60s", "How long `serve` retries an unreachable database at start, with backoff, before it exits 1."},
 		{"TOKENSVC_DATABASE_URL", "", "PostgreSQL URL. Unset: an embedded store in TOKENSVC_DATA_DIR."},
 		{"TOKENSVC_DATA_DIR", "./tokensvc-data", "Directory of the embedded store and its generated master key."},
 		{"TOKENSVC_MASTER_KEY", "", "32-byte random key, base64 (`openssl rand -base64 32`), that encrypts private keys at rest; an all-zero or patterned key is refused. Required with PostgreSQL."},
@@ -83,6 +98,7 @@ func Vars() []Var {
 		{"TOKENSVC_ISSUER", "", "Value of the iss claim; unset: no iss."},
 		{"TOKENSVC_AUDIENCE", "", "Value of the aud claim; unset: no aud."},
 		{"TOKENSVC_LOG_LEVEL", "info", "debug, info, warn or error."},
+		{"TOKENSVC_LOG_FORMAT", "text", "`text` (logfmt) or `json`, one object per line."},
 		{"TOKENSVC_ROTATION_PERIOD", "2160h", "How long a key signs before the next one takes over (90 days)."},
 		{"TOKENSVC_ROTATION_LEAD", "168h", "How long before the period ends the next key is created and published, to be registered."},
 		{"TOKENSVC_SESSION_IDLE", "720h", "A login session unused this long ends (30 days)."},
@@ -138,15 +154,35 @@ func Load(getenv func(string) string) (Config, error) {
 		Issuer:          env("TOKENSVC_ISSUER"),
 		Audience:        env("TOKENSVC_AUDIENCE"),
 		LogLevel:        strings.ToLower(env("TOKENSVC_LOG_LEVEL")),
+		LogFormat:       strings.ToLower(env("TOKENSVC_LOG_FORMAT")),
+		AdminAddr:       env("TOKENSVC_ADMIN_ADDR"),
+		TLSCertFile:     env("TOKENSVC_TLS_CERT_FILE"),
+		TLSKeyFile:      env("TOKENSVC_TLS_KEY_FILE"),
 		WebhookURL:      env("TOKENSVC_WEBHOOK_URL"),
 		WebhookFormat:   strings.ToLower(env("TOKENSVC_WEBHOOK_FORMAT")),
 		WebhookSecret:   env("TOKENSVC_WEBHOOK_SECRET"),
 	}
 
-	if _, port, err := net.SplitHostPort(c.Addr); err != nil {
-		fail("TOKENSVC_ADDR", "%q is not host:port (for example 127.0.0.1:8080 or :8080)", c.Addr)
-	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-		fail("TOKENSVC_ADDR", "port %q is not a number from 0 to 65535", port)
+	hostPort("TOKENSVC_ADDR", c.Addr, fail)
+	if c.AdminAddr != "" {
+		hostPort("TOKENSVC_ADMIN_ADDR", c.AdminAddr, fail)
+		// Port 0 asks the system for a free port: two of those are two.
+		if _, port, _ := net.SplitHostPort(c.Addr); c.AdminAddr == c.Addr && port != "0" {
+			fail("TOKENSVC_ADMIN_ADDR", "is TOKENSVC_ADDR; give the admin face its own address, or leave it unset to serve both on one")
+		}
+	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		fail("TOKENSVC_TLS_CERT_FILE", "and TOKENSVC_TLS_KEY_FILE go together: set both for HTTPS, or neither")
+	}
+	for _, o := range strings.Split(env("TOKENSVC_CORS_ORIGINS"), ",") {
+		if o = strings.TrimSpace(o); o == "" {
+			continue
+		}
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.User != nil {
+			fail("TOKENSVC_CORS_ORIGINS", "%q is not an origin (scheme://host[:port], for example https://app.example.com)", o)
+			continue
+		}
+		c.CORSOrigins = append(c.CORSOrigins, strings.ToLower(o))
 	}
 	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
 		fail("TOKENSVC_DATABASE_URL", "must be a postgres:// or postgresql:// URL")
@@ -230,9 +266,14 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.MaxInFlight, err = strconv.Atoi(inFlight); err != nil || c.MaxInFlight < 1 {
 		fail("TOKENSVC_MAX_INFLIGHT_SIGNATURES", "%q is not a whole number of at least 1", inFlight)
 	}
-	storeTimeout := env("TOKENSVC_STORE_TIMEOUT")
-	if c.StoreTimeout, err = time.ParseDuration(storeTimeout); err != nil || c.StoreTimeout < time.Millisecond || c.StoreTimeout > time.Minute {
-		fail("TOKENSVC_STORE_TIMEOUT", "%q is not a duration from 1ms to 1m (for example 5s or 500ms)", storeTimeout)
+	c.StoreTimeout = boundedDuration(env("TOKENSVC_STORE_TIMEOUT"), "TOKENSVC_STORE_TIMEOUT", time.Millisecond, time.Minute, fail)
+	c.ShutdownDelay = boundedDuration(env("TOKENSVC_SHUTDOWN_DELAY"), "TOKENSVC_SHUTDOWN_DELAY", 0, time.Hour, fail)
+	c.ShutdownTimeout = boundedDuration(env("TOKENSVC_SHUTDOWN_TIMEOUT"), "TOKENSVC_SHUTDOWN_TIMEOUT", time.Second, time.Hour, fail)
+	c.StartupTimeout = boundedDuration(env("TOKENSVC_STARTUP_TIMEOUT"), "TOKENSVC_STARTUP_TIMEOUT", time.Second, 24*time.Hour, fail)
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		fail("TOKENSVC_LOG_FORMAT", "%q is not a format (use text or json)", c.LogFormat)
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
@@ -319,6 +360,25 @@ func webhook(c *Config, fail func(string, string, ...any)) {
 			fail("TOKENSVC_WEBHOOK_SECRET", "is set but TOKENSVC_WEBHOOK_URL is not, so no notification would be sent")
 		}
 	}
+}
+
+// hostPort checks that addr is host:port with a port from 0 to 65535.
+func hostPort(name, addr string, fail func(string, string, ...any)) {
+	if _, port, err := net.SplitHostPort(addr); err != nil {
+		fail(name, "%q is not host:port (for example 127.0.0.1:8080 or :8080)", addr)
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		fail(name, "port %q is not a number from 0 to 65535", port)
+	}
+}
+
+// boundedDuration parses a Go duration from min to max, such as 5s or 500ms.
+func boundedDuration(s, name string, min, max time.Duration, fail func(string, string, ...any)) time.Duration {
+	d, err := time.ParseDuration(s)
+	if err != nil || d < min || d > max {
+		fail(name, "%q is not a duration from %s to %s (for example 5s or 1m)", s, min, max)
+		return 0
+	}
+	return d
 }
 
 // duration parses a positive whole-second Go duration such as 1h or 90m.

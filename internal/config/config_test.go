@@ -172,3 +172,74 @@ func TestWeakSecretsRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestServingSettings covers how the service faces the network: the admin
+// address, TLS, CORS, drain, start-up and log format.
+func TestServingSettings(t *testing.T) {
+	c, err := config.Load(envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AdminAddr != "" || c.TLSCertFile != "" || c.TLSKeyFile != "" || c.CORSOrigins != nil || c.LogFormat != "text" ||
+		c.ShutdownDelay != 5*time.Second || c.ShutdownTimeout != 20*time.Second || c.StartupTimeout != time.Minute {
+		t.Errorf("defaults = %+v", c)
+	}
+
+	c, err = config.Load(envOf(map[string]string{
+		"TOKENSVC_ADDR":             ":8443",
+		"TOKENSVC_ADMIN_ADDR":       "127.0.0.1:9090",
+		"TOKENSVC_TLS_CERT_FILE":    "/etc/tokensvc/tls.crt",
+		"TOKENSVC_TLS_KEY_FILE":     "/etc/tokensvc/tls.key",
+		"TOKENSVC_CORS_ORIGINS":     " https://App.example.com, http://localhost:3000 ",
+		"TOKENSVC_SHUTDOWN_DELAY":   "0s",
+		"TOKENSVC_SHUTDOWN_TIMEOUT": "45s",
+		"TOKENSVC_STARTUP_TIMEOUT":  "5m",
+		"TOKENSVC_LOG_FORMAT":       "JSON",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AdminAddr != "127.0.0.1:9090" || c.TLSCertFile != "/etc/tokensvc/tls.crt" || c.TLSKeyFile != "/etc/tokensvc/tls.key" ||
+		!slices.Equal(c.CORSOrigins, []string{"https://app.example.com", "http://localhost:3000"}) ||
+		c.ShutdownDelay != 0 || c.ShutdownTimeout != 45*time.Second || c.StartupTimeout != 5*time.Minute || c.LogFormat != "json" {
+		t.Errorf("config = %+v", c)
+	}
+
+	// Port 0 asks the system for a free port: two such addresses are two
+	// listeners, as tests start them.
+	if c, err := config.Load(envOf(map[string]string{"TOKENSVC_ADDR": "127.0.0.1:0", "TOKENSVC_ADMIN_ADDR": "127.0.0.1:0"})); err != nil || c.AdminAddr != "127.0.0.1:0" {
+		t.Errorf("two addresses of port 0: %v", err)
+	}
+
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		want []string
+	}{
+		{"admin address not host:port", map[string]string{"TOKENSVC_ADMIN_ADDR": "9090"}, []string{"TOKENSVC_ADMIN_ADDR:"}},
+		{"admin address is the public one", map[string]string{"TOKENSVC_ADMIN_ADDR": "127.0.0.1:8080"}, []string{"TOKENSVC_ADMIN_ADDR: is TOKENSVC_ADDR"}},
+		{"certificate without key", map[string]string{"TOKENSVC_TLS_CERT_FILE": "tls.crt"}, []string{"TOKENSVC_TLS_CERT_FILE: and TOKENSVC_TLS_KEY_FILE go together"}},
+		{"key without certificate", map[string]string{"TOKENSVC_TLS_KEY_FILE": "tls.key"}, []string{"TOKENSVC_TLS_CERT_FILE: and TOKENSVC_TLS_KEY_FILE go together"}},
+		{"origins that are not origins", map[string]string{"TOKENSVC_CORS_ORIGINS": "*, https://app.example.com/login, app.example.com"},
+			[]string{`TOKENSVC_CORS_ORIGINS: "*"`, `TOKENSVC_CORS_ORIGINS: "https://app.example.com/login"`, `TOKENSVC_CORS_ORIGINS: "app.example.com"`}},
+		{"negative delay", map[string]string{"TOKENSVC_SHUTDOWN_DELAY": "-1s"}, []string{"TOKENSVC_SHUTDOWN_DELAY:"}},
+		{"no time to finish", map[string]string{"TOKENSVC_SHUTDOWN_TIMEOUT": "0s"}, []string{"TOKENSVC_SHUTDOWN_TIMEOUT:"}},
+		{"start-up timeout not a duration", map[string]string{"TOKENSVC_STARTUP_TIMEOUT": "60"}, []string{"TOKENSVC_STARTUP_TIMEOUT:"}},
+		{"log format", map[string]string{"TOKENSVC_LOG_FORMAT": "xml"}, []string{"TOKENSVC_LOG_FORMAT:"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := config.Load(envOf(tc.env))
+			if err == nil {
+				t.Fatal("Load accepted a bad configuration")
+			}
+			if lines := strings.Split(err.Error(), "\n"); len(lines) != len(tc.want) {
+				t.Errorf("got %d problems, want %d:\n%v", len(lines), len(tc.want), err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q:\n%v", w, err)
+				}
+			}
+		})
+	}
+}

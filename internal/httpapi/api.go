@@ -77,6 +77,9 @@ type Deps struct {
 	// TrustedProxies are the peers whose X-Forwarded-For says which client
 	// a request comes from; from any other peer the header is ignored.
 	TrustedProxies []netip.Prefix
+	// CORSOrigins are the origins (scheme://host[:port]) whose pages may
+	// call refresh and logout from a browser; none when empty.
+	CORSOrigins []string
 }
 
 type api struct {
@@ -98,13 +101,31 @@ type api struct {
 	// API key, per client address.
 	perClient      *ratelimit.Keyed
 	trustedProxies []netip.Prefix
+	// publicCORS is which pages may read the public keys: any; appCORS
+	// which may call refresh and logout.
+	publicCORS, appCORS corsPolicy
 	// notReady is whether /readyz last answered 503, so that the cause is
 	// logged once per outage.
 	notReady atomic.Bool
 }
 
-// New returns the HTTP handler serving every tokensvc endpoint.
+// New returns the HTTP handler serving every tokensvc endpoint, for a
+// service with one address.
 func New(d Deps) http.Handler {
+	return newAPI(d).routes(faceAll)
+}
+
+// NewFaces returns the two handlers of a service with an admin address:
+// public serves what apps and backends call (minting, verify, sessions,
+// the public keys) and admin what operators and monitoring call (the admin
+// API, /metrics, /openapi.yaml); both serve /healthz and /readyz. They share
+// one set of metrics, limits and readiness.
+func NewFaces(d Deps) (public, admin http.Handler) {
+	a := newAPI(d)
+	return a.routes(facePublic), a.routes(faceAdmin)
+}
+
+func newAPI(d Deps) *api {
 	a := &api{
 		minter:   d.Minter,
 		keys:     d.Keys,
@@ -123,48 +144,89 @@ func New(d Deps) http.Handler {
 
 		perClient:      d.PerClient,
 		trustedProxies: d.TrustedProxies,
+		publicCORS:     corsPolicy{anyOrigin: true, headers: requestIDHeader, expose: requestIDHeader},
+		appCORS: corsPolicy{origins: d.CORSOrigins,
+			headers: "Authorization, " + requestIDHeader, expose: "Retry-After, " + requestIDHeader},
 	}
 	if a.now == nil {
 		a.now = time.Now
 	}
-	return a.routes()
+	if a.metrics != nil && a.ready != nil {
+		a.metrics.watchReady(a.ready)
+	}
+	return a
 }
 
-// routes declares every endpoint, with the middleware each group needs.
-func (a *api) routes() chi.Router {
+// face is which of tokensvc's two faces a router serves.
+type face int
+
+const (
+	faceAll    face = iota // one address serves everything
+	facePublic             // apps and backends: minting, sessions, public keys
+	faceAdmin              // operators and monitoring: admin API, metrics, contract
+)
+
+// routes declares every endpoint of face f, with the middleware each group
+// needs.
+func (a *api) routes(f face) chi.Router {
 	mux := chi.NewRouter()
 	// GetHead answers HEAD wherever GET is served, as GET without a body
 	// (net/http drops it): uptime checkers and CDNs ask with HEAD.
-	mux.Use(a.recoverPanics, a.instrument, routeEscapedPath, middleware.GetHead)
+	mux.Use(a.instrument, a.recoverPanics, routeEscapedPath, middleware.GetHead)
 	mux.NotFound(a.notFound)
-	mux.MethodNotAllowed(a.methodNotAllowed(mux))
+	mux.MethodNotAllowed(a.methodNotAllowed)
 	// Every route is declared on r, so that its handler reads each path
 	// parameter decoded.
 	r := mux.With(a.decodePathParams)
 
+	// Probes may ask either face.
 	r.Get("/healthz", a.healthz)
 	r.Get("/readyz", a.readyz)
-	r.Method(http.MethodGet, "/metrics", a.metrics.Handler())
-	r.Get("/openapi.yaml", a.serveOpenAPI)
-	r.Get("/.well-known/jwks.json", a.jwks)
-	r.Get("/v1/keys/{kid}/public.pem", a.publicPEM)
-	// The app authenticates these with its session's refresh token.
+	if f != faceAdmin {
+		a.publicRoutes(r)
+	}
+	if f != facePublic {
+		a.adminRoutes(r)
+	}
+	return mux
+}
+
+// publicRoutes are what apps and their backends call.
+func (a *api) publicRoutes(r chi.Router) {
+	// Any page may read the public keys: JWT checkers in a browser do.
 	r.Group(func(r chi.Router) {
-		r.Use(a.limitPerClient)
+		r.Use(a.publicCORS.allow)
+		r.Get("/.well-known/jwks.json", a.jwks)
+		r.Get("/v1/keys/{kid}/public.pem", a.publicPEM)
+		r.Options("/.well-known/jwks.json", a.preflight(a.publicCORS))
+		r.Options("/v1/keys/{kid}/public.pem", a.preflight(a.publicCORS))
+	})
+	// The app authenticates these with its session's refresh token; pages
+	// of the origins TOKENSVC_CORS_ORIGINS lists may call them.
+	r.Group(func(r chi.Router) {
+		r.Use(a.appCORS.allow)
+		r.Options("/v1/sessions/refresh", a.preflight(a.appCORS))
+		r.Options("/v1/sessions/current", a.preflight(a.appCORS))
+		r = r.With(a.limitPerClient)
 		r.Post("/v1/sessions/refresh", a.refreshSession)
 		r.Delete("/v1/sessions/current", a.logout)
 	})
-
 	r.Group(func(r chi.Router) {
 		r.Use(a.requireScope(apikey.ScopeIssue))
 		r.Post("/v1/tokens", a.mintToken)
 		r.Post("/v1/verify", a.verifyToken)
 		r.Post("/v1/sessions", a.createSession)
 		r.Get("/v1/users/{user_id}/sessions", a.listSessions)
-		r.With(withRequestID).Delete("/v1/users/{user_id}/sessions", a.endSessions)
+		r.Delete("/v1/users/{user_id}/sessions", a.endSessions)
 	})
+}
+
+// adminRoutes are what operators and monitoring call.
+func (a *api) adminRoutes(r chi.Router) {
+	r.Method(http.MethodGet, "/metrics", a.metrics.Handler())
+	r.Get("/openapi.yaml", a.serveOpenAPI)
 	r.Group(func(r chi.Router) {
-		r.Use(a.requireScope(apikey.ScopeAdmin), withRequestID)
+		r.Use(a.requireScope(apikey.ScopeAdmin))
 		r.Post("/v1/apikeys", a.createAPIKey)
 		r.Get("/v1/apikeys", a.listAPIKeys)
 		r.Delete("/v1/apikeys/{id}", a.revokeAPIKey)
@@ -175,7 +237,6 @@ func (a *api) routes() chi.Router {
 		r.Post("/v1/keys/{kid}/revoke", a.revokeKey)
 		r.Get("/v1/audit", a.auditLog)
 	})
-	return mux
 }
 
 // routeEscapedPath routes every request on its path as sent, still escaped,
@@ -220,26 +281,32 @@ func (a *api) notFound(w http.ResponseWriter, r *http.Request) {
 		"no endpoint at "+r.URL.Path+"; /openapi.yaml lists them"))
 }
 
-// methodNotAllowed answers 405 with the Allow header that RFC 9110 requires,
-// found by asking the router which methods match the path.
-func (a *api) methodNotAllowed(routes chi.Routes) http.HandlerFunc {
-	methods := []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
-	return func(w http.ResponseWriter, r *http.Request) {
-		var allowed []string
-		for _, m := range methods {
-			if routes.Match(chi.NewRouteContext(), m, r.URL.EscapedPath()) {
-				allowed = append(allowed, m)
-				if m == http.MethodGet {
-					allowed = append(allowed, http.MethodHead) // see GetHead in routes
-				}
+// methodNotAllowed answers 405 with the Allow header that RFC 9110 requires.
+func (a *api) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	for _, m := range a.allowedMethods(r) {
+		w.Header().Add("Allow", m)
+	}
+	writeProblem(w, newProblem(http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed",
+		r.Method+" is not allowed on "+r.URL.Path))
+}
+
+// allowedMethods lists the methods served at r's path, found by asking the
+// router serving r (that of its face) which methods match it.
+func (a *api) allowedMethods(r *http.Request) []string {
+	rc := chi.RouteContext(r.Context())
+	if rc == nil || rc.Routes == nil {
+		return nil
+	}
+	var allowed []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions} {
+		if rc.Routes.Match(chi.NewRouteContext(), m, r.URL.EscapedPath()) {
+			allowed = append(allowed, m)
+			if m == http.MethodGet {
+				allowed = append(allowed, http.MethodHead) // see GetHead in routes
 			}
 		}
-		for _, m := range allowed {
-			w.Header().Add("Allow", m)
-		}
-		writeProblem(w, newProblem(http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed",
-			r.Method+" is not allowed on "+r.URL.Path))
 	}
+	return allowed
 }
 
 func (a *api) recoverPanics(next http.Handler) http.Handler {
@@ -249,7 +316,7 @@ func (a *api) recoverPanics(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				a.log.ErrorContext(r.Context(), "panic serving request", slog.String("path", r.URL.Path), slog.Any("panic", v))
+				a.log.ErrorContext(r.Context(), "panic serving request", slog.String("route", routePattern(r)), slog.Any("panic", v))
 				writeProblem(w, newProblem(http.StatusInternalServerError, "internal", "Internal error", "tokensvc failed to handle the request; the service log has the cause"))
 			}
 		}()

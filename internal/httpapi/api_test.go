@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -26,6 +25,7 @@ import (
 	"github.com/tokensvc/tokensvc/internal/issuer"
 	"github.com/tokensvc/tokensvc/internal/journal"
 	"github.com/tokensvc/tokensvc/internal/keys"
+	"github.com/tokensvc/tokensvc/internal/logging"
 	"github.com/tokensvc/tokensvc/internal/pgtest"
 	"github.com/tokensvc/tokensvc/internal/postgres"
 	"github.com/tokensvc/tokensvc/internal/ratelimit"
@@ -60,6 +60,11 @@ type options struct {
 	source func(issuer.Source) issuer.Source
 	// sessionNow is the sessions' clock; nil: time.Now.
 	sessionNow func() time.Time
+	// corsOrigins may call refresh and logout from a browser.
+	corsOrigins []string
+	// logs receives the service log, in JSON at debug; nil discards it
+	// (at info, as served by default).
+	logs io.Writer
 }
 
 // store is what the harness needs of a store.
@@ -129,6 +134,10 @@ func newHarness(t testing.TB, opt options) *harness {
 	if opt.sessionNow == nil {
 		opt.sessionNow = time.Now
 	}
+	logger := logging.New(io.Discard, "info", "text")
+	if opt.logs != nil {
+		logger = logging.New(opt.logs, "debug", "json")
+	}
 	handler := httpapi.New(httpapi.Deps{
 		Minter:   minter,
 		Sessions: session.New(st, minter, session.Policy{Idle: time.Hour, Max: 2 * time.Hour, ReuseGrace: 30 * time.Second}, opt.sessionNow),
@@ -144,7 +153,7 @@ func newHarness(t testing.TB, opt options) *harness {
 			return err
 		},
 		Metrics:   metrics,
-		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger:    logger,
 		OpenAPI:   api.OpenAPI,
 		Verifier:  verify.Verifier{Profile: issuer.ProfileMoEngage, SubjectKey: "uid"},
 		PerAPIKey: ratelimit.NewKeyed("API key", opt.perKey, time.Now),
@@ -152,6 +161,7 @@ func newHarness(t testing.TB, opt options) *harness {
 		PerClient: ratelimit.NewKeyed("client address", opt.perClient, time.Now),
 
 		TrustedProxies: opt.trustedProxies,
+		CORSOrigins:    opt.corsOrigins,
 	})
 	h.srv = httptest.NewServer(handler)
 	t.Cleanup(h.srv.Close)
@@ -220,6 +230,8 @@ type problemBody struct {
 	Status int    `json:"status"`
 	Detail string `json:"detail"`
 	Field  string `json:"field"`
+	// RequestID is the id the response answers in X-Request-Id.
+	RequestID string `json:"request_id"`
 }
 
 // checkProblem asserts that r is a problem+json response with status and,

@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"crypto/rand"
 	"net/http"
 	"strconv"
 	"time"
@@ -13,46 +12,6 @@ import (
 // AuditLog reads the audit log.
 type AuditLog interface {
 	AuditEntries(ctx context.Context, limit int, before time.Time) ([]journal.Entry, error)
-}
-
-// requestIDHeader carries a request's id: a caller's own, to find its
-// change in the audit log, or the one tokensvc made.
-const requestIDHeader = "X-Request-Id"
-
-// maxRequestIDLen bounds a caller's request id: the audit log stores it.
-const maxRequestIDLen = 128
-
-// withRequestID gives each request that may change something an id, the
-// caller's X-Request-Id when it is sane and a new one otherwise, puts it in
-// the context for the audit log, and answers it in X-Request-Id. Only the
-// routes that change something have it: the mint path does without.
-func withRequestID(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get(requestIDHeader)
-		if !saneRequestID(id) {
-			id = "req_" + rand.Text()
-		}
-		w.Header().Set(requestIDHeader, id)
-		next.ServeHTTP(w, r.WithContext(journal.WithRequestID(r.Context(), id)))
-	})
-}
-
-// saneRequestID admits ids of letters, digits and -_.:/+= only, as request
-// ids of proxies and tracing systems are: nothing that would need escaping
-// in a log line or a terminal.
-func saneRequestID(id string) bool {
-	if id == "" || len(id) > maxRequestIDLen {
-		return false
-	}
-	for _, c := range []byte(id) {
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case c == '-' || c == '_' || c == '.' || c == ':' || c == '/' || c == '+' || c == '=':
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 // The audit page sizes: a request without limit gets defaultAuditLimit

@@ -2,18 +2,28 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 )
+
+// ErrShuttingDown is what Deps.Ready returns while the service drains
+// before it stops: /readyz answers 503 so that load balancers send new
+// requests elsewhere, while the requests that still come are served.
+var ErrShuttingDown = errors.New("shutting down")
 
 func (a *api) healthz(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
+// readyTimeout bounds one readiness check, from /readyz or a scrape: a
+// store that takes longer is as good as down.
+const readyTimeout = 2 * time.Second
+
 // readyz reports whether this replica can mint: a load balancer stops
 // sending it traffic while it cannot.
 func (a *api) readyz(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 	defer cancel()
 	err := a.ready(ctx)
 	a.noteReadiness(r.Context(), err)

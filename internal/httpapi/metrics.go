@@ -1,12 +1,12 @@
 package httpapi
 
 import (
-	"log/slog"
+	"context"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
-	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -22,6 +22,7 @@ type Metrics struct {
 	signDuration prometheus.Histogram
 	requests     *prometheus.CounterVec
 	reqDuration  *prometheus.HistogramVec
+	readyOnce    sync.Once
 	// statuses holds the status label of each code from 100 to 599, made
 	// once so that counting a request allocates nothing for it.
 	statuses [600]string
@@ -78,10 +79,35 @@ func (m *Metrics) WatchKeys(health func() keys.Health) {
 			func(h keys.Health) float64 { return h.UntilRotation.Seconds() }),
 		gauge("tokensvc_keys_unregistered", "Published signing keys nobody confirmed are in the MoEngage dashboard (dashboard=add): register each PEM, then tokensvc keys confirm KID.",
 			func(h keys.Health) float64 { return float64(h.Unregistered) }),
+		gauge("tokensvc_active_key_unregistered", "1 while the key that signs is one nobody confirmed is in the MoEngage dashboard, which refuses its tokens until it is there; 0 otherwise.",
+			func(h keys.Health) float64 { return boolGauge(h.ActiveUnregistered) }),
 		gauge("tokensvc_key_pending_unconfirmed_seconds", "How long the rotation period has been over while the pending key waits for an operator to activate it; 0 when none.",
 			func(h keys.Health) float64 { return h.PendingUnconfirmed.Seconds() }),
 		keyStates{byState, health},
 	)
+}
+
+// watchReady exports, once per Metrics however many handlers share it,
+// whether ready (what /readyz asks) holds at each scrape, so that an alert
+// sees a replica that cannot serve even where nothing probes /readyz.
+func (m *Metrics) watchReady(ready func(context.Context) error) {
+	m.readyOnce.Do(func() {
+		m.registerer.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "tokensvc_ready",
+			Help: "1 if this replica can mint (its store answers and it has an active key), 0 if not, checked at each scrape as /readyz checks it.",
+		}, func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), readyTimeout)
+			defer cancel()
+			return boolGauge(ready(ctx) == nil)
+		}))
+	})
+}
+
+func boolGauge(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // keyStates fills the keys-by-state gauge from health at each scrape.
@@ -135,52 +161,3 @@ func (m *Metrics) statusLabel(code int) string {
 	}
 	return m.statuses[code]
 }
-
-// instrument counts and times every request by its route pattern, so that
-// a path parameter (a kid, an API key id, a user id) never becomes a label
-// value, and at debug level logs it the same way: route, not path; never
-// a header or a body, which is where the secrets are. Every label comes
-// from a fixed set: the routes declared, plus "unmatched"; the usual
-// methods, plus "other"; the status codes.
-func (a *api) instrument(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(sw, r)
-		route := unmatchedRoute
-		if rc := chi.RouteContext(r.Context()); rc != nil {
-			if p := rc.RoutePattern(); p != "" {
-				route = p
-			}
-		}
-		method := methodLabel(r.Method)
-		a.metrics.requests.WithLabelValues(route, method, a.metrics.statusLabel(sw.status)).Inc()
-		elapsed := time.Since(start)
-		a.metrics.reqDuration.WithLabelValues(route).Observe(elapsed.Seconds())
-		if a.log.Enabled(r.Context(), slog.LevelDebug) {
-			a.log.DebugContext(r.Context(), "request", slog.String("method", method), slog.String("route", route),
-				slog.Int("status", sw.status), slog.Duration("duration", elapsed))
-		}
-	})
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-	wrote  bool
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if !w.wrote {
-		w.status, w.wrote = code, true
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	w.wrote = true
-	return w.ResponseWriter.Write(b)
-}
-
-// Unwrap lets http.ResponseController reach the underlying writer.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -59,5 +60,24 @@ func TestMetricsLabelsCannotBeFlooded(t *testing.T) {
 		}
 		t.Fatalf("10,000 invented requests took the HTTP series from %d to %d; new ones include:\n%s",
 			len(before), len(after), strings.Join(added, "\n"))
+	}
+}
+
+// TestReadinessAndSigningKeyGauges checks the two series the alerts read
+// for "not ready" and "unregistered key signing": tokensvc_ready follows
+// the readiness check at each scrape, and tokensvc_active_key_unregistered
+// is 1 while the first key, which signs, is unconfirmed.
+func TestReadinessAndSigningKeyGauges(t *testing.T) {
+	h := newHarness(t, options{})
+	metrics := func() string { return string(h.do(t, call{method: "GET", path: "/metrics"}).body) }
+	m := metrics()
+	for _, want := range []string{"\ntokensvc_ready 1\n", "\ntokensvc_active_key_unregistered 1\n"} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics lack %q", strings.TrimSpace(want))
+		}
+	}
+	h.ready = errors.New("store: connection refused")
+	if m := metrics(); !strings.Contains(m, "\ntokensvc_ready 0\n") {
+		t.Error("metrics lack tokensvc_ready 0 while the readiness check fails")
 	}
 }

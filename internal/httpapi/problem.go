@@ -24,6 +24,9 @@ type problem struct {
 	Status int    `json:"status"`
 	Detail string `json:"detail,omitempty"`
 	Field  string `json:"field,omitempty"`
+	// RequestID is the request's id, as in X-Request-Id: what to quote
+	// when asking an operator about the answer.
+	RequestID string `json:"request_id,omitempty"`
 	// retryAfter, when set, is sent as Retry-After instead of the default
 	// for the status.
 	retryAfter time.Duration
@@ -76,6 +79,9 @@ func problemFor(err error) *problem {
 			"tokensvc is signing as many tokens as it can; retry shortly")
 		p.retryAfter = time.Second
 		return p
+	case errors.Is(err, ErrShuttingDown):
+		return newProblem(http.StatusServiceUnavailable, "shutting-down", "Shutting down",
+			"this replica is stopping; it finishes the requests it has, send new ones to another")
 	case errors.Is(err, keys.ErrNoActiveKey):
 		return newProblem(http.StatusServiceUnavailable, "no-active-key", "No active signing key",
 			"tokensvc has no active signing key loaded; check the service log")
@@ -111,8 +117,8 @@ func problemFor(err error) *problem {
 func (a *api) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	p := problemFor(err)
 	if p.Status >= 500 {
-		a.log.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method),
-			slog.String("path", r.URL.Path), slog.Int("status", p.Status), slog.Any("err", err))
+		a.log.ErrorContext(r.Context(), "request failed", slog.String("method", methodLabel(r.Method)),
+			slog.String("route", routePattern(r)), slog.Int("status", p.Status), slog.Any("err", err))
 	}
 	writeProblem(w, p)
 }
@@ -132,8 +138,12 @@ func writeProblem(w http.ResponseWriter, p *problem) {
 	h.Set("Content-Type", "application/problem+json")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
+	// The body names the id the response is answered with (see
+	// instrument), so that a client quoting either is understood.
+	body := *p
+	body.RequestID = h.Get(requestIDHeader)
 	w.WriteHeader(p.Status)
-	_ = json.NewEncoder(w).Encode(p)
+	_ = json.NewEncoder(w).Encode(&body)
 }
 
 // writeJSON answers with v as JSON.

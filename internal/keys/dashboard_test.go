@@ -206,3 +206,24 @@ func TestAutoActivateIsNotGated(t *testing.T) {
 		})
 	}
 }
+
+// TestActiveUnregisteredMeansTheSigningKey guards the series behind the
+// "unregistered key signing" alert: it is set while the key that signs is
+// unconfirmed, and not while only the next key waits to be registered,
+// which is the normal state of every rotation's lead time.
+func TestActiveUnregisteredMeansTheSigningKey(t *testing.T) {
+	ctx := context.Background()
+	r := newRig(t, testPolicy)
+	first, _ := r.ring.Active()
+	if h := r.rot.Health(); !h.ActiveUnregistered {
+		t.Errorf("first start, first key unconfirmed: health %+v, want ActiveUnregistered", h)
+	}
+	r.confirm(t, first.KID)
+	r.clock.advance(testPolicy.RotationPeriod - testPolicy.RotationLead)
+	if _, err := r.rot.Step(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if h := r.rot.Health(); h.ActiveUnregistered || h.Unregistered != 1 {
+		t.Errorf("active key confirmed, next key waiting: health %+v, want 1 unregistered and not ActiveUnregistered", h)
+	}
+}

@@ -72,7 +72,7 @@ func (r *Rotator) update(ctx context.Context, what string, op *operation, decide
 	}
 	// The change is committed: a failed reload must not report it as
 	// failed, or the caller retries a change already made. The ring keeps
-	// its keys until the next reload (Run's, within ReloadEvery) succeeds.
+	// its keys until the next periodic reload (within ReloadEvery) succeeds.
 	_ = r.ring.Load(ctx)
 	return nil
 }

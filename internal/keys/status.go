@@ -56,6 +56,10 @@ type Health struct {
 	// Unregistered counts the published keys nobody confirmed are in the
 	// dashboard (Dashboard says add).
 	Unregistered int
+	// ActiveUnregistered is whether the key that signs is one of them:
+	// MoEngage refuses its tokens until it is registered. A pending key
+	// waiting for registration is normal; the signing key is not.
+	ActiveUnregistered bool
 }
 
 // Health reports on recs at now.
@@ -75,6 +79,7 @@ func (p Policy) Health(recs []Record, now time.Time) Health {
 	if !ok {
 		return h
 	}
+	h.ActiveUnregistered = Dashboard(active, now) == DashboardAdd
 	due := p.rotationDue(active)
 	h.ActiveAge = now.Sub(active.ActivatedAt)
 	h.UntilRotation = due.Sub(now)
@@ -89,34 +94,30 @@ func (r *Rotator) Health() Health {
 	return r.policy.Health(r.ring.Snapshot().Records, r.now())
 }
 
-// How often Run steps the schedule and reloads the keys. The reload is the
-// fallback that bounds how long a replica that missed a change notification
-// signs with a key another replica retired.
+// StepEvery is how often Run steps the schedule. ReloadEvery is how often a
+// replica reloads the keys besides when notified of a change: the bound on
+// how long a replica that missed a notification signs with a key another
+// replica retired.
 const (
 	StepEvery   = time.Minute
 	ReloadEvery = 4 * time.Second
 	alarmEvery  = time.Hour
 )
 
-// Run steps the schedule every StepEvery, reloads the keys every
-// ReloadEvery and whenever changed receives, and while a pending key waits
+// Run steps the schedule every StepEvery, and while a pending key waits
 // past the period for an operator logs an alarm each hour and writes a
 // key.rotation_overdue event each day (RemindOverdue). It returns when ctx
-// ends.
-func (r *Rotator) Run(ctx context.Context, log *slog.Logger, changed <-chan struct{}) {
+// ends. Reloading the keys other replicas change is not its job: the ring
+// is reloaded by whoever runs the service (every ReloadEvery and on
+// notification).
+func (r *Rotator) Run(ctx context.Context, log *slog.Logger) {
 	step := time.NewTicker(StepEvery)
 	defer step.Stop()
-	reload := time.NewTicker(ReloadEvery)
-	defer reload.Stop()
 	var lastAlarm time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-changed:
-			r.reload(ctx, log)
-		case <-reload.C:
-			r.reload(ctx, log)
 		case <-step.C:
 			recs, err := r.Step(ctx)
 			if err != nil {
@@ -135,12 +136,6 @@ func (r *Rotator) Run(ctx context.Context, log *slog.Logger, changed <-chan stru
 					"pending_kid", pending.KID, "overdue", h.PendingUnconfirmed.Round(time.Second).String())
 			}
 		}
-	}
-}
-
-func (r *Rotator) reload(ctx context.Context, log *slog.Logger) {
-	if err := r.ring.Load(ctx); err != nil {
-		log.Warn("reloading signing keys failed; still signing with the keys loaded before", "err", err)
 	}
 }
 

@@ -2,9 +2,11 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"slices"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -47,6 +49,10 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 		return nil, fmt.Errorf("migrate: create schema_migrations: %w", classify(err))
 	}
 	pending, err := pendingMigrations(bctx, conn)
+	var newer *NewerSchemaError
+	if errors.As(err, &newer) {
+		return nil, err // says what to do; "migrate:" would add nothing
+	}
 	if err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
@@ -84,10 +90,11 @@ func (s *Store) PendingMigrations(ctx context.Context) ([]string, error) {
 		return migrationNames()
 	}
 	pending, err := pendingMigrations(ctx, s.pool)
-	if err != nil {
+	var newer *NewerSchemaError
+	if err != nil && !errors.As(err, &newer) {
 		return nil, fmt.Errorf("pending migrations: %w", err)
 	}
-	return pending, nil
+	return pending, err
 }
 
 // pendingMigrations returns, in order, the embedded migrations that
@@ -105,7 +112,36 @@ func pendingMigrations(ctx context.Context, db querier) ([]string, error) {
 	if err != nil {
 		return nil, classify(err)
 	}
+	var unknown []string
+	for _, v := range done {
+		if !slices.Contains(names, v) {
+			unknown = append(unknown, v)
+		}
+	}
+	if len(unknown) > 0 {
+		slices.Sort(unknown)
+		return nil, &NewerSchemaError{Known: names, Unknown: unknown}
+	}
 	return slices.DeleteFunc(names, func(n string) bool { return slices.Contains(done, n) }), nil
+}
+
+// NewerSchemaError is a database migrated by a release newer than this
+// binary: its schema has migrations this binary does not know, so it may
+// neither migrate nor serve it (its statements may no longer fit the
+// tables), and an older binary cannot undo them.
+type NewerSchemaError struct {
+	Known   []string // the migrations built into this binary, in order
+	Unknown []string // those the database has and this binary does not know
+}
+
+func (e *NewerSchemaError) Error() string {
+	last := "none"
+	if len(e.Known) > 0 {
+		last = e.Known[len(e.Known)-1]
+	}
+	return fmt.Sprintf("the database schema is newer than this tokensvc: it has migrations %s, which this binary does not know "+
+		"(it knows %d, up to %s); a newer release migrated it: upgrade tokensvc or restore the database",
+		strings.Join(e.Unknown, ", "), len(e.Known), last)
 }
 
 func migrationNames() ([]string, error) {

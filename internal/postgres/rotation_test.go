@@ -2,14 +2,13 @@ package postgres_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/tokensvc/tokensvc/internal/keys"
 	"github.com/tokensvc/tokensvc/internal/pgtest"
+	"github.com/tokensvc/tokensvc/internal/server"
 )
 
 type replica struct {
@@ -117,7 +116,8 @@ func TestFallbackReload(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	stepAll(t, rs)
-	go rs[1].rot.Run(ctx, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	// Reloading as the running service does, with no kicks.
+	go server.NewReloader(keys.ReloadEvery, func(ctx context.Context) { _ = rs[1].ring.Load(ctx) }).Run(ctx)
 
 	pending, err := rs[0].rot.Create(ctx)
 	if err != nil {

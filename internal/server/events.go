@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"context"
@@ -35,7 +35,7 @@ func newNotifier(cfg config.Config, outbox notify.Outbox, now func() time.Time, 
 // committed nothing and kicks nothing. Other replicas' events, and those of
 // offline commands, arrive by the notifier's poll.
 type kickAfterEvents struct {
-	store
+	Store
 	kick func()
 }
 
@@ -49,7 +49,7 @@ func (s kickAfterEvents) kickIf(j journal.Record, err error) error {
 
 func (s kickAfterEvents) UpdateSigningKeys(ctx context.Context, decide func([]keys.Record) ([]keys.Record, journal.Record, error)) error {
 	var last journal.Record // decide may run more than once: the last run is what commits
-	err := s.store.UpdateSigningKeys(ctx, func(recs []keys.Record) ([]keys.Record, journal.Record, error) {
+	err := s.Store.UpdateSigningKeys(ctx, func(recs []keys.Record) ([]keys.Record, journal.Record, error) {
 		writes, j, err := decide(recs)
 		last = j
 		return writes, j, err
@@ -58,11 +58,11 @@ func (s kickAfterEvents) UpdateSigningKeys(ctx context.Context, decide func([]ke
 }
 
 func (s kickAfterEvents) CreateAPIKey(ctx context.Context, k apikey.Key, j journal.Record) error {
-	return s.kickIf(j, s.store.CreateAPIKey(ctx, k, j))
+	return s.kickIf(j, s.Store.CreateAPIKey(ctx, k, j))
 }
 
 func (s kickAfterEvents) CreateFirstAPIKey(ctx context.Context, k apikey.Key, j journal.Record) (bool, error) {
-	created, err := s.store.CreateFirstAPIKey(ctx, k, j)
+	created, err := s.Store.CreateFirstAPIKey(ctx, k, j)
 	if !created {
 		return created, err
 	}
@@ -70,12 +70,12 @@ func (s kickAfterEvents) CreateFirstAPIKey(ctx context.Context, k apikey.Key, j 
 }
 
 func (s kickAfterEvents) RevokeAPIKey(ctx context.Context, id string, at time.Time, j journal.Record) error {
-	return s.kickIf(j, s.store.RevokeAPIKey(ctx, id, at, j))
+	return s.kickIf(j, s.Store.RevokeAPIKey(ctx, id, at, j))
 }
 
 func (s kickAfterEvents) UpdateByRefreshToken(ctx context.Context, hash [sha256.Size]byte, change func(*session.Session, *session.RefreshToken) (*session.RefreshToken, journal.Record, error)) (session.Session, error) {
 	var last journal.Record
-	sess, err := s.store.UpdateByRefreshToken(ctx, hash, func(sess *session.Session, t *session.RefreshToken) (*session.RefreshToken, journal.Record, error) {
+	sess, err := s.Store.UpdateByRefreshToken(ctx, hash, func(sess *session.Session, t *session.RefreshToken) (*session.RefreshToken, journal.Record, error) {
 		next, j, err := change(sess, t)
 		last = j
 		return next, j, err
@@ -84,12 +84,12 @@ func (s kickAfterEvents) UpdateByRefreshToken(ctx context.Context, hash [sha256.
 }
 
 func (s kickAfterEvents) EndUserSessions(ctx context.Context, userID string, at time.Time, reason string, j journal.Record) (int, error) {
-	n, err := s.store.EndUserSessions(ctx, userID, at, reason, j)
+	n, err := s.Store.EndUserSessions(ctx, userID, at, reason, j)
 	return n, s.kickIf(j, err)
 }
 
 func (s kickAfterEvents) AddEvent(ctx context.Context, ev journal.Event) (bool, error) {
-	added, err := s.store.AddEvent(ctx, ev)
+	added, err := s.Store.AddEvent(ctx, ev)
 	if added && err == nil {
 		s.kick()
 	}

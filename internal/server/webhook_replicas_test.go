@@ -1,4 +1,4 @@
-package main
+package server
 
 import (
 	"context"
@@ -15,11 +15,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tokensvc/tokensvc/internal/apikey"
 	"github.com/tokensvc/tokensvc/internal/config"
-	"github.com/tokensvc/tokensvc/internal/issuer"
 	"github.com/tokensvc/tokensvc/internal/keys"
 	"github.com/tokensvc/tokensvc/internal/notify"
 	"github.com/tokensvc/tokensvc/internal/pgtest"
@@ -38,10 +36,13 @@ func (c *testClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c
 
 func (c *testClock) advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
+// webhookSecret signs the test receiver's events.
+const webhookSecret = "whsec-server-Q7mZ2pL4vR8wT1yB6nC3hJ5dG0sAk"
+
 // hookReplica is one tokensvc process's domain over a PostgreSQL database
-// it shares with another, wired as serve wires it: its own pool, ring,
-// rotator, API keys, sessions and notifier, the domain writing through
-// the store that kicks the notifier.
+// it shares with another, as New assembles it (with the test's clock): its
+// own pool, ring, rotator, API keys, sessions and notifier, the domain
+// writing through the store that kicks the notifier.
 type hookReplica struct {
 	rot      *keys.Rotator
 	apiKeys  *apikey.Registry
@@ -49,32 +50,26 @@ type hookReplica struct {
 	notifier *notify.Notifier
 }
 
-func newHookReplica(t *testing.T, url string, cfg config.Config, clock *testClock) *hookReplica {
+func newHookReplica(t *testing.T, url string, env map[string]string, clock *testClock) *hookReplica {
 	t.Helper()
 	pg, err := postgres.Open(context.Background(), url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(pg.Close)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	n, err := newNotifier(cfg, pg, clock.now, log, prometheus.NewRegistry())
-	if err != nil || n == nil {
-		t.Fatalf("newNotifier = %v, %v", n, err)
+	cfg, err := config.Load(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
 	}
-	st := kickAfterEvents{store: pg, kick: n.Kick}
-	sealer, _ := keys.NewSealer(make([]byte, keys.MasterKeySize))
-	ring := keys.NewRing(st, sealer, clock.now)
-	policy := keys.Policy{Alg: "RS256", Bits: 2048, RotationPeriod: 30 * 24 * time.Hour, RotationLead: time.Hour,
-		MaxTokenTTL: time.Hour, Leeway: 5 * time.Minute}
-	minter := issuer.New(ring, clock.now, issuer.Settings{Profile: issuer.ProfileMoEngage, SubjectKey: "uid",
-		DefaultTTL: time.Hour, MaxTTL: time.Hour}, nil)
-	return &hookReplica{
-		rot:     keys.NewRotator(st, ring, sealer, policy, clock.now),
-		apiKeys: apikey.NewRegistry(st, clock.now),
-		sessions: session.New(st, minter, session.Policy{Idle: 24 * time.Hour, Max: 30 * 24 * time.Hour,
-			ReuseGrace: 10 * time.Second, Retention: 24 * time.Hour}, clock.now),
-		notifier: n,
+	s, err := newServer(cfg, pg, slog.New(slog.NewTextHandler(io.Discard, nil)), clock.now)
+	if err != nil {
+		t.Fatal(err)
 	}
+	t.Cleanup(func() { s.public.ln.Close() }) // never served
+	if s.notifier == nil {
+		t.Fatal("no notifier although TOKENSVC_WEBHOOK_URL is set")
+	}
+	return &hookReplica{rot: s.rotator, apiKeys: s.apiKeys, sessions: s.sessions, notifier: s.notifier}
 }
 
 // eventSink is a webhook receiver that checks each request's signature and
@@ -142,8 +137,18 @@ func TestWebhookEveryEventOnceAcrossReplicas(t *testing.T) {
 	migrator.Close()
 	clock := &testClock{t: time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)}
 	sink := newEventSink(t, clock)
-	cfg := config.Config{WebhookURL: sink.URL + "/tokensvc", WebhookFormat: notify.FormatJSON, WebhookSecret: webhookSecret}
-	a, b := newHookReplica(t, url, cfg, clock), newHookReplica(t, url, cfg, clock)
+	master, err := keys.NewMasterKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{
+		"TOKENSVC_ADDR":        "127.0.0.1:0",
+		"TOKENSVC_MASTER_KEY":  master,
+		"TOKENSVC_WEBHOOK_URL": sink.URL + "/tokensvc", "TOKENSVC_WEBHOOK_FORMAT": "json", "TOKENSVC_WEBHOOK_SECRET": webhookSecret,
+		"TOKENSVC_ROTATION_PERIOD": "720h", "TOKENSVC_ROTATION_LEAD": "1h", "TOKENSVC_MAX_TOKEN_TTL": "1h", "TOKENSVC_TOKEN_TTL": "1h",
+		"TOKENSVC_SESSION_IDLE": "24h", "TOKENSVC_SESSION_MAX": "720h", "TOKENSVC_SESSION_REUSE_GRACE": "10s", "TOKENSVC_SESSION_RETENTION": "24h",
+	}
+	a, b := newHookReplica(t, url, env, clock), newHookReplica(t, url, env, clock)
 	both := []*hookReplica{a, b}
 
 	// each runs f on both replicas at once, as their loops would.
