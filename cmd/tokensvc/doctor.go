@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -15,6 +13,8 @@ import (
 	"github.com/tokensvc/tokensvc/internal/embedded"
 	"github.com/tokensvc/tokensvc/internal/keys"
 	"github.com/tokensvc/tokensvc/internal/postgres"
+	"github.com/tokensvc/tokensvc/internal/server"
+	"github.com/tokensvc/tokensvc/internal/storage"
 )
 
 const doctorHelp = `Usage: tokensvc doctor
@@ -66,7 +66,7 @@ func (r *report) check(ctx context.Context, getenv func(string) string) {
 		kind = "PostgreSQL"
 	}
 	r.ok("configuration: valid (profile %s, %s, %s-%d keys, tokens up to %s)", cfg.Profile, kind, cfg.Alg, cfg.RSABits, cfg.MaxTokenTTL)
-	loose := loosePermissions(cfg)
+	loose := storage.LoosePermissions(cfg)
 	for _, line := range loose {
 		r.fail("permissions: %s", line)
 	}
@@ -93,33 +93,32 @@ func (r *report) check(ctx context.Context, getenv func(string) string) {
 // openStore opens the configured store for reading and finds the master
 // key; it returns a nil store when the checks cannot go on.
 func (r *report) openStore(ctx context.Context, cfg config.Config) (keys.Store, []byte, func()) {
+	st, err := storage.OpenReadOnly(ctx, cfg)
 	if cfg.DatabaseURL != "" {
-		pg, err := postgres.Open(ctx, cfg.DatabaseURL, postgres.WithTimeout(cfg.StoreTimeout))
 		if err != nil {
 			r.fail("store: %v", err)
 			return nil, nil, nil
 		}
-		pending, err := pg.PendingMigrations(ctx)
+		pending, err := st.PendingMigrations(ctx)
 		var newer *postgres.NewerSchemaError
 		switch {
 		case errors.As(err, &newer):
 			r.fail("store: %v", err)
-			pg.Close()
+			st.Close()
 			return nil, nil, nil
 		case err != nil:
 			r.fail("store: PostgreSQL answers, but the migrations cannot be read: %v", err)
 		case len(pending) > 0:
 			r.fail("store: PostgreSQL answers; %d migrations are not applied (%s): run tokensvc migrate", len(pending), strings.Join(pending, ", "))
-			pg.Close()
+			st.Close()
 			return nil, nil, nil
 		default:
 			r.ok("store: PostgreSQL answers and its schema is up to date")
 		}
-		return pg, cfg.MasterKey, pg.Close
+		return st, st.MasterKey, st.Close
 	}
 
-	path := filepath.Join(cfg.DataDir, storeFile)
-	db, err := embedded.OpenReadOnly(path)
+	path := storage.EmbeddedFile(cfg.DataDir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		r.ok("store: no embedded store in %s yet; serve creates it, a master key and the first signing key at first start", cfg.DataDir)
@@ -132,19 +131,15 @@ func (r *report) openStore(ctx context.Context, cfg config.Config) (keys.Store, 
 		return nil, nil, nil
 	}
 	r.ok("store: embedded store %s opens", path)
-	master := cfg.MasterKey
+	master := st.MasterKey
 	if master == nil {
-		b, err := os.ReadFile(filepath.Join(cfg.DataDir, masterKeyFile))
-		if err == nil {
-			master, err = keys.ParseMasterKey(string(b))
-		}
-		if err != nil {
+		if master, err = storage.ReadMasterKey(storage.MasterKeyFile(cfg.DataDir)); err != nil {
 			r.fail("master key: %v", err)
-			db.Close()
+			st.Close()
 			return nil, nil, nil
 		}
 	}
-	return db, master, func() { db.Close() }
+	return st, master, st.Close
 }
 
 func (r *report) checkMasterKey(recs []keys.Record, master []byte) {
@@ -168,9 +163,8 @@ func (r *report) checkMasterKey(recs []keys.Record, master []byte) {
 }
 
 func (r *report) checkKeys(recs []keys.Record, cfg config.Config) {
-	policy := keys.Policy{RotationPeriod: cfg.RotationPeriod, RotationLead: cfg.RotationLead, AutoActivate: cfg.AutoActivate}
 	now := time.Now()
-	h := policy.Health(recs, now)
+	h := server.KeysPolicy(cfg).Health(recs, now)
 	if h.Count[keys.StateActive] == 0 {
 		if len(recs) == 0 {
 			r.ok("signing keys: none yet; serve creates the first at start")

@@ -13,9 +13,8 @@ import (
 	"time"
 
 	"github.com/tokensvc/tokensvc/internal/config"
-	"github.com/tokensvc/tokensvc/internal/keys"
 	"github.com/tokensvc/tokensvc/internal/logging"
-	"github.com/tokensvc/tokensvc/internal/postgres"
+	"github.com/tokensvc/tokensvc/internal/storage"
 )
 
 const migrateHelp = `Usage: tokensvc migrate
@@ -44,18 +43,7 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return fmt.Errorf("configuration:\n%w", err)
 	}
-	var sealer *keys.Sealer
-	if master != nil {
-		if sealer, err = keys.NewSealer(master); err != nil {
-			return err
-		}
-	}
-	db, err := postgres.Open(ctx, url)
-	if err != nil {
-		return fmt.Errorf("open TOKENSVC_DATABASE_URL: %w", err)
-	}
-	defer db.Close()
-	applied, err := migrateChecked(ctx, db, sealer, logging.New(stderr, "info", strings.ToLower(getenv("TOKENSVC_LOG_FORMAT"))))
+	applied, err := storage.Migrate(ctx, url, master, logging.New(stderr, "info", strings.ToLower(getenv("TOKENSVC_LOG_FORMAT"))))
 	if err != nil {
 		return err
 	}

@@ -4,10 +4,11 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/tokensvc/tokensvc/internal/storage"
 )
 
 // TestNoSecretsInLogsOrMetrics runs a full scenario at debug level —
@@ -112,7 +113,7 @@ func TestNoSecretsInLogsOrMetrics(t *testing.T) {
 		t.Error("the metrics name a user")
 	}
 
-	master, err := os.ReadFile(filepath.Join(dataDir, masterKeyFile))
+	master, err := os.ReadFile(storage.MasterKeyFile(dataDir))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/tokensvc/tokensvc/internal/config"
 	"github.com/tokensvc/tokensvc/internal/logging"
 	"github.com/tokensvc/tokensvc/internal/server"
+	"github.com/tokensvc/tokensvc/internal/storage"
 )
 
 const serveHelp = `Usage: tokensvc serve
@@ -47,15 +48,15 @@ func serveWith(ctx context.Context, args []string, getenv func(string) string, s
 	info, _ := debug.ReadBuildInfo()
 	log.Info("tokensvc starting", "version", version, "commit", buildCommit(commit, info))
 
-	st, err := openStore(ctx, cfg, log)
+	st, err := storage.Open(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	defer st.close()
-	for _, line := range loosePermissions(cfg) {
+	defer st.Close()
+	for _, line := range storage.LoosePermissions(cfg) {
 		log.Warn("secrets on disk are exposed: " + line)
 	}
-	cfg.MasterKey = st.masterKey // the embedded store's may come from its data dir
+	cfg.MasterKey = st.MasterKey // the embedded store's may come from its data dir
 	srv, err := server.New(cfg, st.Store, log)
 	if err != nil {
 		return err

@@ -129,15 +129,7 @@ func newServer(cfg config.Config, st Store, log *slog.Logger, now func() time.Ti
 		w = kickAfterEvents{Store: st, kick: s.notifier.Kick}
 	}
 	s.ring = keys.NewRing(st, sealer, now)
-	s.rotator = keys.NewRotator(w, s.ring, sealer, keys.Policy{
-		Alg:            cfg.Alg,
-		Bits:           cfg.RSABits,
-		RotationPeriod: cfg.RotationPeriod,
-		RotationLead:   cfg.RotationLead,
-		AutoActivate:   cfg.AutoActivate,
-		MaxTokenTTL:    cfg.MaxTokenTTL,
-		Leeway:         rotationLeeway,
-	}, now)
+	s.rotator = keys.NewRotator(w, s.ring, sealer, KeysPolicy(cfg), now)
 	s.apiKeys = apikey.NewRegistry(w, now)
 	s.keysReload = NewReloader(keys.ReloadEvery, func(ctx context.Context) {
 		if err := s.ring.Load(ctx); err != nil {
@@ -197,6 +189,20 @@ func newServer(cfg config.Config, st Store, log *slog.Logger, now func() time.Ti
 		return nil, err
 	}
 	return s, nil
+}
+
+// KeysPolicy is the signing keys' policy under cfg: the one the rotator
+// follows, and the one doctor judges the stored keys by.
+func KeysPolicy(cfg config.Config) keys.Policy {
+	return keys.Policy{
+		Alg:            cfg.Alg,
+		Bits:           cfg.RSABits,
+		RotationPeriod: cfg.RotationPeriod,
+		RotationLead:   cfg.RotationLead,
+		AutoActivate:   cfg.AutoActivate,
+		MaxTokenTTL:    cfg.MaxTokenTTL,
+		Leeway:         rotationLeeway,
+	}
 }
 
 // prepare brings the store to what serving needs: the schedule's first

@@ -1,17 +1,16 @@
-package main
+package storage
 
 import (
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"runtime"
 
 	"github.com/tokensvc/tokensvc/internal/config"
 )
 
-// loosePermissions returns one line for each file or directory holding
+// LoosePermissions returns one line for each file or directory holding
 // secrets that group or others may access: the master key file
 // (TOKENSVC_MASTER_KEY_FILE, or the embedded store's generated one), the
 // data dir and the store file. The rule is simply "any permission bit for
@@ -19,7 +18,7 @@ import (
 // and a sealed private key beside its master key, readable by another
 // account, is a stolen signing key. Paths that do not exist yet are skipped:
 // serve creates them owner-only.
-func loosePermissions(cfg config.Config) []string {
+func LoosePermissions(cfg config.Config) []string {
 	if runtime.GOOS == "windows" {
 		return nil // no Unix permission bits to read
 	}
@@ -28,7 +27,7 @@ func loosePermissions(cfg config.Config) []string {
 		paths = append(paths, cfg.MasterKeyFile)
 	}
 	if cfg.DatabaseURL == "" {
-		paths = append(paths, cfg.DataDir, filepath.Join(cfg.DataDir, masterKeyFile), filepath.Join(cfg.DataDir, storeFile))
+		paths = append(paths, cfg.DataDir, MasterKeyFile(cfg.DataDir), EmbeddedFile(cfg.DataDir))
 	}
 	var loose []string
 	for _, p := range paths {

@@ -1,0 +1,157 @@
+// Package storage opens the configured store: PostgreSQL or the embedded
+// one, with its master key, proven before any write. serve, migrate, doctor
+// and the break-glass `apikey create --offline` open it through here, so
+// that they agree on where the embedded store and its master key live, on
+// how PostgreSQL is waited for and migrated, and on when a master key is
+// refused.
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/tokensvc/tokensvc/internal/config"
+	"github.com/tokensvc/tokensvc/internal/embedded"
+	"github.com/tokensvc/tokensvc/internal/keys"
+	"github.com/tokensvc/tokensvc/internal/postgres"
+	"github.com/tokensvc/tokensvc/internal/server"
+)
+
+// Store is the store serve runs on, whichever backend it is, with the
+// master key its signing keys are sealed under.
+type Store struct {
+	server.Store
+	// Kind is "postgres" or "embedded", for messages.
+	Kind string
+	// MasterKey is the key the store's signing keys are sealed under:
+	// TOKENSVC_MASTER_KEY's, or the embedded store's own.
+	MasterKey []byte
+	sealer    *keys.Sealer
+	close     func()
+}
+
+// Close closes the store.
+func (s *Store) Close() { s.close() }
+
+// Open opens PostgreSQL when TOKENSVC_DATABASE_URL is set, waiting up to
+// TOKENSVC_STARTUP_TIMEOUT for it to be reachable and applying migrations,
+// and otherwise the embedded store under the data dir, creating it and its
+// master key on first start. Before returning a store that may be written,
+// it proves that the master key opens the keys already stored, so a process
+// with the wrong master key writes nothing.
+func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*Store, error) {
+	if cfg.DatabaseURL != "" {
+		sealer, err := keys.NewSealer(cfg.MasterKey)
+		if err != nil {
+			return nil, err
+		}
+		pg, err := postgres.OpenPatiently(ctx, cfg.DatabaseURL, cfg.StartupTimeout, log, postgresOptions(cfg)...)
+		if err != nil {
+			return nil, fmt.Errorf("open TOKENSVC_DATABASE_URL: %w", err)
+		}
+		applied, err := migrateChecked(ctx, pg, sealer, log)
+		if err != nil {
+			pg.Close()
+			return nil, err
+		}
+		if len(applied) > 0 {
+			log.Info("applied database migrations", "versions", applied)
+		}
+		return &Store{Store: pg, Kind: "postgres", MasterKey: cfg.MasterKey, sealer: sealer, close: pg.Close}, nil
+	}
+	return openEmbeddedChecked(ctx, cfg, log)
+}
+
+// OpenExisting is Open for the break-glass, which must rescue the store the
+// service has: it creates neither an embedded store nor its master key, as
+// a break-glass key in a new, empty store would rescue nothing.
+func OpenExisting(ctx context.Context, cfg config.Config, log *slog.Logger) (*Store, error) {
+	if cfg.DatabaseURL != "" {
+		return Open(ctx, cfg, log)
+	}
+	path := EmbeddedFile(cfg.DataDir)
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("no embedded store at %s: set TOKENSVC_DATA_DIR to the service's data dir", path)
+	}
+	if cfg.MasterKey == nil {
+		if _, err := os.Stat(MasterKeyFile(cfg.DataDir)); err != nil {
+			return nil, fmt.Errorf("no master key: set TOKENSVC_MASTER_KEY or TOKENSVC_MASTER_KEY_FILE as the service has it: %w", err)
+		}
+	}
+	st, err := openEmbeddedChecked(ctx, cfg, log)
+	if errors.Is(err, embedded.ErrInUse) {
+		return nil, fmt.Errorf("tokensvc is running on the data dir %s: stop it first; the embedded store takes one process at a time", cfg.DataDir)
+	}
+	return st, err
+}
+
+// openEmbeddedChecked opens the embedded store once the master key is
+// proven to open the keys it holds.
+func openEmbeddedChecked(ctx context.Context, cfg config.Config, log *slog.Logger) (*Store, error) {
+	st, err := openEmbedded(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkMasterKey(ctx, st, st.sealer, log); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+// openEmbedded opens the embedded store under the data dir, generating its
+// master key on first start unless one is configured.
+func openEmbedded(cfg config.Config, log *slog.Logger) (*Store, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("TOKENSVC_DATA_DIR: %w", err)
+	}
+	master := cfg.MasterKey
+	if master == nil {
+		var err error
+		if master, err = embeddedMasterKey(cfg.DataDir, log); err != nil {
+			return nil, err
+		}
+	}
+	sealer, err := keys.NewSealer(master)
+	if err != nil {
+		return nil, err
+	}
+	db, err := embedded.Open(EmbeddedFile(cfg.DataDir))
+	if err != nil {
+		return nil, err
+	}
+	closeDB := func() {
+		if err := db.Close(); err != nil {
+			log.Error("closing the embedded store", "err", err)
+		}
+	}
+	return &Store{Store: db, Kind: "embedded", MasterKey: master, sealer: sealer, close: closeDB}, nil
+}
+
+// checkMasterKey refuses a master key that does not open the stored keys,
+// and names stored keys it cannot open besides, which must be revoked.
+func checkMasterKey(ctx context.Context, st keys.Store, sealer *keys.Sealer, log *slog.Logger) error {
+	recs, err := st.SigningKeys(ctx)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "42P01" { // undefined_table
+		return nil // a database not yet migrated holds no keys
+	}
+	if err != nil {
+		return fmt.Errorf("check the master key: %w", err)
+	}
+	unreadable, err := keys.CheckMasterKey(recs, sealer)
+	if err != nil {
+		return fmt.Errorf("master key %s: %w", sealer.MasterKeyID(), err)
+	}
+	for _, rec := range unreadable {
+		log.Warn("a signing key is sealed under another master key: it can never be activated; revoke it (tokensvc keys revoke "+rec.KID+")",
+			"kid", rec.KID, "state", rec.State, "master_key_id", sealer.MasterKeyID())
+	}
+	return nil
+}
