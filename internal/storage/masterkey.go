@@ -53,23 +53,33 @@ func embeddedMasterKey(dir string, log *slog.Logger) ([]byte, error) {
 }
 
 // createMasterKeyFile writes a new master key to path unless the file
-// exists. O_EXCL makes the check and the creation one step, so two
-// processes starting at once cannot each write their own.
+// exists. The key is written and synced under a temporary name and then
+// linked to path: a link never replaces an existing file, so of processes
+// starting at once exactly one creates it, and none can read it before it
+// holds the whole key.
 func createMasterKeyFile(path string) (bool, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
+	if _, err := os.Stat(path); err == nil {
 		return false, nil
 	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".master.key-*")
 	if err != nil {
 		return false, fmt.Errorf("create master key %s: %w", path, err)
 	}
+	defer os.Remove(tmp.Name())
 	encoded, err := keys.NewMasterKey()
 	if err == nil {
-		_, err = f.WriteString(encoded + "\n")
+		_, err = tmp.WriteString(encoded + "\n")
 	}
-	if err := errors.Join(err, f.Sync(), f.Close()); err != nil {
-		os.Remove(path)
+	// CreateTemp makes the file 0600 already; the Chmod keeps that true
+	// whatever the umask.
+	if err := errors.Join(err, tmp.Chmod(0o600), tmp.Sync(), tmp.Close()); err != nil {
 		return false, fmt.Errorf("write master key %s: %w", path, err)
+	}
+	switch err := os.Link(tmp.Name(), path); {
+	case errors.Is(err, fs.ErrExist):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("create master key %s: %w", path, err)
 	}
 	return true, nil
 }

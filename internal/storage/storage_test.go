@@ -141,3 +141,30 @@ func TestLoosePermissionsNamesEachPath(t *testing.T) {
 		}
 	}
 }
+
+// TestFirstStartsAtOnceReadOneMasterKey: processes starting together on a
+// bare data dir all read the one master key the first of them made. A
+// file created empty and written afterwards was seen empty by the others
+// ("master key is 0 bytes, want 32").
+func TestFirstStartsAtOnceReadOneMasterKey(t *testing.T) {
+	for round := range 20 {
+		dir := t.TempDir()
+		got := make([][]byte, 8)
+		errs := make([]error, len(got))
+		var wg sync.WaitGroup
+		for i := range got {
+			wg.Go(func() {
+				got[i], errs[i] = embeddedMasterKey(dir, slog.New(slog.DiscardHandler))
+			})
+		}
+		wg.Wait()
+		for i := range got {
+			if errs[i] != nil || !bytes.Equal(got[i], got[0]) {
+				t.Fatalf("round %d: start %d read %x, %v; want the one key %x", round, i, got[i], errs[i], got[0])
+			}
+		}
+		if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+			t.Errorf("round %d: the data dir holds %d files, want the master key alone", round, len(entries))
+		}
+	}
+}
