@@ -143,7 +143,7 @@ func (s *summary) end(e event, p *packageRun) {
 func (s *summary) show(pkg string, p *packageRun, all bool) {
 	for _, l := range p.output {
 		r := p.results[l.test]
-		if all || (r != "pass" && r != "skip") {
+		if all || (r != "pass" && r != "skip") && !benchmarkFraming(l) {
 			io.WriteString(s.out, l.text)
 		}
 		name := pkg + " " + l.test
@@ -151,6 +151,14 @@ func (s *summary) show(pkg string, p *packageRun, all bool) {
 			s.needPostgreSQL = append(s.needPostgreSQL, name)
 		}
 	}
+}
+
+// benchmarkFraming reports whether l is one of the lines that -json (like
+// -v) adds before a benchmark's result: "=== RUN   BenchmarkX" and the bare
+// name. go test without -v shows only the result.
+func benchmarkFraming(l outputLine) bool {
+	return strings.HasPrefix(l.test, "Benchmark") &&
+		(strings.HasPrefix(l.text, "=== ") || l.text == l.test+"\n")
 }
 
 // unfinished reports whether a test started and has not ended.

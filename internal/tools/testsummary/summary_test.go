@@ -147,17 +147,20 @@ func TestTimeoutShowsAllOutputAndFails(t *testing.T) {
 	}
 }
 
-// Benchmarks report no pass; their results are shown, and counted nowhere.
+// Benchmarks report no pass; their results are shown as go test without -v
+// shows them, and counted nowhere.
 func TestBenchmarkResultsShown(t *testing.T) {
 	input := stream(t,
 		[3]string{"run", "BenchmarkMint", ""},
+		[3]string{"output", "BenchmarkMint", "=== RUN   BenchmarkMint\n"},
+		[3]string{"output", "BenchmarkMint", "BenchmarkMint\n"},
 		[3]string{"output", "BenchmarkMint", "BenchmarkMint-2   \t"},
 		[3]string{"output", "BenchmarkMint", "       1\t     389.0 ns/op\n"},
 		[3]string{"output", "", "ok  \texample.com/p\t0.01s\n"},
 		[3]string{"pass", "", ""},
 	)
 	out, ok := summarize(t, input, false)
-	if !ok || !strings.Contains(out, "BenchmarkMint-2   \t       1\t     389.0 ns/op\n") {
+	if !ok || !strings.HasPrefix(out, "BenchmarkMint-2   \t       1\t     389.0 ns/op\nok  ") {
 		t.Errorf("ok %v, output:\n%s", ok, out)
 	}
 	if got, want := lastLine(out), "0 passed, 0 failed, 0 skipped"; got != want {
