@@ -25,7 +25,7 @@ RELEASE_ENV = CGO_ENABLED=1
 BUILD_FLAGS = -tags openssl,netgo,osusergo -trimpath -ldflags "-s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)"
 PUREGO_FLAGS = -trimpath -ldflags "-s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)"
 
-.PHONY: run toolchain test test-openssl check vulncheck build build-purego image bench soak
+.PHONY: run toolchain test test-steps test-openssl check vulncheck build build-purego image bench soak
 
 # run builds and runs the service: `make run` serves, `make run ARGS=migrate`
 # (or any other command) runs that instead.
@@ -37,11 +37,24 @@ run:
 toolchain:
 	@$(GO) version
 
+# test runs test-steps through internal/tools/testsummary, which shows
+# go test's usual output (each package's ok or FAIL line, every failed
+# test's whole output), ends with one line "N passed, N failed, N skipped"
+# (tests and subtests), and fails when a step, a test or a package's build
+# did, and under CI=true when a test skipped for want of PostgreSQL. It is
+# built rather than run with go run, so that no "exit status" line follows
+# the count.
 test: check
-	$(GO) test -race -count=1 ./...
+	@$(GO) build -o bin/testsummary ./internal/tools/testsummary
+	@bin/testsummary $(MAKE) --no-print-directory test-steps GOTEST_JSON=-json
+
+# test-steps is make test without the count; GOTEST_JSON=-json gives
+# testsummary go test's events.
+test-steps:
+	$(GO) test $(GOTEST_JSON) -race -count=1 ./...
 	$(MAKE) test-openssl
 	@# Each benchmark once, so that none of them rots unnoticed.
-	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
+	$(GO) test $(GOTEST_JSON) -run '^$$' -bench . -benchtime 1x ./...
 
 STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
@@ -56,8 +69,8 @@ check:
 
 # The signing path with the release build's signer, its benchmarks once.
 test-openssl:
-	$(RELEASE_ENV) $(GO) test -race -count=1 -tags openssl ./internal/opensslrsa ./internal/keys ./internal/issuer ./internal/httpapi
-	$(RELEASE_ENV) $(GO) test -run '^$$' -bench . -benchtime 1x -tags openssl ./internal/opensslrsa
+	$(RELEASE_ENV) $(GO) test $(GOTEST_JSON) -race -count=1 -tags openssl ./internal/opensslrsa ./internal/keys ./internal/issuer ./internal/httpapi
+	$(RELEASE_ENV) $(GO) test $(GOTEST_JSON) -run '^$$' -bench . -benchtime 1x -tags openssl ./internal/opensslrsa
 
 # vulncheck fails when the code calls a function with a known
 # vulnerability. The database is built from its source module,
