@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/url"
 	"text/tabwriter"
 	"time"
 
@@ -35,19 +34,15 @@ func tokenCommand(ctx context.Context, args []string, getenv func(string) string
 	if *ttl < 0 || *ttl%time.Second != 0 {
 		return usageError{"token: --ttl must be a positive whole number of seconds, e.g. 10m"}
 	}
-	c, err := newAPIClient(getenv)
+	c, err := connect(getenv)
 	if err != nil {
 		return err
 	}
-	body := map[string]any{"user_id": *user}
-	if *ttl > 0 {
-		body["ttl_seconds"] = int64(*ttl / time.Second)
+	tok, err := c.backend().Mint(ctx, *user, *ttl)
+	if err != nil {
+		return c.explain(err)
 	}
-	var out struct{ Token string }
-	if err := c.call(ctx, "POST", "/v1/tokens", body, &out); err != nil {
-		return err
-	}
-	_, err = fmt.Fprintln(stdout, out.Token)
+	_, err = fmt.Fprintln(stdout, tok.Token)
 	return err
 }
 
@@ -73,16 +68,6 @@ Examples:
   tokensvc apikey revoke ak_mfrggzdfmztwq2lk
   tokensvc apikey create --name "break-glass 2026-03-01" --scope admin --offline
 `
-
-type apiKeyInfo struct {
-	ID        string     `json:"id"`
-	Name      string     `json:"name"`
-	Scope     string     `json:"scope"`
-	Hint      string     `json:"hint"`
-	Secret    string     `json:"secret"`
-	CreatedAt time.Time  `json:"created_at"`
-	RevokedAt *time.Time `json:"revoked_at"`
-}
 
 func apikeyCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("apikey", apikeyHelp, stdout)
@@ -113,27 +98,26 @@ func apikeyCommand(ctx context.Context, args []string, getenv func(string) strin
 	case *offline:
 		return createOfflineAdminKey(ctx, *name, getenv, stdout, stderr)
 	}
-	c, err := newAPIClient(getenv)
+	c, err := connect(getenv)
 	if err != nil {
 		return err
 	}
+	admin := c.admin()
 	switch pos[0] {
 	case "create":
-		var k apiKeyInfo
-		if err := c.call(ctx, "POST", "/v1/apikeys", map[string]string{"name": *name, "scope": *scope}, &k); err != nil {
-			return err
+		k, err := admin.CreateAPIKey(ctx, *name, *scope)
+		if err != nil {
+			return c.explain(err)
 		}
 		fmt.Fprintf(stdout, "created %s (%s, scope %s). The secret is shown only now:\n\n    %s\n", k.ID, k.Name, k.Scope, k.Secret)
 	case "list":
-		var out struct {
-			APIKeys []apiKeyInfo `json:"api_keys"`
-		}
-		if err := c.call(ctx, "GET", "/v1/apikeys", nil, &out); err != nil {
-			return err
+		ks, err := admin.APIKeys(ctx)
+		if err != nil {
+			return c.explain(err)
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tNAME\tSCOPE\tSTARTS WITH\tCREATED\tREVOKED")
-		for _, k := range out.APIKeys {
+		for _, k := range ks {
 			revoked := ""
 			if k.RevokedAt != nil {
 				revoked = k.RevokedAt.Format(time.RFC3339)
@@ -142,8 +126,8 @@ func apikeyCommand(ctx context.Context, args []string, getenv func(string) strin
 		}
 		return tw.Flush()
 	case "revoke":
-		if err := c.call(ctx, "DELETE", "/v1/apikeys/"+url.PathEscape(pos[1]), nil, nil); err != nil {
-			return err
+		if err := admin.RevokeAPIKey(ctx, pos[1]); err != nil {
+			return c.explain(err)
 		}
 		fmt.Fprintf(stdout, "revoked %s\n", pos[1])
 	}
