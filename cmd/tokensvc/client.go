@@ -65,6 +65,16 @@ func (e problemAnswer) Error() string { return e.problem.Error() + e.hint() }
 
 func (e problemAnswer) Unwrap() error { return e.problem }
 
+// reason is what the operator needs to read: the service's detail and the
+// hint, without the status line and the error chain.
+func (e problemAnswer) reason() string {
+	r := e.problem.Detail
+	if r == "" {
+		r = e.problem.Title
+	}
+	return r + e.hint()
+}
+
 func (e problemAnswer) hint() string {
 	switch {
 	case e.problem.Status == http.StatusUnauthorized:

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tokensvc/tokensvc/internal/apikey"
+	"github.com/tokensvc/tokensvc/tokenclient"
 )
 
 const tokenHelp = `Usage: tokensvc token --user ID [--ttl DURATION]
@@ -46,7 +47,7 @@ func tokenCommand(ctx context.Context, args []string, getenv func(string) string
 	return err
 }
 
-const apikeyHelp = `Usage: tokensvc apikey <create --name NAME [--scope issue|admin] [--offline] | list | revoke ID>
+const apikeyHelp = `Usage: tokensvc apikey <create --name NAME [--scope issue|admin] [--offline] | list | revoke ID> [--json]
 
 Manages API keys through the running service's admin API (TOKENSVC_URL,
 default http://127.0.0.1:8080, with an admin key in TOKENSVC_API_KEY).
@@ -69,11 +70,17 @@ Examples:
   tokensvc apikey create --name "break-glass 2026-03-01" --scope admin --offline
 `
 
+// apiKeyList is the answer to apikey list, shaped as the service's.
+type apiKeyList struct {
+	APIKeys []tokenclient.APIKey `json:"api_keys"`
+}
+
 func apikeyCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("apikey", apikeyHelp, stdout)
 	name := fs.String("name", "", "what the key is for (create)")
 	scope := fs.String("scope", "issue", "issue (mint tokens) or admin (also manage keys) (create)")
 	offline := fs.Bool("offline", false, "break-glass: write an admin key straight into the store (create --scope admin)")
+	asJSON := fs.Bool("json", false, "print the service's JSON answer (create, list)")
 	pos, ok, err := parseInterspersed(fs, args)
 	if !ok {
 		return err
@@ -109,11 +116,17 @@ func apikeyCommand(ctx context.Context, args []string, getenv func(string) strin
 		if err != nil {
 			return c.explain(err)
 		}
+		if *asJSON {
+			return printJSON(stdout, k)
+		}
 		fmt.Fprintf(stdout, "created %s (%s, scope %s). The secret is shown only now:\n\n    %s\n", k.ID, k.Name, k.Scope, k.Secret)
 	case "list":
 		ks, err := admin.APIKeys(ctx)
 		if err != nil {
 			return c.explain(err)
+		}
+		if *asJSON {
+			return printJSON(stdout, apiKeyList{APIKeys: ks})
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tNAME\tSCOPE\tSTARTS WITH\tCREATED\tREVOKED")
