@@ -48,6 +48,11 @@ func call(ctx context.Context, client *http.Client, method, rawURL, bearer strin
 	if err := checkBaseURL("Backend.URL", base); err != nil {
 		return err
 	}
+	return retrying(ctx, client, method, rawURL, bearer, body, out)
+}
+
+// retrying sends a request, honouring Retry-After on 429 and 503.
+func retrying(ctx context.Context, client *http.Client, method, rawURL, bearer string, body, out any) error {
 	for attempt := 0; ; attempt++ {
 		err := send(ctx, client, method, rawURL, bearer, body, out)
 		wait := retryAfterOf(err)
@@ -68,7 +73,8 @@ func call(ctx context.Context, client *http.Client, method, rawURL, bearer strin
 }
 
 // send sends one JSON request with a bearer credential and decodes a 2xx
-// answer into out (unless nil). Other answers become *Error.
+// answer into out (unless nil; a *[]byte gets the body as it is). Other
+// answers become *Error.
 func send(ctx context.Context, client *http.Client, method, url, bearer string, body, out any) error {
 	var reader io.Reader
 	if body != nil {
@@ -105,6 +111,10 @@ func send(ctx context.Context, client *http.Client, method, url, bearer string, 
 			e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 		}
 		return e
+	}
+	if b, ok := out.(*[]byte); ok {
+		*b = raw
+		return nil
 	}
 	if out == nil || len(raw) == 0 {
 		return nil

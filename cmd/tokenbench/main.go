@@ -16,6 +16,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/tokensvc/tokensvc/tokenclient"
 )
 
 func main() {
@@ -67,7 +69,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
 	var o options
 	var sweep string
-	fs.StringVar(&o.url, "url", envOr(getenv, "TOKENSVC_URL", "http://127.0.0.1:8080"), "tokensvc base URL (TOKENSVC_URL)")
+	fs.StringVar(&o.url, "url", envOr(getenv, "TOKENSVC_URL", tokenclient.DefaultURL), "tokensvc base URL (TOKENSVC_URL)")
 	fs.StringVar(&o.apiKey, "api-key", getenv("TOKENSVC_API_KEY"), "API key of scope issue (TOKENSVC_API_KEY)")
 	fs.StringVar(&o.endpoint, "endpoint", "tokens", "what to load: tokens (POST /v1/tokens), refresh (POST /v1/sessions/refresh) or jwks")
 	fs.IntVar(&o.concurrency, "concurrency", 8, "requests in flight at once (closed loop)")

@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/url"
-	"strconv"
 	"text/tabwriter"
 	"time"
+
+	"github.com/tokensvc/tokensvc/tokenclient"
 )
 
 const auditHelp = `Usage: tokensvc audit [--limit N] [--before TIME] [--json]
@@ -25,20 +25,6 @@ Examples:
   tokensvc audit --json | jq '.entries[] | select(.actor.kind == "offline")'
 `
 
-type auditEntryInfo struct {
-	ID    string    `json:"id"`
-	At    time.Time `json:"at"`
-	Actor struct {
-		Kind string `json:"kind"`
-		ID   string `json:"id"`
-		Name string `json:"name"`
-	} `json:"actor"`
-	Action    string `json:"action"`
-	Target    string `json:"target"`
-	Outcome   string `json:"outcome"`
-	RequestID string `json:"request_id"`
-}
-
 func auditCommand(ctx context.Context, args []string, getenv func(string) string, stdout, _ io.Writer) error {
 	fs := newFlagSet("audit", auditHelp, stdout)
 	limit := fs.Int("limit", 100, "how many entries, 1 to 1000")
@@ -47,32 +33,28 @@ func auditCommand(ctx context.Context, args []string, getenv func(string) string
 	if ok, err := parseFlags(fs, args); !ok {
 		return err
 	}
-	q := url.Values{"limit": {strconv.Itoa(*limit)}}
+	if *limit < 1 {
+		// AuditQuery's 0 is the service's default page, not an empty one.
+		return usageError{fmt.Sprintf("audit: --limit %d: give 1 to 1000", *limit)}
+	}
+	q := tokenclient.AuditQuery{Limit: *limit}
 	if *before != "" {
-		if _, err := time.Parse(time.RFC3339Nano, *before); err != nil {
+		t, err := time.Parse(time.RFC3339Nano, *before)
+		if err != nil {
 			return usageError{fmt.Sprintf("audit: --before %q is not an RFC 3339 time, such as 2026-03-01T00:00:00Z", *before)}
 		}
-		q.Set("before", *before)
+		q.Before = t
 	}
-	c, err := newAPIClient(getenv)
+	c, err := connect(getenv)
 	if err != nil {
 		return err
 	}
-	path := "/v1/audit?" + q.Encode()
+	out, err := c.admin().Audit(ctx, q)
+	if err != nil {
+		return c.explain(err)
+	}
 	if *asJSON {
-		raw, err := c.raw(ctx, "GET", path, nil)
-		if err != nil {
-			return err
-		}
-		_, err = stdout.Write(append(raw, '\n'))
-		return err
-	}
-	var out struct {
-		Entries    []auditEntryInfo `json:"entries"`
-		NextBefore *time.Time       `json:"next_before"`
-	}
-	if err := c.call(ctx, "GET", path, nil, &out); err != nil {
-		return err
+		return printJSON(stdout, out)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "AT\tACTOR\tACTION\tTARGET\tOUTCOME\tREQUEST ID")

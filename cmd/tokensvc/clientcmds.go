@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/url"
 	"text/tabwriter"
 	"time"
 
 	"github.com/tokensvc/tokensvc/internal/apikey"
+	"github.com/tokensvc/tokensvc/tokenclient"
 )
 
 const tokenHelp = `Usage: tokensvc token --user ID [--ttl DURATION]
@@ -35,23 +35,19 @@ func tokenCommand(ctx context.Context, args []string, getenv func(string) string
 	if *ttl < 0 || *ttl%time.Second != 0 {
 		return usageError{"token: --ttl must be a positive whole number of seconds, e.g. 10m"}
 	}
-	c, err := newAPIClient(getenv)
+	c, err := connect(getenv)
 	if err != nil {
 		return err
 	}
-	body := map[string]any{"user_id": *user}
-	if *ttl > 0 {
-		body["ttl_seconds"] = int64(*ttl / time.Second)
+	tok, err := c.backend().Mint(ctx, *user, *ttl)
+	if err != nil {
+		return c.explain(err)
 	}
-	var out struct{ Token string }
-	if err := c.call(ctx, "POST", "/v1/tokens", body, &out); err != nil {
-		return err
-	}
-	_, err = fmt.Fprintln(stdout, out.Token)
+	_, err = fmt.Fprintln(stdout, tok.Token)
 	return err
 }
 
-const apikeyHelp = `Usage: tokensvc apikey <create --name NAME [--scope issue|admin] [--offline] | list | revoke ID>
+const apikeyHelp = `Usage: tokensvc apikey <create --name NAME [--scope issue|admin] [--offline] | list | revoke ID> [--json]
 
 Manages API keys through the running service's admin API (TOKENSVC_URL,
 default http://127.0.0.1:8080, with an admin key in TOKENSVC_API_KEY).
@@ -74,14 +70,9 @@ Examples:
   tokensvc apikey create --name "break-glass 2026-03-01" --scope admin --offline
 `
 
-type apiKeyInfo struct {
-	ID        string     `json:"id"`
-	Name      string     `json:"name"`
-	Scope     string     `json:"scope"`
-	Hint      string     `json:"hint"`
-	Secret    string     `json:"secret"`
-	CreatedAt time.Time  `json:"created_at"`
-	RevokedAt *time.Time `json:"revoked_at"`
+// apiKeyList is the answer to apikey list, shaped as the service's.
+type apiKeyList struct {
+	APIKeys []tokenclient.APIKey `json:"api_keys"`
 }
 
 func apikeyCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -89,6 +80,7 @@ func apikeyCommand(ctx context.Context, args []string, getenv func(string) strin
 	name := fs.String("name", "", "what the key is for (create)")
 	scope := fs.String("scope", "issue", "issue (mint tokens) or admin (also manage keys) (create)")
 	offline := fs.Bool("offline", false, "break-glass: write an admin key straight into the store (create --scope admin)")
+	asJSON := fs.Bool("json", false, "print the service's JSON answer (create, list)")
 	pos, ok, err := parseInterspersed(fs, args)
 	if !ok {
 		return err
@@ -113,27 +105,32 @@ func apikeyCommand(ctx context.Context, args []string, getenv func(string) strin
 	case *offline:
 		return createOfflineAdminKey(ctx, *name, getenv, stdout, stderr)
 	}
-	c, err := newAPIClient(getenv)
+	c, err := connect(getenv)
 	if err != nil {
 		return err
 	}
+	admin := c.admin()
 	switch pos[0] {
 	case "create":
-		var k apiKeyInfo
-		if err := c.call(ctx, "POST", "/v1/apikeys", map[string]string{"name": *name, "scope": *scope}, &k); err != nil {
-			return err
+		k, err := admin.CreateAPIKey(ctx, *name, *scope)
+		if err != nil {
+			return c.explain(err)
+		}
+		if *asJSON {
+			return printJSON(stdout, k)
 		}
 		fmt.Fprintf(stdout, "created %s (%s, scope %s). The secret is shown only now:\n\n    %s\n", k.ID, k.Name, k.Scope, k.Secret)
 	case "list":
-		var out struct {
-			APIKeys []apiKeyInfo `json:"api_keys"`
+		ks, err := admin.APIKeys(ctx)
+		if err != nil {
+			return c.explain(err)
 		}
-		if err := c.call(ctx, "GET", "/v1/apikeys", nil, &out); err != nil {
-			return err
+		if *asJSON {
+			return printJSON(stdout, apiKeyList{APIKeys: ks})
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tNAME\tSCOPE\tSTARTS WITH\tCREATED\tREVOKED")
-		for _, k := range out.APIKeys {
+		for _, k := range ks {
 			revoked := ""
 			if k.RevokedAt != nil {
 				revoked = k.RevokedAt.Format(time.RFC3339)
@@ -142,8 +139,8 @@ func apikeyCommand(ctx context.Context, args []string, getenv func(string) strin
 		}
 		return tw.Flush()
 	case "revoke":
-		if err := c.call(ctx, "DELETE", "/v1/apikeys/"+url.PathEscape(pos[1]), nil, nil); err != nil {
-			return err
+		if err := admin.RevokeAPIKey(ctx, pos[1]); err != nil {
+			return c.explain(err)
 		}
 		fmt.Fprintf(stdout, "revoked %s\n", pos[1])
 	}

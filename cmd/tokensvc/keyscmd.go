@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
-	"net/url"
 	"text/tabwriter"
 	"time"
+
+	"github.com/tokensvc/tokensvc/tokenclient"
 )
 
 const keysHelp = `Usage: tokensvc keys <list|create|confirm KID|activate KID|revoke KID|pem KID> [--json] [--force]
@@ -33,19 +35,6 @@ A scheduled rotation, step by step:
   tokensvc keys list                      # remove keys that say dashboard=remove
 `
 
-type keyInfo struct {
-	KID          string    `json:"kid"`
-	Alg          string    `json:"alg"`
-	Bits         int       `json:"bits"`
-	State        string    `json:"state"`
-	Dashboard    string    `json:"dashboard"`
-	PEMURL       string    `json:"pem_url"`
-	CreatedAt    time.Time `json:"created_at"`
-	PublishUntil time.Time `json:"publish_until"`
-	RegisteredAt time.Time `json:"registered_at"`
-	RegisteredBy string    `json:"registered_by"`
-}
-
 func keysCommand(ctx context.Context, args []string, getenv func(string) string, stdout, _ io.Writer) error {
 	fs := newFlagSet("keys", keysHelp, stdout)
 	asJSON := fs.Bool("json", false, "print the service's JSON answer")
@@ -68,6 +57,8 @@ func keysCommand(ctx context.Context, args []string, getenv func(string) string,
 	switch {
 	case sub == "":
 		return usageError{"keys: say what to do: list, create, confirm KID, activate KID, revoke KID or pem KID (see tokensvc keys --help)"}
+	case !needKID[sub] && sub != "list" && sub != "create":
+		return usageError{fmt.Sprintf("keys: unknown action %q (list, create, confirm, activate, revoke, pem)", sub)}
 	case *force && sub != "activate":
 		return usageError{fmt.Sprintf("keys %s: --force is for activate only", sub)}
 	case needKID[sub] && kid == "":
@@ -75,111 +66,110 @@ func keysCommand(ctx context.Context, args []string, getenv func(string) string,
 	case !needKID[sub] && kid != "":
 		return usageError{fmt.Sprintf("keys %s: unexpected argument %q", sub, kid)}
 	}
-	c, err := newAPIClient(getenv)
+	c, err := connect(getenv)
 	if err != nil {
 		return err
 	}
-	path := "/v1/keys/" + url.PathEscape(kid)
-	// Sent only when forcing: an activation without a body is the plain one.
-	var activateBody any
-	if *force {
-		activateBody = map[string]bool{"force": true}
+	answer, err := keysAction(ctx, c.admin(), sub, kid, *force)
+	if err != nil {
+		return c.explain(err)
 	}
 	if *asJSON && sub != "pem" {
-		method, p, body := "POST", path+"/"+sub, any(nil)
-		switch sub {
-		case "list":
-			method, p = "GET", "/v1/keys"
-		case "create":
-			p = "/v1/keys"
-		case "activate":
-			body = activateBody
-		}
-		raw, err := c.raw(ctx, method, p, body)
-		if err != nil {
-			return err
-		}
-		_, err = stdout.Write(append(raw, '\n'))
-		return err
+		return printJSON(stdout, answer)
 	}
-	switch sub {
-	case "list":
-		var out struct{ Keys []keyInfo }
-		if err := c.call(ctx, "GET", "/v1/keys", nil, &out); err != nil {
-			return err
+	switch a := answer.(type) {
+	case keyList:
+		return printKeys(stdout, a.Keys)
+	case []byte:
+		_, err = stdout.Write(a)
+		return err
+	case tokenclient.Key:
+		if sub == "create" {
+			fmt.Fprintf(stdout, "created pending key %s\n\nNext:\n  1. tokensvc keys pem %s   and paste it in the MoEngage dashboard\n  2. tokensvc keys confirm %s\n  3. tokensvc keys activate %s\n", a.KID, a.KID, a.KID, a.KID)
+			return nil
 		}
-		return printKeys(stdout, out.Keys)
-	case "create":
-		var k keyInfo
-		if err := c.call(ctx, "POST", "/v1/keys", nil, &k); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "created pending key %s\n\nNext:\n  1. tokensvc keys pem %s   and paste it in the MoEngage dashboard\n  2. tokensvc keys confirm %s\n  3. tokensvc keys activate %s\n", k.KID, k.KID, k.KID, k.KID)
-		return nil
-	case "confirm":
-		var k keyInfo
-		if err := c.call(ctx, "POST", path+"/confirm", nil, &k); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "%s confirmed in the dashboard at %s by %s; dashboard=%s\n", k.KID, k.RegisteredAt.Format(time.RFC3339), k.RegisteredBy, k.Dashboard)
-		if k.State == "pending" {
-			fmt.Fprintf(stdout, "\nNext: tokensvc keys activate %s\n", k.KID)
+		fmt.Fprintf(stdout, "%s confirmed in the dashboard at %s by %s; dashboard=%s\n", a.KID, formatTime(a.RegisteredAt), deref(a.RegisteredBy), a.Dashboard)
+		if a.State == "pending" {
+			fmt.Fprintf(stdout, "\nNext: tokensvc keys activate %s\n", a.KID)
 		}
 		return nil
-	case "activate":
-		var out struct {
-			Activated keyInfo
-			Retired   *keyInfo
-		}
-		if err := c.call(ctx, "POST", path+"/activate", activateBody, &out); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "%s now signs\n", out.Activated.KID)
-		if out.Activated.Dashboard == "add" {
+	case tokenclient.Activation:
+		fmt.Fprintf(stdout, "%s now signs\n", a.Activated.KID)
+		if a.Activated.Dashboard == "add" {
 			fmt.Fprintf(stdout, "nobody confirmed %s is in the MoEngage dashboard, which refuses its tokens until it is: register its PEM now (tokensvc keys pem %s), then tokensvc keys confirm %s\n",
-				out.Activated.KID, out.Activated.KID, out.Activated.KID)
+				a.Activated.KID, a.Activated.KID, a.Activated.KID)
 		}
-		if out.Retired != nil {
+		if a.Retired != nil {
 			fmt.Fprintf(stdout, "%s retired; keep it in the dashboard until %s, when its last token has expired\n",
-				out.Retired.KID, out.Retired.PublishUntil.Format(time.RFC3339))
+				a.Retired.KID, formatTime(a.Retired.PublishUntil))
 		}
 		return nil
-	case "revoke":
-		var out struct {
-			Revoked     keyInfo
-			Replacement *keyInfo
-			Action      string
+	case tokenclient.Revocation:
+		fmt.Fprintf(stdout, "%s revoked: no longer published\n", a.Revoked.KID)
+		if a.Replacement != nil {
+			fmt.Fprintf(stdout, "%s now signs\n", a.Replacement.KID)
 		}
-		if err := c.call(ctx, "POST", path+"/revoke", nil, &out); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "%s revoked: no longer published\n", out.Revoked.KID)
-		if out.Replacement != nil {
-			fmt.Fprintf(stdout, "%s now signs\n", out.Replacement.KID)
-		}
-		fmt.Fprintln(stdout, out.Action)
-		return nil
-	case "pem":
-		pem, err := c.raw(ctx, "GET", path+"/public.pem", nil)
-		if err != nil {
-			return err
-		}
-		_, err = stdout.Write(pem)
-		return err
+		fmt.Fprintln(stdout, a.Action)
 	}
-	return usageError{fmt.Sprintf("keys: unknown action %q (list, create, confirm, activate, revoke, pem)", sub)}
+	return nil
 }
 
-func printKeys(w io.Writer, ks []keyInfo) error {
+// keyList is the answer to keys list, shaped as the service's.
+type keyList struct {
+	Keys []tokenclient.Key `json:"keys"`
+}
+
+// keysAction runs sub through the admin API and returns its answer.
+func keysAction(ctx context.Context, admin *tokenclient.Admin, sub, kid string, force bool) (any, error) {
+	switch sub {
+	case "list":
+		ks, err := admin.Keys(ctx)
+		return keyList{Keys: ks}, err
+	case "create":
+		return admin.CreateKey(ctx)
+	case "confirm":
+		return admin.ConfirmKey(ctx, kid)
+	case "activate":
+		return admin.ActivateKey(ctx, kid, force)
+	case "revoke":
+		return admin.RevokeKey(ctx, kid)
+	default: // pem; the caller checked sub
+		return admin.KeyPEM(ctx, kid)
+	}
+}
+
+// printJSON prints an answer as the service's JSON.
+func printJSON(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+// formatTime is t in RFC 3339, or nothing when there is no t.
+func formatTime(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return t.Format(time.RFC3339)
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func printKeys(w io.Writer, ks []tokenclient.Key) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "KID\tSTATE\tALG\tBITS\tDASHBOARD\tREGISTERED\tCREATED\tPUBLISHED UNTIL")
 	for _, k := range ks {
-		until, registered := "", "no"
-		if !k.PublishUntil.IsZero() {
-			until = k.PublishUntil.Format(time.RFC3339)
-		}
-		if !k.RegisteredAt.IsZero() {
-			registered = k.RegisteredAt.Format(time.RFC3339)
+		until, registered := formatTime(k.PublishUntil), "no"
+		if k.RegisteredAt != nil {
+			registered = formatTime(k.RegisteredAt)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", k.KID, k.State, k.Alg, k.Bits, k.Dashboard, registered, k.CreatedAt.Format(time.RFC3339), until)
 	}

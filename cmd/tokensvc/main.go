@@ -28,18 +28,31 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
+	os.Exit(exitCode(err, os.Stderr))
+}
+
+// exitCode prints what went wrong, if anything, and returns the exit status.
+func exitCode(err error, stderr io.Writer) int {
 	var status exitStatus
 	if errors.As(err, &status) {
-		os.Exit(int(status))
+		return int(status)
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "tokensvc:", err)
+		msg := err.Error()
+		// A refusal from the service is read by an operator: its reason
+		// and what to do, not the status line and the error chain.
+		var p problemAnswer
+		if errors.As(err, &p) {
+			msg = p.reason()
+		}
+		fmt.Fprintln(stderr, "tokensvc:", msg)
 		var u usageError
 		if errors.As(err, &u) {
-			os.Exit(2)
+			return 2
 		}
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
 
 // usageError is a mistake in how the command was called, as opposed to a
@@ -47,6 +60,15 @@ func main() {
 type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
+
+// usageMistake is a usage error that carries the command's usage, which
+// run prints on stderr: stdout is for output and for --help only.
+type usageMistake struct {
+	usageError
+	usage string
+}
+
+func (e usageMistake) Unwrap() error { return e.usageError }
 
 // command is one tokensvc subcommand.
 type command struct {
@@ -79,7 +101,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
-			return c.run(ctx, args[1:], getenv, stdout, stderr)
+			err := c.run(ctx, args[1:], getenv, stdout, stderr)
+			var m usageMistake
+			if errors.As(err, &m) {
+				fmt.Fprint(stderr, m.usage)
+				return m.usageError
+			}
+			return err
 		}
 	}
 	usage(stderr)
@@ -104,16 +132,17 @@ Configuration comes from TOKENSVC_* environment variables (see README.md).
 `)
 }
 
-// newFlagSet returns a flag set whose --help prints text, then the flags.
+// newFlagSet returns a flag set whose --help prints text, then the flags,
+// on stdout. A mistake returns a usageMistake instead (parseInterspersed).
 func newFlagSet(name, text string, stdout io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("tokensvc "+name, flag.ContinueOnError)
 	fs.SetOutput(stdout)
 	fs.Usage = func() {
-		fmt.Fprint(stdout, text)
+		fmt.Fprint(fs.Output(), text)
 		var n int
 		fs.VisitAll(func(*flag.Flag) { n++ })
 		if n > 0 {
-			fmt.Fprintln(stdout, "\nFlags:")
+			fmt.Fprintln(fs.Output(), "\nFlags:")
 			fs.PrintDefaults()
 		}
 	}
@@ -125,7 +154,7 @@ func newFlagSet(name, text string, stdout io.Writer) *flag.FlagSet {
 func parseFlags(fs *flag.FlagSet, args []string) (bool, error) {
 	pos, ok, err := parseInterspersed(fs, args)
 	if ok && len(pos) > 0 {
-		return false, usageError{fmt.Sprintf("%s: unexpected argument %q", fs.Name(), pos[0])}
+		return false, mistake(fs, fmt.Sprintf("%s: unexpected argument %q", fs.Name(), pos[0]))
 	}
 	return ok, err
 }
@@ -157,13 +186,31 @@ func parseInterspersed(fs *flag.FlagSet, args []string) (positional []string, pr
 			flags = append(flags, args[i])
 		}
 	}
-	switch err := fs.Parse(flags); {
+	// The flag package prints to one writer, for --help and mistakes
+	// alike: hold it back until we know which this is.
+	out := fs.Output()
+	var help strings.Builder
+	fs.SetOutput(&help)
+	err = fs.Parse(flags)
+	fs.SetOutput(out)
+	switch {
 	case errors.Is(err, flag.ErrHelp):
-		return nil, false, nil
+		_, err = io.WriteString(out, help.String())
+		return nil, false, err
 	case err != nil:
-		return nil, false, usageError{err.Error()}
+		return nil, false, mistake(fs, err.Error())
 	}
 	return append(positional, fs.Args()...), true, nil
+}
+
+// mistake is a usage error with fs's usage, for run to print on stderr.
+func mistake(fs *flag.FlagSet, msg string) usageMistake {
+	out := fs.Output()
+	var usage strings.Builder
+	fs.SetOutput(&usage)
+	fs.Usage()
+	fs.SetOutput(out)
+	return usageMistake{usageError{msg}, usage.String()}
 }
 
 // flagSyntax reads a as the flag package would: "-name", "--name" or

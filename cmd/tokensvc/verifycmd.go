@@ -13,6 +13,7 @@ import (
 	"github.com/tokensvc/tokensvc/internal/config"
 	"github.com/tokensvc/tokensvc/internal/issuer"
 	"github.com/tokensvc/tokensvc/internal/verify"
+	"github.com/tokensvc/tokensvc/tokenclient"
 )
 
 const verifyHelp = `Usage: tokensvc verify [--pem FILE]... [--jwks URL] [--user ID] [--json] TOKEN|-
@@ -129,7 +130,7 @@ func registeredKeys(ctx context.Context, pems []string, jwksURL string, getenv f
 	if jwksURL == "" {
 		base := strings.TrimRight(strings.TrimSpace(getenv("TOKENSVC_URL")), "/")
 		if base == "" {
-			base = "http://127.0.0.1:8080"
+			base = tokenclient.DefaultURL
 		}
 		jwksURL = base + "/.well-known/jwks.json"
 	}

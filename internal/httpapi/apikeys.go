@@ -2,11 +2,11 @@ package httpapi
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/tokensvc/tokensvc/internal/apikey"
+	"github.com/tokensvc/tokensvc/tokenclient"
 )
 
 type createAPIKeyRequest struct {
@@ -14,18 +14,10 @@ type createAPIKeyRequest struct {
 	Scope string `json:"scope"`
 }
 
-type apiKeyView struct {
-	ID        string     `json:"id"`
-	Name      string     `json:"name"`
-	Scope     string     `json:"scope"`
-	Hint      string     `json:"hint"`
-	CreatedAt time.Time  `json:"created_at"`
-	RevokedAt *time.Time `json:"revoked_at,omitempty"`
-	Secret    string     `json:"secret,omitempty"`
-}
-
-func viewOf(k apikey.Key) apiKeyView {
-	v := apiKeyView{ID: k.ID, Name: k.Name, Scope: string(k.Scope), Hint: k.Hint, CreatedAt: k.CreatedAt}
+// viewOf is an API key as the admin API shows it, in tokenclient's wire
+// type.
+func viewOf(k apikey.Key) tokenclient.APIKey {
+	v := tokenclient.APIKey{ID: k.ID, Name: k.Name, Scope: string(k.Scope), Hint: k.Hint, CreatedAt: k.CreatedAt}
 	if k.Revoked() {
 		at := k.RevokedAt
 		v.RevokedAt = &at
@@ -58,13 +50,13 @@ func (a *api) listAPIKeys(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	views := make([]apiKeyView, 0, len(ks))
+	views := make([]tokenclient.APIKey, 0, len(ks))
 	for _, k := range ks {
 		views = append(views, viewOf(k))
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, struct {
-		APIKeys []apiKeyView `json:"api_keys"`
+		APIKeys []tokenclient.APIKey `json:"api_keys"`
 	}{views})
 }
 

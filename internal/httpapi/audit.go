@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tokensvc/tokensvc/internal/journal"
+	"github.com/tokensvc/tokensvc/tokenclient"
 )
 
 // AuditLog reads the audit log.
@@ -45,22 +46,6 @@ func pageEnd(es []journal.Entry, limit int) ([]journal.Entry, time.Time) {
 	return es[:keep], last.Add(time.Microsecond)
 }
 
-type actorView struct {
-	Kind string `json:"kind"`
-	ID   string `json:"id,omitempty"`
-	Name string `json:"name,omitempty"`
-}
-
-type auditEntryView struct {
-	ID        string    `json:"id"`
-	At        time.Time `json:"at"`
-	Actor     actorView `json:"actor"`
-	Action    string    `json:"action"`
-	Target    string    `json:"target"`
-	Outcome   string    `json:"outcome"`
-	RequestID string    `json:"request_id,omitempty"`
-}
-
 // auditLog answers GET /v1/audit: entries newest first, limit at a time;
 // next_before, when present, asks for the page after this one.
 func (a *api) auditLog(w http.ResponseWriter, r *http.Request) {
@@ -91,13 +76,10 @@ func (a *api) auditLog(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	es, next := pageEnd(es, limit)
-	resp := struct {
-		Entries    []auditEntryView `json:"entries"`
-		NextBefore *time.Time       `json:"next_before,omitempty"`
-	}{Entries: make([]auditEntryView, 0, len(es))}
+	resp := tokenclient.AuditPage{Entries: make([]tokenclient.AuditEntry, 0, len(es))}
 	for _, e := range es {
-		resp.Entries = append(resp.Entries, auditEntryView{ID: e.ID, At: e.At,
-			Actor:  actorView{Kind: e.Actor.Kind, ID: e.Actor.ID, Name: e.Actor.Name},
+		resp.Entries = append(resp.Entries, tokenclient.AuditEntry{ID: e.ID, At: e.At,
+			Actor:  tokenclient.AuditActor{Kind: e.Actor.Kind, ID: e.Actor.ID, Name: e.Actor.Name},
 			Action: e.Action, Target: e.Target, Outcome: e.Outcome, RequestID: e.RequestID})
 	}
 	if !next.IsZero() {

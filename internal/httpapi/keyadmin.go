@@ -9,31 +9,14 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/tokensvc/tokensvc/internal/keys"
+	"github.com/tokensvc/tokensvc/tokenclient"
 )
 
-// keyView is a signing key as the admin API shows it: no private half, with
-// what the operator must do about it in the MoEngage dashboard.
-type keyView struct {
-	KID          string     `json:"kid"`
-	Alg          string     `json:"alg"`
-	Bits         int        `json:"bits"`
-	State        keys.State `json:"state"`
-	Fingerprint  string     `json:"fingerprint_sha256"`
-	Dashboard    string     `json:"dashboard"`
-	PEMURL       string     `json:"pem_url"`
-	CreatedAt    time.Time  `json:"created_at"`
-	ActivatedAt  *time.Time `json:"activated_at,omitempty"`
-	RetiredAt    *time.Time `json:"retired_at,omitempty"`
-	PublishUntil *time.Time `json:"publish_until,omitempty"`
-	ExpiredAt    *time.Time `json:"expired_at,omitempty"`
-	RevokedAt    *time.Time `json:"revoked_at,omitempty"`
-	// RegisteredAt and RegisteredBy say when and by whom the key was
-	// confirmed to be in the dashboard; null until then.
-	RegisteredAt *time.Time `json:"registered_at"`
-	RegisteredBy *string    `json:"registered_by"`
-}
-
-func keyViewOf(rec keys.Record, now time.Time) keyView {
+// keyViewOf is a signing key as the admin API shows it: no private half,
+// with what the operator must do about it in the MoEngage dashboard. The
+// wire type is tokenclient's, so that the server and its client (the CLI's
+// too) declare each field once.
+func keyViewOf(rec keys.Record, now time.Time) tokenclient.Key {
 	sum := sha256.Sum256(rec.PublicKey)
 	opt := func(t time.Time) *time.Time {
 		if t.IsZero() {
@@ -41,11 +24,11 @@ func keyViewOf(rec keys.Record, now time.Time) keyView {
 		}
 		return &t
 	}
-	return keyView{
+	return tokenclient.Key{
 		KID:          rec.KID,
 		Alg:          rec.Alg,
 		Bits:         rec.Bits,
-		State:        rec.State,
+		State:        string(rec.State),
 		Fingerprint:  hex.EncodeToString(sum[:]),
 		Dashboard:    string(keys.Dashboard(rec, now)),
 		PEMURL:       "/v1/keys/" + rec.KID + "/public.pem",
@@ -74,12 +57,12 @@ func (a *api) listKeys(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := a.now()
-	views := make([]keyView, 0, len(recs))
+	views := make([]tokenclient.Key, 0, len(recs))
 	for _, rec := range recs {
 		views = append(views, keyViewOf(rec, now))
 	}
 	writeJSON(w, http.StatusOK, struct {
-		Keys []keyView `json:"keys"`
+		Keys []tokenclient.Key `json:"keys"`
 	}{views})
 }
 
@@ -131,10 +114,7 @@ func (a *api) activateKey(w http.ResponseWriter, r *http.Request) {
 			"kid", activated.KID, "by", callerID(r), "dashboard", keys.DashboardAdd)
 	}
 	now := a.now()
-	resp := struct {
-		Activated keyView  `json:"activated"`
-		Retired   *keyView `json:"retired,omitempty"`
-	}{Activated: keyViewOf(activated, now)}
+	resp := tokenclient.Activation{Activated: keyViewOf(activated, now)}
 	if retired != nil {
 		v := keyViewOf(*retired, now)
 		resp.Retired = &v
@@ -150,11 +130,7 @@ func (a *api) revokeKey(w http.ResponseWriter, r *http.Request) {
 	}
 	a.log.WarnContext(r.Context(), "signing key revoked by operator", "kid", rv.Revoked.KID, "by", callerID(r))
 	now := a.now()
-	resp := struct {
-		Revoked     keyView  `json:"revoked"`
-		Replacement *keyView `json:"replacement,omitempty"`
-		Action      string   `json:"action"`
-	}{Revoked: keyViewOf(rv.Revoked, now)}
+	resp := tokenclient.Revocation{Revoked: keyViewOf(rv.Revoked, now)}
 	resp.Action = "Remove the revoked key " + rv.Revoked.KID + " from the MoEngage dashboard."
 	if !rv.Revoked.Registered() {
 		resp.Action = "The revoked key " + rv.Revoked.KID + " was never confirmed in the MoEngage dashboard: remove it there if it was added."

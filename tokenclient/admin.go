@@ -1,0 +1,210 @@
+package tokenclient
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DefaultURL is where the tokensvc command's client commands find the
+// service when TOKENSVC_URL is not set: the address tokensvc serves on by
+// default.
+const DefaultURL = "http://127.0.0.1:8080"
+
+// Admin calls tokensvc's admin API (signing keys, API keys, the audit log)
+// with an API key of scope admin. The tokensvc command's client commands
+// are built on it. Its errors are *Error when the service answered with a
+// problem.
+type Admin struct {
+	URL    string // tokensvc's base URL, e.g. http://tokensvc:8080
+	APIKey string
+	HTTP   *http.Client // nil: a client with a 15 s timeout
+}
+
+// Key is a signing key as the admin API shows it.
+type Key struct {
+	KID         string `json:"kid"`
+	Alg         string `json:"alg"`
+	Bits        int    `json:"bits"`
+	State       string `json:"state"` // pending, active, retired, expired or revoked
+	Fingerprint string `json:"fingerprint_sha256"`
+	// Dashboard says what to do with the key in the MoEngage dashboard:
+	// add, keep or remove.
+	Dashboard    string     `json:"dashboard"`
+	PEMURL       string     `json:"pem_url"`
+	CreatedAt    time.Time  `json:"created_at"`
+	ActivatedAt  *time.Time `json:"activated_at,omitempty"`
+	RetiredAt    *time.Time `json:"retired_at,omitempty"`
+	PublishUntil *time.Time `json:"publish_until,omitempty"`
+	ExpiredAt    *time.Time `json:"expired_at,omitempty"`
+	RevokedAt    *time.Time `json:"revoked_at,omitempty"`
+	// RegisteredAt and RegisteredBy say when and by whom the key was
+	// confirmed to be in the dashboard; nil until then.
+	RegisteredAt *time.Time `json:"registered_at"`
+	RegisteredBy *string    `json:"registered_by"`
+}
+
+// Activation is the answer to ActivateKey: the key that now signs, and the
+// one it replaced, if any.
+type Activation struct {
+	Activated Key  `json:"activated"`
+	Retired   *Key `json:"retired,omitempty"`
+}
+
+// Revocation is the answer to RevokeKey: the revoked key, the key that
+// signs in its place if it was the active one, and what to do next.
+type Revocation struct {
+	Revoked     Key    `json:"revoked"`
+	Replacement *Key   `json:"replacement,omitempty"`
+	Action      string `json:"action"`
+}
+
+// APIKey is an API key as the admin API shows it. Secret is set only in
+// the answer to CreateAPIKey: the service keeps no copy.
+type APIKey struct {
+	ID        string     `json:"id"`
+	Name      string     `json:"name"`
+	Scope     string     `json:"scope"` // issue or admin
+	Hint      string     `json:"hint"`  // the secret's first characters
+	CreatedAt time.Time  `json:"created_at"`
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+	Secret    string     `json:"secret,omitempty"`
+}
+
+// AuditActor is who made an audited change: an API key, the scheduler, or
+// an offline command.
+type AuditActor struct {
+	Kind string `json:"kind"`
+	ID   string `json:"id,omitempty"`
+	Name string `json:"name,omitempty"`
+}
+
+// AuditEntry is one change in the audit log.
+type AuditEntry struct {
+	ID        string     `json:"id"`
+	At        time.Time  `json:"at"`
+	Actor     AuditActor `json:"actor"`
+	Action    string     `json:"action"`
+	Target    string     `json:"target"`
+	Outcome   string     `json:"outcome"`
+	RequestID string     `json:"request_id,omitempty"`
+}
+
+// AuditPage is one page of the audit log, newest first. NextBefore, when
+// set, is the Before of the next (older) page.
+type AuditPage struct {
+	Entries    []AuditEntry `json:"entries"`
+	NextBefore *time.Time   `json:"next_before,omitempty"`
+}
+
+// AuditQuery selects a page of the audit log. Zero values take the
+// service's defaults: its page size, and the newest entries.
+type AuditQuery struct {
+	Limit  int
+	Before time.Time
+}
+
+// Keys lists every signing key.
+func (a *Admin) Keys(ctx context.Context) ([]Key, error) {
+	var out struct {
+		Keys []Key `json:"keys"`
+	}
+	err := a.do(ctx, "GET", "/v1/keys", nil, &out)
+	return out.Keys, err
+}
+
+// CreateKey creates the next signing key now, pending: published, not
+// signing.
+func (a *Admin) CreateKey(ctx context.Context) (Key, error) {
+	var k Key
+	err := a.do(ctx, "POST", "/v1/keys", nil, &k)
+	return k, err
+}
+
+// ConfirmKey records that kid's PEM is saved in the MoEngage dashboard.
+func (a *Admin) ConfirmKey(ctx context.Context, kid string) (Key, error) {
+	var k Key
+	err := a.do(ctx, "POST", keyPath(kid, "/confirm"), nil, &k)
+	return k, err
+}
+
+// ActivateKey makes the pending key kid sign. The service refuses a key
+// nobody confirmed (409) unless force is set.
+func (a *Admin) ActivateKey(ctx context.Context, kid string, force bool) (Activation, error) {
+	// Sent only when forcing: an activation without a body is the plain one.
+	var body any
+	if force {
+		body = map[string]bool{"force": true}
+	}
+	var out Activation
+	err := a.do(ctx, "POST", keyPath(kid, "/activate"), body, &out)
+	return out, err
+}
+
+// RevokeKey stops publishing kid at once, as after a leak.
+func (a *Admin) RevokeKey(ctx context.Context, kid string) (Revocation, error) {
+	var out Revocation
+	err := a.do(ctx, "POST", keyPath(kid, "/revoke"), nil, &out)
+	return out, err
+}
+
+// KeyPEM returns kid's public key in PEM, as the dashboard takes it.
+func (a *Admin) KeyPEM(ctx context.Context, kid string) ([]byte, error) {
+	var pem []byte
+	err := a.do(ctx, "GET", keyPath(kid, "/public.pem"), nil, &pem)
+	return pem, err
+}
+
+// CreateAPIKey makes an API key of scope issue or admin. The answer holds
+// its secret, the only copy there is.
+func (a *Admin) CreateAPIKey(ctx context.Context, name, scope string) (APIKey, error) {
+	var k APIKey
+	err := a.do(ctx, "POST", "/v1/apikeys", map[string]string{"name": name, "scope": scope}, &k)
+	return k, err
+}
+
+// APIKeys lists every API key, without secrets.
+func (a *Admin) APIKeys(ctx context.Context) ([]APIKey, error) {
+	var out struct {
+		APIKeys []APIKey `json:"api_keys"`
+	}
+	err := a.do(ctx, "GET", "/v1/apikeys", nil, &out)
+	return out.APIKeys, err
+}
+
+// RevokeAPIKey stops the API key id from working. The service refuses to
+// revoke the last admin key (409).
+func (a *Admin) RevokeAPIKey(ctx context.Context, id string) error {
+	return a.do(ctx, "DELETE", "/v1/apikeys/"+url.PathEscape(id), nil, nil)
+}
+
+// Audit returns a page of the audit log, newest first.
+func (a *Admin) Audit(ctx context.Context, q AuditQuery) (AuditPage, error) {
+	v := url.Values{}
+	if q.Limit != 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	if !q.Before.IsZero() {
+		v.Set("before", q.Before.Format(time.RFC3339Nano))
+	}
+	path := "/v1/audit"
+	if len(v) > 0 {
+		path += "?" + v.Encode()
+	}
+	var page AuditPage
+	err := a.do(ctx, "GET", path, nil, &page)
+	return page, err
+}
+
+func keyPath(kid, action string) string { return "/v1/keys/" + url.PathEscape(kid) + action }
+
+// do sends one admin request, as Backend's are sent.
+func (a *Admin) do(ctx context.Context, method, path string, body, out any) error {
+	if err := checkBaseURL("Admin.URL", a.URL); err != nil {
+		return err
+	}
+	return retrying(ctx, httpClient(a.HTTP), method, strings.TrimRight(a.URL, "/")+path, a.APIKey, body, out)
+}
