@@ -17,6 +17,7 @@ import (
 	"github.com/tokensvc/tokensvc/internal/keys"
 	"github.com/tokensvc/tokensvc/internal/pgtest"
 	"github.com/tokensvc/tokensvc/internal/postgres"
+	"github.com/tokensvc/tokensvc/internal/profile"
 	"github.com/tokensvc/tokensvc/internal/session"
 )
 
@@ -100,7 +101,7 @@ func newFixture(t *testing.T, st store) *fixture {
 	if _, err := rot.Step(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	iss := issuer.New(ring, c.now, issuer.Settings{Profile: issuer.ProfileMoEngage, SubjectKey: "uid", DefaultTTL: time.Hour, MaxTTL: time.Hour}, nil)
+	iss := issuer.New(ring, c.now, issuer.Settings{Profile: profile.MoEngage, SubjectKey: "uid", DefaultTTL: time.Hour, MaxTTL: time.Hour}, nil)
 	m := &overloadableMinter{Minter: iss}
 	return &fixture{sessions: session.New(st, m, policy, c.now), clock: c, store: st, minter: m}
 }
