@@ -87,7 +87,7 @@ func problemFor(err error) *problem {
 		return newProblem(http.StatusUnauthorized, "unauthorized", "Unauthorized",
 			"the refresh token is unknown: log in again")
 	case errors.As(err, &unregistered):
-		return newProblem(http.StatusConflict, "key-not-registered", "Key not registered", unregistered.Error())
+		return newProblem(http.StatusConflict, "key-not-registered", "Key not registered", notRegisteredDetail(unregistered))
 	case errors.Is(err, keys.ErrInvalidTransition):
 		return newProblem(http.StatusConflict, "invalid-transition", "Invalid key state change", err.Error())
 	case errors.Is(err, keys.ErrPendingExists):
@@ -147,4 +147,13 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// notRegisteredDetail is what an operator reads when an activation is
+// refused: keys' reason, then the commands and API field that get past it,
+// which keys does not know.
+func notRegisteredDetail(e *keys.NotRegisteredError) string {
+	return e.Error() + ". Paste its PEM (tokensvc keys pem " + e.KID + ") in Settings › Account › " +
+		"Security › SDK Authentication, run tokensvc keys confirm " + e.KID + ", then activate it. " +
+		"To activate it anyway: tokensvc keys activate --force " + e.KID + ` (API: {"force": true})`
 }

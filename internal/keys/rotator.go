@@ -169,14 +169,13 @@ var ErrNotRegistered = errors.New("key not registered in the dashboard")
 
 // NotRegisteredError is an activation refused because nobody confirmed the
 // key is in the dashboard: MoEngage refuses every token signed by a key it
-// does not have.
+// does not have. It states the fact; what the operator runs next is named
+// by the edge that reports it (httpapi), which knows the commands.
 type NotRegisteredError struct{ KID string }
 
 func (e *NotRegisteredError) Error() string {
 	return "nobody confirmed that key " + e.KID + " is in the MoEngage dashboard, and MoEngage refuses every token " +
-		"signed by a key it does not have. Paste its PEM (tokensvc keys pem " + e.KID + ") in Settings › Account › " +
-		"Security › SDK Authentication, run tokensvc keys confirm " + e.KID + ", then activate it. " +
-		"To activate it anyway: tokensvc keys activate --force " + e.KID + ` (API: {"force": true})`
+		"signed by a key it does not have"
 }
 
 // Is makes errors.Is(err, ErrNotRegistered) hold.
