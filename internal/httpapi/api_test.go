@@ -108,7 +108,7 @@ func newHarness(t testing.TB, opt options) *harness {
 	rotator := keys.NewRotator(st, ring, sealer, keys.Policy{
 		Alg: "RS256", Bits: 2048, RotationPeriod: 90 * 24 * time.Hour, RotationLead: 7 * 24 * time.Hour,
 		MaxTokenTTL: 24 * time.Hour, Leeway: 5 * time.Minute,
-	}, time.Now)
+	}, time.Now, httpapi.Directions{})
 	if !opt.noActiveKey {
 		if _, err := rotator.Step(ctx); err != nil {
 			t.Fatal(err)

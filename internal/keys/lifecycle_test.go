@@ -45,7 +45,7 @@ func newRig(t *testing.T, policy keys.Policy) *rig {
 	c := newClock()
 	sealer := newSealer(t)
 	ring := keys.NewRing(st, sealer, c.now)
-	r := &rig{clock: c, store: st, ring: ring, rot: keys.NewRotator(st, ring, sealer, policy, c.now)}
+	r := &rig{clock: c, store: st, ring: ring, rot: keys.NewRotator(st, ring, sealer, policy, c.now, nil)}
 	r.iss = issuer.New(ring, c.now, issuer.Settings{
 		Profile: profile.MoEngage, SubjectKey: "uid", DefaultTTL: time.Hour, MaxTTL: policy.MaxTokenTTL,
 	}, nil)

@@ -28,7 +28,7 @@ func newReplica(t *testing.T, st keys.Store, sealer *keys.Sealer, now func() tim
 	if err := ring.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	return &replica{ring: ring, rot: keys.NewRotator(st, ring, sealer, testPolicy, now),
+	return &replica{ring: ring, rot: keys.NewRotator(st, ring, sealer, testPolicy, now, nil),
 		iss: issuer.New(ring, now, issuer.Settings{Profile: profile.MoEngage, SubjectKey: "uid", DefaultTTL: time.Hour, MaxTTL: time.Hour}, nil)}
 }
 

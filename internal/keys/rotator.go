@@ -19,11 +19,13 @@ type Rotator struct {
 	sealer *Sealer
 	policy Policy
 	now    func() time.Time
+	say    Directions
 }
 
-// NewRotator returns a Rotator that changes the keys in store and reloads ring.
-func NewRotator(store Store, ring *Ring, sealer *Sealer, policy Policy, now func() time.Time) *Rotator {
-	return &Rotator{store: store, ring: ring, sealer: sealer, policy: policy, now: now}
+// NewRotator returns a Rotator that changes the keys in store and reloads
+// ring; the events and logs it writes direct the operator in say's words.
+func NewRotator(store Store, ring *Ring, sealer *Sealer, policy Policy, now func() time.Time, say Directions) *Rotator {
+	return &Rotator{store: store, ring: ring, sealer: sealer, policy: policy, now: now, say: orPlain(say)}
 }
 
 // Policy returns the rotation schedule.
@@ -58,7 +60,7 @@ func (r *Rotator) update(ctx context.Context, what string, op *operation, decide
 		if err := r.publishes(keySet(recs), writes); err != nil {
 			return nil, journal.Record{}, err
 		}
-		return writes, journalOf(ctx, keySet(recs), writes, now, *op), nil
+		return writes, journalOf(ctx, keySet(recs), writes, now, *op, r.say), nil
 	}
 	err := r.store.UpdateSigningKeys(ctx, tx)
 	if _, ok := errors.AsType[*unpublishedError](err); ok {

@@ -81,7 +81,7 @@ func TestReplicasRaceForFirstKey(t *testing.T) {
 	for i := range kids {
 		s := open(t, url)
 		ring := keys.NewRing(s, sealer, time.Now)
-		rot := keys.NewRotator(s, ring, sealer, policy, time.Now)
+		rot := keys.NewRotator(s, ring, sealer, policy, time.Now, nil)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

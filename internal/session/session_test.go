@@ -97,7 +97,7 @@ func newFixture(t *testing.T, st store) *fixture {
 	rand.Read(master)
 	sealer, _ := keys.NewSealer(master)
 	ring := keys.NewRing(st, sealer, c.now)
-	rot := keys.NewRotator(st, ring, sealer, keys.Policy{Alg: "RS256", Bits: 2048, RotationPeriod: 1e6 * time.Hour, MaxTokenTTL: time.Hour}, c.now)
+	rot := keys.NewRotator(st, ring, sealer, keys.Policy{Alg: "RS256", Bits: 2048, RotationPeriod: 1e6 * time.Hour, MaxTokenTTL: time.Hour}, c.now, nil)
 	if _, err := rot.Step(context.Background()); err != nil {
 		t.Fatal(err)
 	}

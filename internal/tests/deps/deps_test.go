@@ -7,7 +7,12 @@ package deps_test
 
 import (
 	"bytes"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -69,6 +74,49 @@ func TestForbiddenImports(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestKeysKnowNoRoutesOrCommands keeps HTTP routes and CLI commands out of
+// internal/keys' strings: the messages that name them are composed at the
+// edge (internal/httpapi, internal/server), from the facts keys returns.
+func TestKeysKnowNoRoutesOrCommands(t *testing.T) {
+	dir := filepath.Join(moduleDir(t), "internal", "keys")
+	fset := token.NewFileSet()
+	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, parser.SkipObjectResolution)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			lit, ok := n.(*ast.BasicLit)
+			if !ok || lit.Kind != token.STRING {
+				return true
+			}
+			s, err := strconv.Unquote(lit.Value)
+			if err != nil {
+				return true
+			}
+			for _, edge := range []string{"/v1/", "tokensvc keys", "tokensvc apikeys"} {
+				if strings.Contains(s, edge) {
+					t.Errorf("%s: string %q names %q: routes and CLI commands belong to the edge", fset.Position(lit.Pos()), s, edge)
+				}
+			}
+			return true
+		})
+	}
+}
+
+// moduleDir is the directory of the module's root.
+func moduleDir(t *testing.T) string {
+	t.Helper()
+	return strings.TrimSpace(goCmd(t, "list", "-m", "-f", "{{.Dir}}"))
 }
 
 // deps lists what pkg links under tags.
