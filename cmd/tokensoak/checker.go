@@ -14,7 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tokensvc/tokensvc/internal/issuer"
+	"github.com/tokensvc/tokensvc/internal/profile"
 	"github.com/tokensvc/tokensvc/internal/verify"
 )
 
@@ -65,7 +65,7 @@ func (c *checker) check(ctx context.Context, base, token, userID, wantKID string
 	if err != nil {
 		return err
 	}
-	v := verify.Verifier{Keys: []verify.Key{key}, Profile: issuer.ProfileMoEngage, SubjectKey: c.subjectKey, Now: c.now}
+	v := verify.Verifier{Keys: []verify.Key{key}, Profile: profile.MoEngage, SubjectKey: c.subjectKey, Now: c.now}
 	res := v.Verify(token, userID)
 	if !res.Valid {
 		return &failure{res.Code, res.Message}

@@ -25,7 +25,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/tokensvc/tokensvc/internal/pgtest"
+	"github.com/tokensvc/tokensvc/internal/scratchdb"
 )
 
 func main() {
@@ -76,7 +76,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	var o options
 	defaultDB := getenv("TOKENSVC_TEST_DATABASE_URL")
 	if defaultDB == "" {
-		defaultDB = pgtest.DefaultAdminURL
+		defaultDB = scratchdb.DefaultAdminURL
 	}
 	fs.DurationVar(&o.duration, "duration", 2*time.Minute, "how long to run the load")
 	fs.IntVar(&o.concurrency, "concurrency", 8, "clients sending requests at once")
@@ -119,7 +119,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}
 
-	dbURL, drop, err := pgtest.Create(ctx, o.databaseURL, "tokensoak_")
+	dbURL, drop, err := scratchdb.Create(ctx, o.databaseURL, "tokensoak_")
 	if err != nil {
 		return fmt.Errorf("the soak's database (--database-url): %w", err)
 	}

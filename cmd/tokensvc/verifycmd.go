@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/tokensvc/tokensvc/internal/config"
-	"github.com/tokensvc/tokensvc/internal/issuer"
+	"github.com/tokensvc/tokensvc/internal/profile"
 	"github.com/tokensvc/tokensvc/internal/verify"
 	"github.com/tokensvc/tokensvc/tokenclient"
 )
@@ -73,14 +73,14 @@ func verifyCommand(ctx context.Context, args []string, getenv func(string) strin
 	if err != nil {
 		return err
 	}
-	profile, subjectKey := getenv("TOKENSVC_PROFILE"), getenv("TOKENSVC_SUBJECT_KEY")
-	if profile == "" {
-		profile = config.Default("TOKENSVC_PROFILE")
+	profileName, subjectKey := getenv("TOKENSVC_PROFILE"), getenv("TOKENSVC_SUBJECT_KEY")
+	if profileName == "" {
+		profileName = config.Default("TOKENSVC_PROFILE")
 	}
 	if subjectKey == "" {
 		subjectKey = config.Default("TOKENSVC_SUBJECT_KEY")
 	}
-	v := verify.Verifier{Keys: keys, Profile: issuer.Profile(profile), SubjectKey: subjectKey, Leeway: *leeway, Now: time.Now}
+	v := verify.Verifier{Keys: keys, Profile: profile.Profile(profileName), SubjectKey: subjectKey, Leeway: *leeway, Now: time.Now}
 	res := v.Verify(token, *user)
 	if *asJSON {
 		enc := json.NewEncoder(stdout)

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tokensvc/tokensvc/internal/issuer"
+	"github.com/tokensvc/tokensvc/internal/profile"
 	"github.com/tokensvc/tokensvc/internal/ratelimit"
 )
 
@@ -24,7 +24,7 @@ type Config struct {
 	MasterKey        []byte // nil: the embedded store generates and keeps one
 	MasterKeyFile    string // where MasterKey was read from, if from a file
 	BootstrapAPIKey  string
-	Profile          issuer.Profile
+	Profile          profile.Profile
 	SubjectKey       string
 	Alg              string
 	RSABits          int

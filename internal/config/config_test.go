@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/tokensvc/tokensvc/internal/config"
-	"github.com/tokensvc/tokensvc/internal/issuer"
+	"github.com/tokensvc/tokensvc/internal/profile"
 	"github.com/tokensvc/tokensvc/internal/ratelimit"
 )
 
@@ -27,7 +27,7 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := config.Config{
-		Addr: "127.0.0.1:8080", DataDir: "./tokensvc-data", Profile: issuer.ProfileMoEngage, SubjectKey: "uid",
+		Addr: "127.0.0.1:8080", DataDir: "./tokensvc-data", Profile: profile.MoEngage, SubjectKey: "uid",
 		Alg: "RS256", RSABits: 2048, TokenTTL: time.Hour, MaxTokenTTL: 24 * time.Hour, LogLevel: "info",
 	}
 	if c.Addr != want.Addr || c.DataDir != want.DataDir || c.Profile != want.Profile || c.SubjectKey != want.SubjectKey ||
@@ -73,7 +73,7 @@ func TestEverySetting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Addr != ":9090" || len(c.MasterKey) != 32 || c.Profile != issuer.ProfileBraze || c.SubjectKey != "email" ||
+	if c.Addr != ":9090" || len(c.MasterKey) != 32 || c.Profile != profile.Braze || c.SubjectKey != "email" ||
 		c.Alg != "RS512" || c.RSABits != 3072 || c.TokenTTL != 10*time.Minute || c.MaxTokenTTL != 2*time.Hour ||
 		c.Issuer != "https://auth.example" || c.Audience != "moengage" || c.LogLevel != "debug" ||
 		c.RotationPeriod != 720*time.Hour || c.RotationLead != 48*time.Hour || !c.AutoActivate ||

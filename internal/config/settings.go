@@ -5,8 +5,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tokensvc/tokensvc/internal/issuer"
 	"github.com/tokensvc/tokensvc/internal/keys"
+	"github.com/tokensvc/tokensvc/internal/profile"
 )
 
 // setting is one row of the table: a variable, its default and its doc, and
@@ -52,7 +52,7 @@ func settings(c *Config) []setting {
 			"File holding the master key (instead of TOKENSVC_MASTER_KEY)."},
 		{"TOKENSVC_BOOTSTRAP_API_KEY", "", secret(&c.BootstrapAPIKey, "it is sent in an HTTP header"),
 			"Admin API key registered when the store has none and never held this one (at least 32 characters, 8 of them different). Once revoked it stays revoked."},
-		{"TOKENSVC_PROFILE", "moengage", oneOf(&c.Profile, "%q is not a profile (use moengage or braze)", issuer.ProfileMoEngage, issuer.ProfileBraze),
+		{"TOKENSVC_PROFILE", "moengage", oneOf(&c.Profile, "%q is not a profile (use moengage or braze)", profile.MoEngage, profile.Braze),
 			"Claim layout: `moengage` (sub is an object) or `braze` (sub is a string)."},
 		{"TOKENSVC_SUBJECT_KEY", "uid", claimName(&c.SubjectKey),
 			"The `key` in MoEngage's sub object: the User ID key configured in MoEngage."},

@@ -28,6 +28,7 @@ import (
 	"github.com/tokensvc/tokensvc/internal/logging"
 	"github.com/tokensvc/tokensvc/internal/pgtest"
 	"github.com/tokensvc/tokensvc/internal/postgres"
+	"github.com/tokensvc/tokensvc/internal/profile"
 	"github.com/tokensvc/tokensvc/internal/ratelimit"
 	"github.com/tokensvc/tokensvc/internal/session"
 	"github.com/tokensvc/tokensvc/internal/verify"
@@ -107,7 +108,7 @@ func newHarness(t testing.TB, opt options) *harness {
 	rotator := keys.NewRotator(st, ring, sealer, keys.Policy{
 		Alg: "RS256", Bits: 2048, RotationPeriod: 90 * 24 * time.Hour, RotationLead: 7 * 24 * time.Hour,
 		MaxTokenTTL: 24 * time.Hour, Leeway: 5 * time.Minute,
-	}, time.Now)
+	}, time.Now, httpapi.Directions{})
 	if !opt.noActiveKey {
 		if _, err := rotator.Step(ctx); err != nil {
 			t.Fatal(err)
@@ -128,7 +129,7 @@ func newHarness(t testing.TB, opt options) *harness {
 		src = opt.source(ring)
 	}
 	minter := issuer.New(src, time.Now, issuer.Settings{
-		Profile: issuer.ProfileMoEngage, SubjectKey: "uid", DefaultTTL: time.Hour, MaxTTL: 24 * time.Hour,
+		Profile: profile.MoEngage, SubjectKey: "uid", DefaultTTL: time.Hour, MaxTTL: 24 * time.Hour,
 		MaxInFlight: opt.maxInFlight,
 	}, metrics.ObserveSign)
 	if opt.sessionNow == nil {
@@ -155,7 +156,7 @@ func newHarness(t testing.TB, opt options) *harness {
 		Metrics:   metrics,
 		Logger:    logger,
 		OpenAPI:   api.OpenAPI,
-		Verifier:  verify.Verifier{Profile: issuer.ProfileMoEngage, SubjectKey: "uid"},
+		Verifier:  verify.Verifier{Profile: profile.MoEngage, SubjectKey: "uid"},
 		PerAPIKey: ratelimit.NewKeyed("API key", opt.perKey, time.Now),
 		PerUser:   ratelimit.NewKeyed("user", opt.perUser, time.Now),
 		PerClient: ratelimit.NewKeyed("client address", opt.perClient, time.Now),

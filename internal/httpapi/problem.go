@@ -15,6 +15,7 @@ import (
 	"github.com/tokensvc/tokensvc/internal/keys"
 	"github.com/tokensvc/tokensvc/internal/ratelimit"
 	"github.com/tokensvc/tokensvc/internal/session"
+	"github.com/tokensvc/tokensvc/internal/store"
 )
 
 // problem is an RFC 9457 problem details body.
@@ -45,10 +46,6 @@ func badField(field, detail string) *problem {
 	return p
 }
 
-// unavailable is implemented by store errors that mean the store cannot be
-// reached right now, as opposed to a request it refused.
-type unavailable interface{ Unavailable() bool }
-
 // problemFor maps an error to the problem the client sees. It is the one
 // place where domain errors become HTTP statuses.
 func problemFor(err error) *problem {
@@ -56,7 +53,6 @@ func problemFor(err error) *problem {
 		p     *problem
 		field *issuer.FieldError
 		inval *apikey.InvalidError
-		unav  unavailable
 		ended *session.EndedError
 		limit *ratelimit.LimitedError
 
@@ -91,7 +87,7 @@ func problemFor(err error) *problem {
 		return newProblem(http.StatusUnauthorized, "unauthorized", "Unauthorized",
 			"the refresh token is unknown: log in again")
 	case errors.As(err, &unregistered):
-		return newProblem(http.StatusConflict, "key-not-registered", "Key not registered", unregistered.Error())
+		return newProblem(http.StatusConflict, "key-not-registered", "Key not registered", notRegisteredDetail(unregistered))
 	case errors.Is(err, keys.ErrInvalidTransition):
 		return newProblem(http.StatusConflict, "invalid-transition", "Invalid key state change", err.Error())
 	case errors.Is(err, keys.ErrPendingExists):
@@ -103,7 +99,7 @@ func problemFor(err error) *problem {
 			"this is the last unrevoked admin API key, and without one nothing could administer tokensvc: create another admin key first, then revoke this one")
 	case errors.Is(err, apikey.ErrNotFound):
 		return newProblem(http.StatusNotFound, "not-found", "Not found", "no API key has this id")
-	case errors.As(err, &unav) && unav.Unavailable(), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, store.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		return newProblem(http.StatusServiceUnavailable, "unavailable", "Store unavailable",
 			"the key store cannot be reached; retry later")
 	default:
@@ -151,4 +147,13 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// notRegisteredDetail is what an operator reads when an activation is
+// refused: keys' reason, then the commands and API field that get past it,
+// which keys does not know.
+func notRegisteredDetail(e *keys.NotRegisteredError) string {
+	return e.Error() + ". Paste its PEM (tokensvc keys pem " + e.KID + ") in Settings › Account › " +
+		"Security › SDK Authentication, run tokensvc keys confirm " + e.KID + ", then activate it. " +
+		"To activate it anyway: tokensvc keys activate --force " + e.KID + ` (API: {"force": true})`
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tokensvc/tokensvc/internal/issuer"
+	"github.com/tokensvc/tokensvc/internal/profile"
 )
 
 // FuzzIssue: any user id and extra claims either get a FieldError naming
@@ -27,7 +28,7 @@ func FuzzIssue(f *testing.F) {
 		f.Add(s.user, s.claims)
 	}
 	now := time.Now()
-	iss, key := newIssuer(f, issuer.Settings{Profile: issuer.ProfileMoEngage, SubjectKey: "uid"}, now)
+	iss, key := newIssuer(f, issuer.Settings{Profile: profile.MoEngage, SubjectKey: "uid"}, now)
 	f.Fuzz(func(t *testing.T, userID, claimsJSON string) {
 		var claims map[string]any
 		if err := json.Unmarshal([]byte(claimsJSON), &claims); err != nil {

@@ -20,17 +20,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/tokensvc/tokensvc/internal/keys"
-)
-
-// Profile selects the claim layout a vendor's SDK expects.
-type Profile string
-
-// The supported profiles.
-const (
-	// ProfileMoEngage puts the user in sub as {"key": SubjectKey, "value": id}.
-	ProfileMoEngage Profile = "moengage"
-	// ProfileBraze puts the user id in sub as a plain string (Braze SDK Authentication).
-	ProfileBraze Profile = "braze"
+	"github.com/tokensvc/tokensvc/internal/profile"
 )
 
 // MaxUserIDLen is the longest user id accepted, in characters.
@@ -60,7 +50,7 @@ type Source interface {
 
 // Settings fixes what every token carries.
 type Settings struct {
-	Profile    Profile
+	Profile    profile.Profile
 	SubjectKey string // the key of MoEngage's sub object, e.g. "uid"
 	Issuer     string // iss; empty: none
 	Audience   string // aud; empty: none
@@ -247,7 +237,7 @@ func (i *Issuer) payload(req Request, iat, exp time.Time) ([]byte, error) {
 	}
 	buf := make([]byte, 0, 256)
 	buf = append(buf, `{"sub":`...)
-	if i.settings.Profile == ProfileBraze {
+	if i.settings.Profile == profile.Braze {
 		buf = appendJSON(buf, req.UserID)
 	} else {
 		buf = append(buf, `{"key":`...)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/tokensvc/tokensvc/internal/issuer"
 	"github.com/tokensvc/tokensvc/internal/keys"
+	"github.com/tokensvc/tokensvc/internal/profile"
 )
 
 // testKeys is a Source over one active key, made once per process: RSA key
@@ -84,21 +85,21 @@ func TestIssueProfiles(t *testing.T) {
 	}{
 		{
 			name:     "moengage sub object",
-			settings: issuer.Settings{Profile: issuer.ProfileMoEngage, SubjectKey: "uid"},
+			settings: issuer.Settings{Profile: profile.MoEngage, SubjectKey: "uid"},
 			req:      issuer.Request{UserID: "user-42"},
 			wantSub:  map[string]any{"key": "uid", "value": "user-42"},
 			wantTTL:  time.Hour,
 		},
 		{
 			name:     "braze sub string",
-			settings: issuer.Settings{Profile: issuer.ProfileBraze, SubjectKey: "uid"},
+			settings: issuer.Settings{Profile: profile.Braze, SubjectKey: "uid"},
 			req:      issuer.Request{UserID: "user-42", TTL: 10 * time.Minute},
 			wantSub:  "user-42",
 			wantTTL:  10 * time.Minute,
 		},
 		{
 			name:     "iss aud and extra claims",
-			settings: issuer.Settings{Profile: issuer.ProfileMoEngage, SubjectKey: "email", Issuer: "https://auth.example", Audience: "moengage"},
+			settings: issuer.Settings{Profile: profile.MoEngage, SubjectKey: "email", Issuer: "https://auth.example", Audience: "moengage"},
 			req:      issuer.Request{UserID: "a@b.example", Claims: map[string]any{"plan": "pro", "n": json.Number("3")}},
 			wantSub:  map[string]any{"key": "email", "value": "a@b.example"},
 			wantTTL:  time.Hour,
@@ -156,7 +157,7 @@ func mustJSON(t *testing.T, v any) []byte {
 }
 
 func TestIssueRejects(t *testing.T) {
-	iss, _ := newIssuer(t, issuer.Settings{Profile: issuer.ProfileMoEngage, SubjectKey: "uid", MaxTTL: 2 * time.Hour}, time.Now())
+	iss, _ := newIssuer(t, issuer.Settings{Profile: profile.MoEngage, SubjectKey: "uid", MaxTTL: 2 * time.Hour}, time.Now())
 	tests := []struct {
 		name  string
 		req   issuer.Request
@@ -200,7 +201,7 @@ func BenchmarkIssue(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	iss := issuer.New(fixedSource{k}, time.Now, issuer.Settings{Profile: issuer.ProfileMoEngage, SubjectKey: "uid", DefaultTTL: time.Hour, MaxTTL: time.Hour}, nil)
+	iss := issuer.New(fixedSource{k}, time.Now, issuer.Settings{Profile: profile.MoEngage, SubjectKey: "uid", DefaultTTL: time.Hour, MaxTTL: time.Hour}, nil)
 	// A user per request: identical requests would share one signature.
 	var users atomic.Int64
 	b.ReportAllocs()
@@ -224,7 +225,7 @@ func TestIdenticalRequestsShareOneSignature(t *testing.T) {
 	var signatures sync.WaitGroup
 	var mu sync.Mutex
 	signed := 0
-	iss := issuer.New(fixedSource{k}, time.Now, issuer.Settings{Profile: issuer.ProfileMoEngage, SubjectKey: "uid", DefaultTTL: time.Hour, MaxTTL: time.Hour},
+	iss := issuer.New(fixedSource{k}, time.Now, issuer.Settings{Profile: profile.MoEngage, SubjectKey: "uid", DefaultTTL: time.Hour, MaxTTL: time.Hour},
 		func(time.Duration) { mu.Lock(); signed++; mu.Unlock() })
 	const n = 50
 	tokens := make([]string, n)

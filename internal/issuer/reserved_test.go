@@ -10,6 +10,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/tokensvc/tokensvc/internal/issuer"
+	"github.com/tokensvc/tokensvc/internal/profile"
 )
 
 // foldings returns the spellings of name that simple case folding equates
@@ -50,7 +51,7 @@ func foldings(name string) []string {
 // verifier reads as another user, or as expiring in 2100.
 func TestReservedClaimsCannotBeSpoofedByFolding(t *testing.T) {
 	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
-	settings := issuer.Settings{Profile: issuer.ProfileBraze, Issuer: "https://auth.example", Audience: "braze"}
+	settings := issuer.Settings{Profile: profile.Braze, Issuer: "https://auth.example", Audience: "braze"}
 	iss, key := newIssuer(t, settings, now)
 	const y2100 = 4102444800
 	spoof := map[string]any{

@@ -56,11 +56,11 @@ func transition(old Record, existed bool, w Record) string {
 
 // journalOf is what writes, made at now over the records ks, record: the
 // audit entries of op by the actor ctx carries (the scheduler when none),
-// and the events an operator must hear of. An operator's op is one entry,
+// and the events an operator must hear of, directing them in say's words. An operator's op is one entry,
 // on the key it acted on; the schedule's is an entry per transition, a
 // microsecond apart in the order of writes so that the log lists a swap's
 // retirement and activation in the order they happened.
-func journalOf(ctx context.Context, ks keySet, writes []Record, now time.Time, op operation) journal.Record {
+func journalOf(ctx context.Context, ks keySet, writes []Record, now time.Time, op operation, say Directions) journal.Record {
 	var (
 		j   journal.Record
 		at  = now.UTC().Truncate(time.Microsecond)
@@ -81,7 +81,7 @@ func journalOf(ctx context.Context, ks keySet, writes []Record, now time.Time, o
 		}
 	}
 	for _, w := range writes {
-		pem := "/v1/keys/" + w.KID + "/public.pem"
+		pem := say.PEMPath(w.KID)
 		old, existed := ks.byKID(w.KID)
 		change := transition(old, existed, w)
 		switch {
@@ -97,7 +97,7 @@ func journalOf(ctx context.Context, ks keySet, writes []Record, now time.Time, o
 		case change == "":
 		case !existed && w.State == StatePending:
 			event("key.created", w, "Signing key "+w.KID+" was created by "+by+" and is published: add its PEM ("+pem+
-				") to the MoEngage dashboard, then activate it: tokensvc keys activate "+w.KID)
+				") to the MoEngage dashboard, then activate it: "+say.Command("activate", w.KID))
 		case w.State == StateActive && rev != "" && !w.Registered():
 			// An emergency: whether brand new or the pending key nobody
 			// confirmed, MoEngage may not have it.
@@ -106,7 +106,7 @@ func journalOf(ctx context.Context, ks keySet, writes []Record, now time.Time, o
 				what = "was pending and nobody confirmed it is in the dashboard"
 			}
 			event("key.replacement_signing", w, "Signing key "+w.KID+" "+what+"; it signs now in place of revoked key "+rev+
-				", and MoEngage rejects its tokens until its PEM ("+pem+") is registered: register its PEM now, then run: tokensvc keys confirm "+w.KID)
+				", and MoEngage rejects its tokens until its PEM ("+pem+") is registered: register its PEM now, then run: "+say.Command("confirm", w.KID))
 		case !existed && w.State == StateActive:
 			event("key.created", w, "Signing key "+w.KID+" was created by "+by+" and signs now: add its PEM ("+pem+
 				") to the MoEngage dashboard, which rejects its tokens until then.")

@@ -16,6 +16,7 @@ import (
 	"github.com/tokensvc/tokensvc/internal/embedded"
 	"github.com/tokensvc/tokensvc/internal/issuer"
 	"github.com/tokensvc/tokensvc/internal/keys"
+	"github.com/tokensvc/tokensvc/internal/profile"
 )
 
 // clock is a settable time source: the tests walk months in milliseconds.
@@ -44,9 +45,9 @@ func newRig(t *testing.T, policy keys.Policy) *rig {
 	c := newClock()
 	sealer := newSealer(t)
 	ring := keys.NewRing(st, sealer, c.now)
-	r := &rig{clock: c, store: st, ring: ring, rot: keys.NewRotator(st, ring, sealer, policy, c.now)}
+	r := &rig{clock: c, store: st, ring: ring, rot: keys.NewRotator(st, ring, sealer, policy, c.now, nil)}
 	r.iss = issuer.New(ring, c.now, issuer.Settings{
-		Profile: issuer.ProfileMoEngage, SubjectKey: "uid", DefaultTTL: time.Hour, MaxTTL: policy.MaxTokenTTL,
+		Profile: profile.MoEngage, SubjectKey: "uid", DefaultTTL: time.Hour, MaxTTL: policy.MaxTokenTTL,
 	}, nil)
 	if _, err := r.rot.Step(context.Background()); err != nil {
 		t.Fatal(err)

@@ -18,7 +18,7 @@ func TestActivateRefusesKeyThisProcessCannotOpen(t *testing.T) {
 	st := &memStore{}
 	sealer := newSealer(t)
 	ring := keys.NewRing(st, sealer, time.Now)
-	rot := keys.NewRotator(st, ring, sealer, testPolicy, time.Now)
+	rot := keys.NewRotator(st, ring, sealer, testPolicy, time.Now, nil)
 	if _, err := rot.Step(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func TestCheckMasterKey(t *testing.T) {
 	ctx := context.Background()
 	right, wrong := newSealer(t), newSealer(t)
 	st := &memStore{}
-	if _, err := keys.NewRotator(st, keys.NewRing(st, right, time.Now), right, testPolicy, time.Now).Step(ctx); err != nil {
+	if _, err := keys.NewRotator(st, keys.NewRing(st, right, time.Now), right, testPolicy, time.Now, nil).Step(ctx); err != nil {
 		t.Fatal(err)
 	}
 	recs, _ := st.SigningKeys(ctx)
@@ -106,7 +106,7 @@ func TestCommittedChangeIsNotReportedAsFailure(t *testing.T) {
 	st := &readsFail{memStore: &memStore{}}
 	sealer := newSealer(t)
 	ring := keys.NewRing(st, sealer, time.Now)
-	rot := keys.NewRotator(st, ring, sealer, testPolicy, time.Now)
+	rot := keys.NewRotator(st, ring, sealer, testPolicy, time.Now, nil)
 	if _, err := rot.Step(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func withForeignPending(t *testing.T, policy keys.Policy, now func() time.Time) 
 	st := &memStore{}
 	sealer := newSealer(t)
 	ring := keys.NewRing(st, sealer, now)
-	rot := keys.NewRotator(st, ring, sealer, policy, now)
+	rot := keys.NewRotator(st, ring, sealer, policy, now, nil)
 	if _, err := rot.Step(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -27,7 +27,7 @@ type eventAdder interface {
 // whether this call wrote the event. A store that cannot add events on
 // their own writes none.
 func (r *Rotator) RemindOverdue(ctx context.Context) (bool, error) {
-	ev, ok := r.policy.overdueEvent(r.ring.Snapshot().Records, r.now())
+	ev, ok := r.policy.overdueEvent(r.ring.Snapshot().Records, r.now(), r.say)
 	store, adds := r.store.(eventAdder)
 	if !ok || !adds {
 		return false, nil
@@ -41,7 +41,7 @@ func (r *Rotator) RemindOverdue(ctx context.Context) (bool, error) {
 
 // overdueEvent returns the reminder due at now for recs, and false when
 // no pending key waits past the period.
-func (p Policy) overdueEvent(recs []Record, now time.Time) (journal.Event, bool) {
+func (p Policy) overdueEvent(recs []Record, now time.Time, say Directions) (journal.Event, bool) {
 	ks := keySet(recs)
 	active, hasActive := ks.first(StateActive)
 	pending, hasPending := ks.first(StatePending)
@@ -63,10 +63,10 @@ func (p Policy) overdueEvent(recs []Record, now time.Time) (journal.Event, bool)
 	msg := "Rotation overdue: signing key " + pending.KID + " has waited " + waited + " past the rotation period, and " +
 		active.KID + " goes on signing. "
 	if pending.Registered() {
-		msg += "It is confirmed in the MoEngage dashboard: activate it: tokensvc keys activate " + pending.KID
+		msg += "It is confirmed in the MoEngage dashboard: activate it: " + say.Command("activate", pending.KID)
 	} else {
-		msg += "Add its PEM (/v1/keys/" + pending.KID + "/public.pem) to the MoEngage dashboard, run tokensvc keys confirm " +
-			pending.KID + ", then tokensvc keys activate " + pending.KID
+		msg += "Add its PEM (" + say.PEMPath(pending.KID) + ") to the MoEngage dashboard, run " + say.Command("confirm", pending.KID) +
+			", then " + say.Command("activate", pending.KID)
 	}
 	ev := journal.NewEvent(EventRotationOverdue, now, msg, &journal.KeyRef{
 		KID: pending.KID, State: string(pending.State), Dashboard: string(Dashboard(pending, now)), PublishUntil: pending.PublishUntil,

@@ -11,6 +11,7 @@ import (
 	"github.com/tokensvc/tokensvc/internal/issuer"
 	"github.com/tokensvc/tokensvc/internal/journal"
 	"github.com/tokensvc/tokensvc/internal/keys"
+	"github.com/tokensvc/tokensvc/internal/profile"
 )
 
 // replica is one tokensvc process's keys over a store it shares with
@@ -27,8 +28,8 @@ func newReplica(t *testing.T, st keys.Store, sealer *keys.Sealer, now func() tim
 	if err := ring.Load(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	return &replica{ring: ring, rot: keys.NewRotator(st, ring, sealer, testPolicy, now),
-		iss: issuer.New(ring, now, issuer.Settings{Profile: issuer.ProfileMoEngage, SubjectKey: "uid", DefaultTTL: time.Hour, MaxTTL: time.Hour}, nil)}
+	return &replica{ring: ring, rot: keys.NewRotator(st, ring, sealer, testPolicy, now, nil),
+		iss: issuer.New(ring, now, issuer.Settings{Profile: profile.MoEngage, SubjectKey: "uid", DefaultTTL: time.Hour, MaxTTL: time.Hour}, nil)}
 }
 
 // afterCommit is a store that runs then after each of its transactions

@@ -68,7 +68,7 @@ func TestRingLoadsAndPublishes(t *testing.T) {
 	if _, err := ring.Active(); !errors.Is(err, keys.ErrNoActiveKey) {
 		t.Fatalf("empty ring Active() err = %v, want ErrNoActiveKey", err)
 	}
-	rot := keys.NewRotator(st, ring, sealer, testPolicy, time.Now)
+	rot := keys.NewRotator(st, ring, sealer, testPolicy, time.Now, nil)
 	if _, err := rot.Step(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +150,7 @@ func TestRingKeepsSnapshotWhenStoreFails(t *testing.T) {
 	st := &memStore{}
 	sealer := newSealer(t)
 	ring := keys.NewRing(st, sealer, time.Now)
-	if _, err := keys.NewRotator(st, ring, sealer, testPolicy, time.Now).Step(ctx); err != nil {
+	if _, err := keys.NewRotator(st, ring, sealer, testPolicy, time.Now, nil).Step(ctx); err != nil {
 		t.Fatal(err)
 	}
 	st.err = errors.New("connection refused")
@@ -166,7 +166,7 @@ func TestRingRefusesWrongMasterKey(t *testing.T) {
 	ctx := context.Background()
 	st := &memStore{}
 	first := newSealer(t)
-	if _, err := keys.NewRotator(st, keys.NewRing(st, first, time.Now), first, testPolicy, time.Now).Step(ctx); err != nil {
+	if _, err := keys.NewRotator(st, keys.NewRing(st, first, time.Now), first, testPolicy, time.Now, nil).Step(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if err := keys.NewRing(st, newSealer(t), time.Now).Load(ctx); !errors.Is(err, keys.ErrWrongMasterKey) {

@@ -19,11 +19,13 @@ type Rotator struct {
 	sealer *Sealer
 	policy Policy
 	now    func() time.Time
+	say    Directions
 }
 
-// NewRotator returns a Rotator that changes the keys in store and reloads ring.
-func NewRotator(store Store, ring *Ring, sealer *Sealer, policy Policy, now func() time.Time) *Rotator {
-	return &Rotator{store: store, ring: ring, sealer: sealer, policy: policy, now: now}
+// NewRotator returns a Rotator that changes the keys in store and reloads
+// ring; the events and logs it writes direct the operator in say's words.
+func NewRotator(store Store, ring *Ring, sealer *Sealer, policy Policy, now func() time.Time, say Directions) *Rotator {
+	return &Rotator{store: store, ring: ring, sealer: sealer, policy: policy, now: now, say: orPlain(say)}
 }
 
 // Policy returns the rotation schedule.
@@ -58,7 +60,7 @@ func (r *Rotator) update(ctx context.Context, what string, op *operation, decide
 		if err := r.publishes(keySet(recs), writes); err != nil {
 			return nil, journal.Record{}, err
 		}
-		return writes, journalOf(ctx, keySet(recs), writes, now, *op), nil
+		return writes, journalOf(ctx, keySet(recs), writes, now, *op, r.say), nil
 	}
 	err := r.store.UpdateSigningKeys(ctx, tx)
 	if _, ok := errors.AsType[*unpublishedError](err); ok {
@@ -169,14 +171,13 @@ var ErrNotRegistered = errors.New("key not registered in the dashboard")
 
 // NotRegisteredError is an activation refused because nobody confirmed the
 // key is in the dashboard: MoEngage refuses every token signed by a key it
-// does not have.
+// does not have. It states the fact; what the operator runs next is named
+// by the edge that reports it (httpapi), which knows the commands.
 type NotRegisteredError struct{ KID string }
 
 func (e *NotRegisteredError) Error() string {
 	return "nobody confirmed that key " + e.KID + " is in the MoEngage dashboard, and MoEngage refuses every token " +
-		"signed by a key it does not have. Paste its PEM (tokensvc keys pem " + e.KID + ") in Settings › Account › " +
-		"Security › SDK Authentication, run tokensvc keys confirm " + e.KID + ", then activate it. " +
-		"To activate it anyway: tokensvc keys activate --force " + e.KID + ` (API: {"force": true})`
+		"signed by a key it does not have"
 }
 
 // Is makes errors.Is(err, ErrNotRegistered) hold.

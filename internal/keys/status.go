@@ -124,7 +124,7 @@ func (r *Rotator) Run(ctx context.Context, log *slog.Logger) {
 				log.Warn("scheduled key rotation failed; signing goes on with the current key", "err", err)
 			}
 			for _, rec := range recs {
-				LogChange(log, rec)
+				LogChange(log, rec, r.say)
 			}
 			if _, err := r.RemindOverdue(ctx); err != nil {
 				log.Warn("writing the rotation-overdue event failed; trying again at the next step", "err", err)
@@ -132,25 +132,27 @@ func (r *Rotator) Run(ctx context.Context, log *slog.Logger) {
 			if h := r.Health(); h.PendingUnconfirmed > 0 && r.now().Sub(lastAlarm) >= alarmEvery {
 				lastAlarm = r.now()
 				pending, _ := keySet(r.ring.Snapshot().Records).first(StatePending)
-				log.Error("rotation overdue: the pending key is not activated, so the old key goes on signing; register the pending key in the dashboard, then run: tokensvc keys confirm "+pending.KID+" and tokensvc keys activate "+pending.KID,
+				log.Error("rotation overdue: the pending key is not activated, so the old key goes on signing; register the pending key in the dashboard, then run: "+r.say.Command("confirm", pending.KID)+" and "+r.say.Command("activate", pending.KID),
 					"pending_kid", pending.KID, "overdue", h.PendingUnconfirmed.Round(time.Second).String())
 			}
 		}
 	}
 }
 
-// LogChange logs a key's new state with what the operator must do about it.
-func LogChange(log *slog.Logger, rec Record) {
+// LogChange logs a key's new state with what the operator must do about
+// it, in say's words (nil: none).
+func LogChange(log *slog.Logger, rec Record, say Directions) {
+	say = orPlain(say)
 	action := Dashboard(rec, time.Now())
 	attrs := []any{"kid", rec.KID, "state", rec.State, "dashboard", action}
-	pem := "/v1/keys/" + rec.KID + "/public.pem"
+	pem := say.PEMPath(rec.KID)
 	switch rec.State {
 	case StatePending:
-		log.Warn("created the next signing key; register its public key in the dashboard, confirm it (tokensvc keys confirm "+rec.KID+"), then activate it", append(attrs, "pem", pem)...)
+		log.Warn("created the next signing key; register its public key in the dashboard, confirm it ("+say.Command("confirm", rec.KID)+"), then activate it", append(attrs, "pem", pem)...)
 	case StateActive:
 		if action == DashboardAdd {
 			// The first key, or one forced active: it signs already.
-			log.Warn("signing key activated, and nobody confirmed it is in the MoEngage dashboard, which refuses its tokens until it is: register its PEM now, then run tokensvc keys confirm "+rec.KID, append(attrs, "pem", pem)...)
+			log.Warn("signing key activated, and nobody confirmed it is in the MoEngage dashboard, which refuses its tokens until it is: register its PEM now, then run "+say.Command("confirm", rec.KID), append(attrs, "pem", pem)...)
 			return
 		}
 		log.Info("signing key activated", attrs...)

@@ -64,7 +64,7 @@ func TestWatchAnnouncesChanges(t *testing.T) {
 
 	sealer, _ := keys.NewSealer(make([]byte, keys.MasterKeySize))
 	policy := keys.Policy{Alg: "RS256", Bits: 2048, RotationPeriod: time.Hour, RotationLead: time.Minute, MaxTokenTTL: time.Hour}
-	rot := keys.NewRotator(writer, keys.NewRing(writer, sealer, time.Now), sealer, policy, time.Now)
+	rot := keys.NewRotator(writer, keys.NewRing(writer, sealer, time.Now), sealer, policy, time.Now, nil)
 	if _, err := rot.Step(ctx); err != nil {
 		t.Fatal(err)
 	}

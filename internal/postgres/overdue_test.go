@@ -28,7 +28,7 @@ func TestRotationOverdueOncePerDayAcrossReplicas(t *testing.T) {
 	for range 2 {
 		s := open(t, url)
 		ring := keys.NewRing(s, sealer, now)
-		rs = append(rs, replica{ring, keys.NewRotator(s, ring, sealer, policy, now)})
+		rs = append(rs, replica{ring, keys.NewRotator(s, ring, sealer, policy, now, nil)})
 	}
 	// tick is what Run does at each step, on both replicas at once.
 	tick := func() {

@@ -15,6 +15,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/tokensvc/tokensvc/internal/store"
 )
 
 // Advisory lock ids. Each names one kind of change that replicas must make
@@ -119,13 +121,16 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // unavailableError marks an error meaning the database cannot be reached
-// now, as opposed to one refusing a statement: callers answer the first with
-// "retry later".
+// now, as opposed to one refusing a statement: it matches
+// store.ErrUnavailable, which callers answer with "retry later", and still
+// unwraps to the driver's error.
 type unavailableError struct{ err error }
 
-func (e *unavailableError) Error() string     { return "database unavailable: " + e.err.Error() }
-func (e *unavailableError) Unwrap() error     { return e.err }
-func (e *unavailableError) Unavailable() bool { return true }
+func (e *unavailableError) Error() string { return "database unavailable: " + e.err.Error() }
+func (e *unavailableError) Unwrap() error { return e.err }
+
+// Is makes errors.Is(err, store.ErrUnavailable) hold.
+func (e *unavailableError) Is(target error) bool { return target == store.ErrUnavailable }
 
 // classify wraps err in unavailableError when it means the database cannot
 // be reached.

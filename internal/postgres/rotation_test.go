@@ -29,7 +29,7 @@ func replicas(t *testing.T, n int, now func() time.Time, policy keys.Policy) []r
 	for i := range out {
 		s := open(t, url)
 		ring := keys.NewRing(s, sealer, now)
-		out[i] = replica{ring, keys.NewRotator(s, ring, sealer, policy, now)}
+		out[i] = replica{ring, keys.NewRotator(s, ring, sealer, policy, now, nil)}
 	}
 	return out
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/tokensvc/tokensvc/internal/store"
 )
 
 // Backoff between attempts to reach the database at start.
@@ -25,8 +27,7 @@ func OpenPatiently(ctx context.Context, url string, patience time.Duration, log 
 	wait := firstRetryWait
 	for attempt := 1; ; attempt++ {
 		s, err := Open(ctx, url, opts...)
-		var unav interface{ Unavailable() bool }
-		if err == nil || !errors.As(err, &unav) {
+		if err == nil || !errors.Is(err, store.ErrUnavailable) {
 			return s, err
 		}
 		left := time.Until(deadline)

@@ -11,6 +11,7 @@ import (
 	"github.com/tokensvc/tokensvc/internal/keys"
 	"github.com/tokensvc/tokensvc/internal/pgtest"
 	"github.com/tokensvc/tokensvc/internal/postgres"
+	"github.com/tokensvc/tokensvc/internal/store"
 	"github.com/tokensvc/tokensvc/internal/storetest"
 )
 
@@ -80,7 +81,7 @@ func TestReplicasRaceForFirstKey(t *testing.T) {
 	for i := range kids {
 		s := open(t, url)
 		ring := keys.NewRing(s, sealer, time.Now)
-		rot := keys.NewRotator(s, ring, sealer, policy, time.Now)
+		rot := keys.NewRotator(s, ring, sealer, policy, time.Now, nil)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -108,8 +109,7 @@ func TestUnreachableIsUnavailable(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_, err := postgres.Open(ctx, "postgres://postgres@127.0.0.1:1/none?connect_timeout=2")
-	var u interface{ Unavailable() bool }
-	if !errors.As(err, &u) || !u.Unavailable() {
+	if !errors.Is(err, store.ErrUnavailable) {
 		t.Fatalf("err = %v, want one marked unavailable", err)
 	}
 }
@@ -118,8 +118,7 @@ func TestClosedPoolIsUnavailable(t *testing.T) {
 	s := openMigrated(t)
 	s.Close()
 	_, err := s.APIKeys(context.Background())
-	var u interface{ Unavailable() bool }
-	if !errors.As(err, &u) {
+	if !errors.Is(err, store.ErrUnavailable) {
 		t.Fatalf("err = %v, want one marked unavailable", err)
 	}
 }

@@ -129,7 +129,7 @@ func newServer(cfg config.Config, st Store, log *slog.Logger, now func() time.Ti
 		w = kickAfterEvents{Store: st, kick: s.notifier.Kick}
 	}
 	s.ring = keys.NewRing(st, sealer, now)
-	s.rotator = keys.NewRotator(w, s.ring, sealer, KeysPolicy(cfg), now)
+	s.rotator = keys.NewRotator(w, s.ring, sealer, KeysPolicy(cfg), now, httpapi.Directions{})
 	s.apiKeys = apikey.NewRegistry(w, now)
 	s.keysReload = NewReloader(keys.ReloadEvery, func(ctx context.Context) {
 		if err := s.ring.Load(ctx); err != nil {
@@ -216,7 +216,7 @@ func (s *Server) prepare(ctx context.Context) error {
 	}
 	activeLogged := false
 	for _, rec := range changed {
-		keys.LogChange(s.log, rec)
+		keys.LogChange(s.log, rec, httpapi.Directions{})
 		activeLogged = activeLogged || rec.State == keys.StateActive
 	}
 	// Step does not fail for a reload after its commit; serving needs one.

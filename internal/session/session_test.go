@@ -17,6 +17,7 @@ import (
 	"github.com/tokensvc/tokensvc/internal/keys"
 	"github.com/tokensvc/tokensvc/internal/pgtest"
 	"github.com/tokensvc/tokensvc/internal/postgres"
+	"github.com/tokensvc/tokensvc/internal/profile"
 	"github.com/tokensvc/tokensvc/internal/session"
 )
 
@@ -96,11 +97,11 @@ func newFixture(t *testing.T, st store) *fixture {
 	rand.Read(master)
 	sealer, _ := keys.NewSealer(master)
 	ring := keys.NewRing(st, sealer, c.now)
-	rot := keys.NewRotator(st, ring, sealer, keys.Policy{Alg: "RS256", Bits: 2048, RotationPeriod: 1e6 * time.Hour, MaxTokenTTL: time.Hour}, c.now)
+	rot := keys.NewRotator(st, ring, sealer, keys.Policy{Alg: "RS256", Bits: 2048, RotationPeriod: 1e6 * time.Hour, MaxTokenTTL: time.Hour}, c.now, nil)
 	if _, err := rot.Step(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	iss := issuer.New(ring, c.now, issuer.Settings{Profile: issuer.ProfileMoEngage, SubjectKey: "uid", DefaultTTL: time.Hour, MaxTTL: time.Hour}, nil)
+	iss := issuer.New(ring, c.now, issuer.Settings{Profile: profile.MoEngage, SubjectKey: "uid", DefaultTTL: time.Hour, MaxTTL: time.Hour}, nil)
 	m := &overloadableMinter{Minter: iss}
 	return &fixture{sessions: session.New(st, m, policy, c.now), clock: c, store: st, minter: m}
 }

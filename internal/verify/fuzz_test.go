@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tokensvc/tokensvc/internal/issuer"
+	"github.com/tokensvc/tokensvc/internal/profile"
 	"github.com/tokensvc/tokensvc/internal/verify"
 )
 
@@ -35,8 +35,8 @@ func FuzzVerify(f *testing.F) {
 	for _, s := range []string{"", "a.b.c", "..", "eyJhbGciOiJSUzI1NiJ9..", strings.Repeat("a.", 1000), "Bearer " + good} {
 		f.Add(s, "")
 	}
-	moengage := verifier(issuer.ProfileMoEngage, &testKey().PublicKey)
-	braze := verifier(issuer.ProfileBraze, &testKey().PublicKey)
+	moengage := verifier(profile.MoEngage, &testKey().PublicKey)
+	braze := verifier(profile.Braze, &testKey().PublicKey)
 	f.Fuzz(func(t *testing.T, token, userID string) {
 		for _, v := range []*verify.Verifier{moengage, braze} {
 			res := v.Verify(token, userID)

@@ -20,7 +20,7 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/tokensvc/tokensvc/internal/issuer"
+	"github.com/tokensvc/tokensvc/internal/profile"
 	"github.com/tokensvc/tokensvc/internal/strictjson"
 )
 
@@ -65,7 +65,7 @@ type Key struct {
 // Verifier checks tokens against registered keys under one profile's rules.
 type Verifier struct {
 	Keys       []Key
-	Profile    issuer.Profile
+	Profile    profile.Profile
 	SubjectKey string        // MoEngage's User ID key, e.g. "uid"
 	Leeway     time.Duration // allowed clock skew on exp, nbf and iat
 	Now        func() time.Time
@@ -125,12 +125,12 @@ func (v *Verifier) Verify(token, userID string) Result {
 	var res Result
 	if fail := v.check(token, userID, &res); fail != nil {
 		codes := moengageCodes
-		if v.Profile == issuer.ProfileBraze {
+		if v.Profile == profile.Braze {
 			codes = brazeCodes
 		}
 		res.Code = codes[fail.reason]
 		res.Message = fail.message
-		if n, ok := brazeNumbers[res.Code]; ok && v.Profile == issuer.ProfileBraze {
+		if n, ok := brazeNumbers[res.Code]; ok && v.Profile == profile.Braze {
 			res.Message += fmt.Sprintf(" (Braze error %d)", n)
 		}
 		return res
@@ -190,14 +190,14 @@ func (v *Verifier) check(token, userID string, res *Result) *verdict {
 
 func (v *Verifier) checkHeader(header map[string]any) (crypto.Hash, *verdict) {
 	accepted := map[string]crypto.Hash{"RS256": crypto.SHA256, "RS512": crypto.SHA512}
-	if v.Profile == issuer.ProfileBraze {
+	if v.Profile == profile.Braze {
 		delete(accepted, "RS512")
 	}
 	alg, _ := header["alg"].(string)
 	hash, ok := accepted[alg]
 	if !ok {
 		want := "RS256 or RS512"
-		if v.Profile == issuer.ProfileBraze {
+		if v.Profile == profile.Braze {
 			want = "RS256"
 		}
 		return 0, &verdict{reasonHeader, fmt.Sprintf("header alg is %q; only %s is accepted: sign with an RSA key", alg, want)}
@@ -274,7 +274,7 @@ func (v *Verifier) checkSubject(claims map[string]any) (string, *verdict) {
 	if !present {
 		return "", &verdict{reasonPayload, "the payload has no sub: it must name the user"}
 	}
-	if v.Profile == issuer.ProfileBraze {
+	if v.Profile == profile.Braze {
 		s, ok := sub.(string)
 		if !ok || s == "" {
 			return "", &verdict{reasonPayload, "sub must be the user id as a non-empty string"}

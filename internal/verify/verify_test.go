@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tokensvc/tokensvc/internal/issuer"
 	"github.com/tokensvc/tokensvc/internal/jwtforge"
+	"github.com/tokensvc/tokensvc/internal/profile"
 	"github.com/tokensvc/tokensvc/internal/verify"
 )
 
@@ -47,8 +47,8 @@ func with(m map[string]any, k string, v any) map[string]any {
 	return m
 }
 
-func verifier(profile issuer.Profile, keys ...*rsa.PublicKey) *verify.Verifier {
-	v := &verify.Verifier{Profile: profile, SubjectKey: "uid", Now: func() time.Time { return now }}
+func verifier(p profile.Profile, keys ...*rsa.PublicKey) *verify.Verifier {
+	v := &verify.Verifier{Profile: p, SubjectKey: "uid", Now: func() time.Time { return now }}
 	for i, k := range keys {
 		v.Keys = append(v.Keys, verify.Key{Name: "key" + string(rune('1'+i)), Key: k})
 	}
@@ -94,7 +94,7 @@ func TestMoEngageCodes(t *testing.T) {
 		{"header not json", "bm90IGpzb24." + parts[1] + "." + parts[2], "", verify.CodeDecryptionFailed},
 		{"signature not base64url", parts[0] + "." + parts[1] + ".!!!", "", verify.CodeDecryptionFailed},
 	}
-	v := verifier(issuer.ProfileMoEngage, &other.PublicKey, &key.PublicKey)
+	v := verifier(profile.MoEngage, &other.PublicKey, &key.PublicKey)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			res := v.Verify(tc.token, tc.user)
@@ -123,7 +123,7 @@ func TestBrazeCodes(t *testing.T) {
 		{"missing", "", "", verify.CodeBrazeMissingToken},
 		{"undecodable", "x.y.z", "", verify.CodeBrazeDecodingError},
 	}
-	v := verifier(issuer.ProfileBraze, &key.PublicKey)
+	v := verifier(profile.Braze, &key.PublicKey)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			res := v.Verify(tc.token, tc.user)
@@ -198,7 +198,7 @@ func TestVerifyRefusesCritAndUnencodedPayload(t *testing.T) {
 		{"b64 false alone", with(goodHeader(), "b64", false), "b64"},
 		{"b64 not a boolean", with(goodHeader(), "b64", "false"), "b64"},
 	}
-	v := verifier(issuer.ProfileMoEngage, &key.PublicKey)
+	v := verifier(profile.MoEngage, &key.PublicKey)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			res := v.Verify(forge(t, tc.header, goodClaims(), key), "user-42")
@@ -237,7 +237,7 @@ func TestVerifyRefusesJSONThatReadsTwoWays(t *testing.T) {
 		{"lone high surrogate", forgeRaw(t, header, withSub(`user-42\ud800`)), "surrogate"},
 		{"lone low surrogate", forgeRaw(t, header, withSub(`user-42\udfff`)), "surrogate"},
 	}
-	v := verifier(issuer.ProfileMoEngage, &key.PublicKey)
+	v := verifier(profile.MoEngage, &key.PublicKey)
 	if res := v.Verify(forgeRaw(t, header, payload), "user-42"); !res.Valid {
 		t.Fatalf("the untouched token must verify: %s %s", res.Code, res.Message)
 	}
@@ -261,7 +261,7 @@ func TestVerifyRefusesJSONThatReadsTwoWays(t *testing.T) {
 func TestVerifyRefusesSurroundingSpace(t *testing.T) {
 	key := testKey()
 	good := forge(t, goodHeader(), goodClaims(), key)
-	v := verifier(issuer.ProfileMoEngage, &key.PublicKey)
+	v := verifier(profile.MoEngage, &key.PublicKey)
 	for name, token := range map[string]string{
 		"leading space": " " + good, "trailing space": good + " ", "trailing newline": good + "\n",
 		"tab and CRLF": "\t" + good + "\r\n", "space inside": strings.Replace(good, ".", ". ", 1),
@@ -279,7 +279,7 @@ func TestVerifyRefusesSurroundingSpace(t *testing.T) {
 // with typ not a string, says so in words, not with a Go format verb.
 func TestVerifyNamesAMissingTyp(t *testing.T) {
 	key := testKey()
-	v := verifier(issuer.ProfileMoEngage, &key.PublicKey)
+	v := verifier(profile.MoEngage, &key.PublicKey)
 	for name, tc := range map[string]struct {
 		header map[string]any
 		words  string

@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tokensvc/tokensvc/internal/issuer"
+	"github.com/tokensvc/tokensvc/internal/profile"
 	"github.com/tokensvc/tokensvc/internal/verify"
 )
 
@@ -104,7 +104,7 @@ func (i *Ingestion) serve(w http.ResponseWriter, r *http.Request) {
 	b.Token = strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	v := verify.Verifier{Keys: i.keys, Profile: issuer.ProfileMoEngage, SubjectKey: i.subjectKey, Now: time.Now}
+	v := verify.Verifier{Keys: i.keys, Profile: profile.MoEngage, SubjectKey: i.subjectKey, Now: time.Now}
 	res := v.Verify(b.Token, b.UserID)
 	if !res.Valid {
 		i.refused[res.Code]++

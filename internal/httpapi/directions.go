@@ -1,0 +1,13 @@
+package httpapi
+
+// Directions is keys.Directions in the service's own words: the route that
+// serves a key's public PEM and the CLI command that takes a step on a key.
+// It lives here, beside the routes, so that the messages keys writes into
+// events and logs name them without keys knowing either.
+type Directions struct{}
+
+// PEMPath is the route of kid's public PEM.
+func (Directions) PEMPath(kid string) string { return "/v1/keys/" + kid + "/public.pem" }
+
+// Command is the tokensvc command line that runs step on kid.
+func (Directions) Command(step, kid string) string { return "tokensvc keys " + step + " " + kid }
