@@ -42,12 +42,6 @@ func main() {
 	}
 }
 
-// usageError is a mistake in how the command was called, as opposed to a
-// failure while running it; it exits 2, as flag parsing does.
-type usageError struct{ msg string }
-
-func (e usageError) Error() string { return e.msg }
-
 // command is one tokensvc subcommand.
 type command struct {
 	name    string

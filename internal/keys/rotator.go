@@ -26,9 +26,6 @@ func NewRotator(store Store, ring *Ring, sealer *Sealer, policy Policy, now func
 	return &Rotator{store: store, ring: ring, sealer: sealer, policy: policy, now: now}
 }
 
-// Policy returns the rotation schedule.
-func (r *Rotator) Policy() Policy { return r.policy }
-
 func (r *Rotator) generate(state State) (Record, error) {
 	return Generate(r.policy.Alg, r.policy.Bits, state, r.now(), r.sealer)
 }
@@ -103,20 +100,6 @@ func (r *Rotator) publishes(ks keySet, writes []Record) error {
 		}
 	}
 	return nil
-}
-
-// Step applies the schedule once: it creates the first key on an empty
-// store, the next key when the lead time starts, switches keys when the
-// period ends (with AutoActivate), and expires retired keys whose tokens
-// have all expired. It returns the records it wrote.
-func (r *Rotator) Step(ctx context.Context) ([]Record, error) {
-	var changed []Record
-	err := r.update(ctx, "rotation step", &operation{}, func(ks keySet, now time.Time) ([]Record, error) {
-		var err error
-		changed, err = r.policy.schedule(ks, now, r.generate, r.opens)
-		return changed, err
-	})
-	return changed, err
 }
 
 // opens reports whether this process can open rec's private half.
