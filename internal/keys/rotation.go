@@ -12,9 +12,9 @@ import (
 // have all expired. It returns the records it wrote.
 func (r *Rotator) Step(ctx context.Context) ([]Record, error) {
 	var changed []Record
-	err := r.update(ctx, "rotation step", &operation{}, func(ks keySet, now time.Time) ([]Record, error) {
+	err := r.update(ctx, "rotation step", &operation{}, func(ks keySet, now time.Time, generate func(State) (Record, error)) ([]Record, error) {
 		var err error
-		changed, err = r.policy.schedule(ks, now, r.generate, r.opens)
+		changed, err = r.policy.schedule(ks, now, generate, r.opens)
 		return changed, err
 	})
 	return changed, err
