@@ -88,9 +88,17 @@ func TestBadInputAgainstTheServer(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer conn.Close()
-		io.WriteString(conn, "GARBAGE\x00\x01\x02\r\n\r\n")
-		conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-		line, _ := bufio.NewReader(conn).ReadString('\n')
+		if _, err := io.WriteString(conn, "GARBAGE\x00\x01\x02\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		// The server must answer 400 or hang up, and soon: a connection it
+		// leaves open on garbage is one a client can pile up.
+		const within = 10 * time.Second
+		conn.SetReadDeadline(time.Now().Add(within))
+		line, err := bufio.NewReader(conn).ReadString('\n')
+		if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			t.Fatalf("no answer and the connection still open after %s", within)
+		}
 		if line != "" && !strings.Contains(line, " 400 ") {
 			t.Errorf("answer %q, want 400 or a closed connection", line)
 		}

@@ -55,21 +55,6 @@ func exitCode(err error, stderr io.Writer) int {
 	return 0
 }
 
-// usageError is a mistake in how the command was called, as opposed to a
-// failure while running it; it exits 2, as flag parsing does.
-type usageError struct{ msg string }
-
-func (e usageError) Error() string { return e.msg }
-
-// usageMistake is a usage error that carries the command's usage, which
-// run prints on stderr: stdout is for output and for --help only.
-type usageMistake struct {
-	usageError
-	usage string
-}
-
-func (e usageMistake) Unwrap() error { return e.usageError }
-
 // command is one tokensvc subcommand.
 type command struct {
 	name    string

@@ -36,12 +36,6 @@ Examples:
   pbpaste | tokensvc verify --json -
 `
 
-// exitStatus makes main exit with the status without printing anything
-// more: the command has already said what it had to.
-type exitStatus int
-
-func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
-
 // multiFlag collects a flag given several times.
 type multiFlag []string
 

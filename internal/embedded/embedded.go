@@ -1,7 +1,8 @@
 // Package embedded is tokensvc's single-file store for running without a
-// database server: signing keys and API keys in a bbolt file, whose
-// copy-on-write B+tree and fsync on commit make every write crash-safe, and
-// whose file lock keeps a second process off the same data.
+// database server: signing keys, API keys, login sessions with their
+// refresh tokens, and the journal (audit log and event outbox) in a bbolt
+// file, whose copy-on-write B+tree and fsync on commit make every write
+// crash-safe, and whose file lock keeps a second process off the same data.
 package embedded
 
 import (

@@ -122,8 +122,9 @@ func newHarness(t testing.TB, opt options) *harness {
 	if _, h.issueSecret, err = reg.Create(ctx, "backend", apikey.ScopeIssue); err != nil {
 		t.Fatal(err)
 	}
-	metrics := httpapi.NewMetrics(prometheus.NewRegistry())
-	metrics.WatchKeys(rotator.Health)
+	promReg := prometheus.NewRegistry()
+	metrics := httpapi.NewMetrics(promReg)
+	promReg.MustRegister(keys.NewHealthCollector(rotator.Health, httpapi.Directions{}))
 	var src issuer.Source = ring
 	if opt.source != nil {
 		src = opt.source(ring)

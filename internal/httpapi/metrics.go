@@ -9,8 +9,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/tokensvc/tokensvc/internal/keys"
 )
 
 // Metrics are the Prometheus series the HTTP API and the issuer feed. They
@@ -63,30 +61,6 @@ func NewMetrics(reg *prometheus.Registry) *Metrics {
 	return m
 }
 
-// WatchKeys exports the signing keys' health, read from health at each scrape.
-func (m *Metrics) WatchKeys(health func() keys.Health) {
-	gauge := func(name, help string, value func(keys.Health) float64) prometheus.Collector {
-		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 { return value(health()) })
-	}
-	byState := prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "tokensvc_keys",
-		Help: "Signing keys by state.",
-	}, []string{"state"})
-	m.registerer.MustRegister(
-		gauge("tokensvc_active_key_age_seconds", "How long the active key has signed.",
-			func(h keys.Health) float64 { return h.ActiveAge.Seconds() }),
-		gauge("tokensvc_key_rotation_due_seconds", "Time left until the active key's rotation period ends; negative once overdue.",
-			func(h keys.Health) float64 { return h.UntilRotation.Seconds() }),
-		gauge("tokensvc_keys_unregistered", "Published signing keys nobody confirmed are in the MoEngage dashboard (dashboard=add): register each PEM, then tokensvc keys confirm KID.",
-			func(h keys.Health) float64 { return float64(h.Unregistered) }),
-		gauge("tokensvc_active_key_unregistered", "1 while the key that signs is one nobody confirmed is in the MoEngage dashboard, which refuses its tokens until it is there; 0 otherwise.",
-			func(h keys.Health) float64 { return boolGauge(h.ActiveUnregistered) }),
-		gauge("tokensvc_key_pending_unconfirmed_seconds", "How long the rotation period has been over while the pending key waits for an operator to activate it; 0 when none.",
-			func(h keys.Health) float64 { return h.PendingUnconfirmed.Seconds() }),
-		keyStates{byState, health},
-	)
-}
-
 // watchReady exports, once per Metrics however many handlers share it,
 // whether ready (what /readyz asks) holds at each scrape, so that an alert
 // sees a replica that cannot serve even where nothing probes /readyz.
@@ -108,21 +82,6 @@ func boolGauge(b bool) float64 {
 		return 1
 	}
 	return 0
-}
-
-// keyStates fills the keys-by-state gauge from health at each scrape.
-type keyStates struct {
-	vec    *prometheus.GaugeVec
-	health func() keys.Health
-}
-
-func (k keyStates) Describe(ch chan<- *prometheus.Desc) { k.vec.Describe(ch) }
-
-func (k keyStates) Collect(ch chan<- prometheus.Metric) {
-	for state, n := range k.health().Count {
-		k.vec.WithLabelValues(string(state)).Set(float64(n))
-	}
-	k.vec.Collect(ch)
 }
 
 // ObserveSign records how long one signature took.

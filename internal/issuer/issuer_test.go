@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -215,31 +216,32 @@ func BenchmarkIssue(b *testing.B) {
 }
 
 // TestIdenticalRequestsShareOneSignature sends the same request from many
-// goroutines at once: fewer signatures than requests are made, and every
-// caller gets a valid token; different users never share.
+// goroutines at once, holding the first signature until every request is
+// in flight: the 45 identical requests share one signature, each of the 5
+// other users gets one of its own, and every caller gets a valid token.
 func TestIdenticalRequestsShareOneSignature(t *testing.T) {
 	k, err := testKeys()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var signatures sync.WaitGroup
-	var mu sync.Mutex
-	signed := 0
-	iss := issuer.New(fixedSource{k}, time.Now, issuer.Settings{Profile: profile.MoEngage, SubjectKey: "uid", DefaultTTL: time.Hour, MaxTTL: time.Hour},
-		func(time.Duration) { mu.Lock(); signed++; mu.Unlock() })
-	const n = 50
+	src := gatedSource{key: k, open: make(chan struct{})}
+	var signed atomic.Int32
+	iss := issuer.New(src, time.Now, issuer.Settings{Profile: profile.MoEngage, SubjectKey: "uid", DefaultTTL: time.Hour, MaxTTL: time.Hour},
+		func(time.Duration) { signed.Add(1) })
+	const n, users = 50, 6
+	userOf := func(i int) string {
+		if i%10 == 0 {
+			return "other-user-" + string(rune('a'+i/10))
+		}
+		return "same-user"
+	}
 	tokens := make([]string, n)
-	start := make(chan struct{})
+	var requests sync.WaitGroup
 	for i := range n {
-		signatures.Add(1)
+		requests.Add(1)
 		go func() {
-			defer signatures.Done()
-			<-start
-			user := "same-user"
-			if i%10 == 0 {
-				user = "other-user-" + string(rune('a'+i/10))
-			}
-			tok, err := iss.Issue(issuer.Request{UserID: user})
+			defer requests.Done()
+			tok, err := iss.Issue(issuer.Request{UserID: userOf(i)})
 			if err != nil {
 				t.Error(err)
 				return
@@ -247,19 +249,54 @@ func TestIdenticalRequestsShareOneSignature(t *testing.T) {
 			tokens[i] = tok.Token
 		}()
 	}
-	close(start)
-	signatures.Wait()
-	if signed >= n {
-		t.Errorf("%d signatures for %d requests, 45 of them identical: none were shared", signed, n)
+	// Each user's first request waits in the source for the key; the others
+	// join it. Sign only once all n are inside the shared call, so that
+	// "at once" holds however the goroutines were scheduled.
+	if in := waitInSingleflight(n, 10*time.Second); in != n {
+		t.Errorf("after 10s, %d of %d requests were waiting on a shared signature", in, n)
 	}
+	close(src.open)
+	requests.Wait()
+	if got := int(signed.Load()); got != users {
+		t.Errorf("%d signatures for %d requests from %d users: want one per user", got, n, users)
+	}
+	served := map[string]int{}
 	for i, tok := range tokens {
 		claims := decodeSegment(t, tok, 1)
-		want := "same-user"
-		if i%10 == 0 {
-			want = "other-user-" + string(rune('a'+i/10))
-		}
+		want := userOf(i)
 		if sub := claims["sub"].(map[string]any); sub["value"] != want {
 			t.Fatalf("request %d for %s got a token for %v", i, want, sub["value"])
 		}
+		served[tok]++
+	}
+	if len(served) != users {
+		t.Errorf("%d distinct tokens served for %d users", len(served), users)
+	}
+}
+
+// gatedSource holds every caller of Active until open is closed.
+type gatedSource struct {
+	key  *keys.Key
+	open chan struct{}
+}
+
+func (s gatedSource) Active() (*keys.Key, error) {
+	<-s.open
+	return s.key, nil
+}
+
+// waitInSingleflight waits up to limit for want goroutines to be inside a
+// singleflight call, and returns how many were. A request is either the
+// one signing (held by gatedSource) or waiting for its result; there is no
+// other way to see that a request has joined.
+func waitInSingleflight(want int, limit time.Duration) int {
+	buf := make([]byte, 1<<20)
+	deadline := time.Now().Add(limit)
+	for {
+		in := strings.Count(string(buf[:runtime.Stack(buf, true)]), "singleflight.(*Group).Do(")
+		if in >= want || time.Now().After(deadline) {
+			return in
+		}
+		time.Sleep(time.Millisecond)
 	}
 }

@@ -110,6 +110,17 @@ type Key struct {
 // sealer, in the given state. The kid is the key's RFC 7638 thumbprint, so
 // it is derived from the key itself and is the same wherever it is computed.
 func Generate(alg string, bits int, state State, now time.Time, sealer *Sealer) (Record, error) {
+	rec, err := generateUnstamped(alg, bits, sealer)
+	if err != nil {
+		return Record{}, err
+	}
+	return rec.stamped(state, now), nil
+}
+
+// generateUnstamped is Generate without the state and times, which the
+// Rotator sets inside the transaction that writes the key, long after the
+// slow part ran outside it.
+func generateUnstamped(alg string, bits int, sealer *Sealer) (Record, error) {
 	if _, ok := supportedAlgs[alg]; !ok {
 		return Record{}, fmt.Errorf("generate key: unsupported algorithm %q (use RS256 or RS512)", alg)
 	}
@@ -136,19 +147,17 @@ func Generate(alg string, bits int, state State, now time.Time, sealer *Sealer) 
 	if err != nil {
 		return Record{}, err
 	}
-	rec := Record{
-		KID:              kid,
-		Alg:              alg,
-		Bits:             bits,
-		State:            state,
-		PublicKey:        pub,
-		SealedPrivateKey: sealed,
-		CreatedAt:        now.UTC().Truncate(time.Microsecond),
-	}
+	return Record{KID: kid, Alg: alg, Bits: bits, PublicKey: pub, SealedPrivateKey: sealed}, nil
+}
+
+// stamped is rec, newly generated, made state at now.
+func (r Record) stamped(state State, now time.Time) Record {
+	r.State = state
+	r.CreatedAt = now.UTC().Truncate(time.Microsecond)
 	if state == StateActive {
-		rec.ActivatedAt = rec.CreatedAt
+		r.ActivatedAt = r.CreatedAt
 	}
-	return rec, nil
+	return r
 }
 
 // Thumbprint returns the RFC 7638 SHA-256 thumbprint of pub, base64url-encoded.

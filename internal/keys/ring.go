@@ -67,7 +67,7 @@ func (r *Ring) Active() (*Key, error) {
 	return nil, ErrNoActiveKey
 }
 
-// Published returns the published key with the given kid, or ErrNotFound.
+// Key returns the published key with the given kid, or ErrNotFound.
 func (s *Snapshot) Key(kid string) (*Key, error) {
 	if k, ok := s.byKID[kid]; ok {
 		return k, nil

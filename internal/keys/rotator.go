@@ -19,20 +19,17 @@ type Rotator struct {
 	sealer *Sealer
 	policy Policy
 	now    func() time.Time
+	// newKey generates a key's material, unstamped; tests watch it.
+	newKey func() (Record, error)
 	say    Directions
 }
 
 // NewRotator returns a Rotator that changes the keys in store and reloads
 // ring; the events and logs it writes direct the operator in say's words.
 func NewRotator(store Store, ring *Ring, sealer *Sealer, policy Policy, now func() time.Time, say Directions) *Rotator {
-	return &Rotator{store: store, ring: ring, sealer: sealer, policy: policy, now: now, say: orPlain(say)}
-}
-
-// Policy returns the rotation schedule.
-func (r *Rotator) Policy() Policy { return r.policy }
-
-func (r *Rotator) generate(state State) (Record, error) {
-	return Generate(r.policy.Alg, r.policy.Bits, state, r.now(), r.sealer)
+	r := &Rotator{store: store, ring: ring, sealer: sealer, policy: policy, now: now, say: orPlain(say)}
+	r.newKey = func() (Record, error) { return generateUnstamped(policy.Alg, policy.Bits, sealer) }
+	return r
 }
 
 // update runs decide in one store transaction, with the audit entries of
@@ -46,10 +43,24 @@ func (r *Rotator) generate(state State) (Record, error) {
 // notification still on the way), the transaction is dropped, the ring
 // loaded, and decide run once more. The load publishes every key committed
 // before it, so the second run finds the key published.
-func (r *Rotator) update(ctx context.Context, what string, op *operation, decide func(ks keySet, now time.Time) ([]Record, error)) error {
+//
+// decide makes new keys with generate, which never generates one inside
+// the transaction: the first time decide asks for a key, the transaction is
+// dropped, the key generated with no lock held, and decide run once more
+// on what the store holds then, taking that key if it still wants one.
+func (r *Rotator) update(ctx context.Context, what string, op *operation, decide func(ks keySet, now time.Time, generate func(State) (Record, error)) ([]Record, error)) error {
+	var spare *Record
 	tx := func(recs []Record) ([]Record, journal.Record, error) {
 		now := r.now()
-		writes, err := decide(keySet(recs), now)
+		taken := false
+		generate := func(state State) (Record, error) {
+			if spare == nil || taken {
+				return Record{}, errNeedKey
+			}
+			taken = true
+			return spare.stamped(state, now), nil
+		}
+		writes, err := decide(keySet(recs), now, generate)
 		if err != nil {
 			return nil, journal.Record{}, err
 		}
@@ -63,14 +74,29 @@ func (r *Rotator) update(ctx context.Context, what string, op *operation, decide
 		return writes, journalOf(ctx, keySet(recs), writes, now, *op, r.say), nil
 	}
 	err := r.store.UpdateSigningKeys(ctx, tx)
-	if _, ok := errors.AsType[*unpublishedError](err); ok {
-		if err := r.ring.Load(ctx); err != nil {
+	reloaded := false
+	for err != nil {
+		if errors.Is(err, errNeedKey) && spare == nil {
+			// RSA generation takes 0.1–1.4 s at 4096 bits on our
+			// machines (more under load): inside the transaction it
+			// would hold the signing-keys lock that long, stalling every
+			// replica's step and every operator's key action. Generated
+			// here, a key another replica made unneeded meanwhile costs
+			// only the CPU, and the store is never locked for it.
+			rec, gerr := r.newKey()
+			if gerr != nil {
+				return fmt.Errorf("%s: %w", what, gerr)
+			}
+			spare = &rec
+		} else if _, ok := errors.AsType[*unpublishedError](err); ok && !reloaded {
+			if err := r.ring.Load(ctx); err != nil {
+				return fmt.Errorf("%s: %w", what, err)
+			}
+			reloaded = true
+		} else {
 			return fmt.Errorf("%s: %w", what, err)
 		}
 		err = r.store.UpdateSigningKeys(ctx, tx)
-	}
-	if err != nil {
-		return fmt.Errorf("%s: %w", what, err)
 	}
 	// The change is committed: a failed reload must not report it as
 	// failed, or the caller retries a change already made. The ring keeps
@@ -78,6 +104,10 @@ func (r *Rotator) update(ctx context.Context, what string, op *operation, decide
 	_ = r.ring.Load(ctx)
 	return nil
 }
+
+// errNeedKey drops a transaction whose decision needs a key not generated
+// yet; update generates it outside and runs the transaction again.
+var errNeedKey = errors.New("a new signing key is needed")
 
 // unpublishedError is a change refused because it would make active a key
 // this replica does not publish yet.
@@ -107,32 +137,18 @@ func (r *Rotator) publishes(ks keySet, writes []Record) error {
 	return nil
 }
 
-// Step applies the schedule once: it creates the first key on an empty
-// store, the next key when the lead time starts, switches keys when the
-// period ends (with AutoActivate), and expires retired keys whose tokens
-// have all expired. It returns the records it wrote.
-func (r *Rotator) Step(ctx context.Context) ([]Record, error) {
-	var changed []Record
-	err := r.update(ctx, "rotation step", &operation{}, func(ks keySet, now time.Time) ([]Record, error) {
-		var err error
-		changed, err = r.policy.schedule(ks, now, r.generate, r.opens)
-		return changed, err
-	})
-	return changed, err
-}
-
 // opens reports whether this process can open rec's private half.
 func (r *Rotator) opens(rec Record) bool { return r.sealer.opens(rec) == nil }
 
 // Create makes a pending key now: published, not yet signing.
 func (r *Rotator) Create(ctx context.Context) (Record, error) {
 	var rec Record
-	err := r.update(ctx, "create key", &operation{ActionCreate, journal.OutcomeOK}, func(ks keySet, _ time.Time) ([]Record, error) {
+	err := r.update(ctx, "create key", &operation{ActionCreate, journal.OutcomeOK}, func(ks keySet, _ time.Time, generate func(State) (Record, error)) ([]Record, error) {
 		if p, ok := ks.first(StatePending); ok {
 			return nil, fmt.Errorf("%w (%s): activate or revoke it first", ErrPendingExists, p.KID)
 		}
 		var err error
-		rec, err = r.generate(StatePending)
+		rec, err = generate(StatePending)
 		return []Record{rec}, err
 	})
 	return rec, err
@@ -146,7 +162,7 @@ func (r *Rotator) Create(ctx context.Context) (Record, error) {
 // without its private half.
 func (r *Rotator) Confirm(ctx context.Context, kid, by string) (Record, error) {
 	var rec Record
-	err := r.update(ctx, "confirm key "+kid, &operation{ActionConfirm, journal.OutcomeOK}, func(ks keySet, now time.Time) ([]Record, error) {
+	err := r.update(ctx, "confirm key "+kid, &operation{ActionConfirm, journal.OutcomeOK}, func(ks keySet, now time.Time, _ func(State) (Record, error)) ([]Record, error) {
 		var ok bool
 		if rec, ok = ks.byKID(kid); !ok {
 			return nil, fmt.Errorf("key %q: %w", kid, ErrNotFound)
@@ -190,7 +206,7 @@ func (e *NotRegisteredError) Is(target error) bool { return target == ErrNotRegi
 // own. It returns the new active record and the retired one, if any.
 func (r *Rotator) Activate(ctx context.Context, kid string, force bool) (activated Record, retired *Record, err error) {
 	op := &operation{ActionActivate, journal.OutcomeOK}
-	err = r.update(ctx, "activate key "+kid, op, func(ks keySet, now time.Time) ([]Record, error) {
+	err = r.update(ctx, "activate key "+kid, op, func(ks keySet, now time.Time, _ func(State) (Record, error)) ([]Record, error) {
 		next, ok := ks.byKID(kid)
 		if !ok {
 			return nil, fmt.Errorf("key %q: %w", kid, ErrNotFound)
@@ -261,7 +277,7 @@ type Revocation struct {
 // takes over, or a new key when there is none, so minting never stops.
 func (r *Rotator) Revoke(ctx context.Context, kid string) (Revocation, error) {
 	var rv Revocation
-	err := r.update(ctx, "revoke key "+kid, &operation{ActionRevoke, journal.OutcomeOK}, func(ks keySet, now time.Time) ([]Record, error) {
+	err := r.update(ctx, "revoke key "+kid, &operation{ActionRevoke, journal.OutcomeOK}, func(ks keySet, now time.Time, generate func(State) (Record, error)) ([]Record, error) {
 		rv = Revocation{}
 		rec, ok := ks.byKID(kid)
 		if !ok {
@@ -281,7 +297,7 @@ func (r *Rotator) Revoke(ctx context.Context, kid string) (Revocation, error) {
 		// key does, as when there is none.
 		if hasPending = hasPending && r.opens(next); hasPending {
 			rv.ReplacementWasPending = true
-		} else if next, err = r.generate(StatePending); err != nil {
+		} else if next, err = generate(StatePending); err != nil {
 			return nil, err
 		}
 		if next, err = move(next, StateActive, now); err != nil {

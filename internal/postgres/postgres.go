@@ -1,6 +1,8 @@
-// Package postgres is tokensvc's PostgreSQL store: it keeps signing keys
-// and API keys with plain SQL through pgx, and applies the embedded
-// migrations. Many tokensvc replicas may share one database.
+// Package postgres is tokensvc's PostgreSQL store: it keeps signing keys,
+// API keys, login sessions with their refresh tokens, and the journal (audit
+// log and event outbox) with plain SQL through pgx, and applies the embedded
+// migrations. Many tokensvc replicas may share one database; LISTEN/NOTIFY
+// tells each when another changed the signing or API keys.
 package postgres
 
 import (

@@ -152,7 +152,7 @@ func newServer(cfg config.Config, st Store, log *slog.Logger, now func() time.Ti
 	}
 
 	metrics := httpapi.NewMetrics(reg)
-	metrics.WatchKeys(s.rotator.Health)
+	reg.MustRegister(keys.NewHealthCollector(s.rotator.Health, httpapi.Directions{}))
 	minter := issuer.New(s.ring, now, issuer.Settings{
 		Profile:     cfg.Profile,
 		SubjectKey:  cfg.SubjectKey,

@@ -48,7 +48,7 @@ const (
 	CodeBrazeNoMatchingKeys     = "NO_MATCHING_PUBLIC_KEYS"
 )
 
-// BrazeNumber maps Braze's error code names to the numbers its SDK reports.
+// brazeNumbers maps Braze's error code names to the numbers its SDK reports.
 var brazeNumbers = map[string]int{
 	CodeBrazeExpirationRequired: 10, CodeBrazeDecodingError: 20, CodeBrazeSubjectMismatch: 21,
 	CodeBrazeExpired: 22, CodeBrazeInvalidPayload: 23, CodeBrazeIncorrectAlgorithm: 24,
