@@ -3,14 +3,12 @@ package httpapi_test
 import (
 	"net/http"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
-	"go.yaml.in/yaml/v3"
 
-	"github.com/tokensvc/tokensvc/api"
+	"github.com/tokensvc/tokensvc/api/apitest"
 	"github.com/tokensvc/tokensvc/internal/httpapi"
 )
 
@@ -18,30 +16,17 @@ import (
 // "METHOD /path", sorted; with faces, only those whose x-face is one of them.
 func documentedOperations(t *testing.T, faces ...string) []string {
 	t.Helper()
-	var doc struct {
-		Paths map[string]map[string]yaml.Node `yaml:"paths"`
-	}
-	if err := yaml.Unmarshal(api.OpenAPI, &doc); err != nil {
-		t.Fatalf("api/openapi.yaml: %v", err)
+	ops, err := apitest.Operations()
+	if err != nil {
+		t.Fatal(err)
 	}
 	var documented []string
-	for path, ops := range doc.Paths {
-		for method, node := range ops {
-			if method == "parameters" {
-				continue
-			}
-			var op struct {
-				Face string `yaml:"x-face"`
-			}
-			if err := node.Decode(&op); err != nil {
-				t.Fatal(err)
-			}
-			if !slices.Contains([]string{"public", "admin", "both"}, op.Face) {
-				t.Errorf("%s %s: x-face is %q, want public, admin or both", method, path, op.Face)
-			}
-			if len(faces) == 0 || slices.Contains(faces, op.Face) {
-				documented = append(documented, strings.ToUpper(method)+" "+path)
-			}
+	for _, op := range ops {
+		if !slices.Contains(apitest.Faces, op.Face) {
+			t.Errorf("%s %s: x-face is %q, want public, admin or both", op.Method, op.Path, op.Face)
+		}
+		if len(faces) == 0 || slices.Contains(faces, op.Face) {
+			documented = append(documented, op.Method+" "+op.Path)
 		}
 	}
 	slices.Sort(documented)

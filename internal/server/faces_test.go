@@ -3,13 +3,10 @@ package server_test
 import (
 	"encoding/json"
 	"net/http"
-	"sort"
 	"strings"
 	"testing"
 
-	"go.yaml.in/yaml/v3"
-
-	"github.com/tokensvc/tokensvc/api"
+	"github.com/tokensvc/tokensvc/api/apitest"
 )
 
 // operation is one operation of api/openapi.yaml and the face serving it.
@@ -21,31 +18,17 @@ type operation struct {
 // beside each GET (served wherever GET is, listed nowhere).
 func documented(t *testing.T) []operation {
 	t.Helper()
-	var doc struct {
-		Paths map[string]map[string]yaml.Node `yaml:"paths"`
-	}
-	if err := yaml.Unmarshal(api.OpenAPI, &doc); err != nil {
+	listed, err := apitest.Operations()
+	if err != nil {
 		t.Fatal(err)
 	}
 	var ops []operation
-	for path, methods := range doc.Paths {
-		for method, node := range methods {
-			if method == "parameters" {
-				continue
-			}
-			var op struct {
-				Face string `yaml:"x-face"`
-			}
-			if err := node.Decode(&op); err != nil {
-				t.Fatal(err)
-			}
-			ops = append(ops, operation{strings.ToUpper(method), path, op.Face})
-			if method == "get" {
-				ops = append(ops, operation{http.MethodHead, path, op.Face})
-			}
+	for _, op := range listed {
+		ops = append(ops, operation{op.Method, op.Path, op.Face})
+		if op.Method == http.MethodGet {
+			ops = append(ops, operation{http.MethodHead, op.Path, op.Face})
 		}
 	}
-	sort.Slice(ops, func(i, j int) bool { return ops[i].path+ops[i].method < ops[j].path+ops[j].method })
 	if len(ops) < 20 {
 		t.Fatalf("api/openapi.yaml lists only %d operations", len(ops))
 	}

@@ -28,6 +28,7 @@ var testHelpers = []string{
 	module + "/internal/storetest",
 	module + "/internal/jwtforge",
 	module + "/tokenclient/sdktest",
+	module + "/api/apitest",
 }
 
 // rules says, for each guarded package, which packages it must not link
