@@ -131,7 +131,6 @@ func testEnsureConcurrent(t *testing.T, s Store) {
 // testKeyRoundTrip writes a key, then changes its state the way the
 // lifecycle does, and checks every field comes back exactly each time.
 func testKeyRoundTrip(t *testing.T, s Store) {
-	ctx := context.Background()
 	rec, err := keys.Generate("RS512", 3072, keys.StatePending, time.Now(), newSealer(t))
 	if err != nil {
 		t.Fatal(err)
@@ -143,18 +142,26 @@ func testKeyRoundTrip(t *testing.T, s Store) {
 	revoked.State, revoked.RevokedAt, revoked.SealedPrivateKey = keys.StateRevoked, later.Add(2*time.Hour), nil
 
 	for _, want := range []keys.Record{rec, retired, revoked} {
-		if err := s.UpdateSigningKeys(ctx, func([]keys.Record) ([]keys.Record, journal.Record, error) {
-			return []keys.Record{want}, journal.Record{}, nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-		recs, err := s.SigningKeys(ctx)
-		if err != nil || len(recs) != 1 {
-			t.Fatalf("SigningKeys = %d, %v", len(recs), err)
-		}
-		if !reflect.DeepEqual(recs[0], want) {
-			t.Errorf("stored record differs:\n got %+v\nwant %+v", recs[0], want)
-		}
+		writeOnlyKey(t, s, want)
+	}
+}
+
+// writeOnlyKey writes want to a store holding no other key and checks
+// that it reads back exactly.
+func writeOnlyKey(t *testing.T, s Store, want keys.Record) {
+	t.Helper()
+	ctx := context.Background()
+	if err := s.UpdateSigningKeys(ctx, func([]keys.Record) ([]keys.Record, journal.Record, error) {
+		return []keys.Record{want}, journal.Record{}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := s.SigningKeys(ctx)
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("SigningKeys = %d, %v", len(recs), err)
+	}
+	if !reflect.DeepEqual(recs[0], want) {
+		t.Errorf("stored record differs:\n got %+v\nwant %+v", recs[0], want)
 	}
 }
 
@@ -169,18 +176,7 @@ func testKeyRegistration(t *testing.T, s Store) {
 	}
 	write := func(want keys.Record) {
 		t.Helper()
-		if err := s.UpdateSigningKeys(ctx, func([]keys.Record) ([]keys.Record, journal.Record, error) {
-			return []keys.Record{want}, journal.Record{}, nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-		recs, err := s.SigningKeys(ctx)
-		if err != nil || len(recs) != 1 {
-			t.Fatalf("SigningKeys = %d, %v", len(recs), err)
-		}
-		if !reflect.DeepEqual(recs[0], want) {
-			t.Errorf("stored record differs:\n got %+v\nwant %+v", recs[0], want)
-		}
+		writeOnlyKey(t, s, want)
 	}
 	write(rec)
 	if got, _ := s.SigningKeys(ctx); got[0].Registered() || got[0].RegisteredBy != "" {
