@@ -203,16 +203,7 @@ func TestRevokeNotifiesUnconfirmedReplacement(t *testing.T) {
 		if _, err := rot.Revoke(ctx, first.KID); err != nil {
 			t.Fatal(err)
 		}
-		ps, err := st.ClaimEvents(ctx, c.now().Add(2*time.Hour), time.Hour, 100)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got []string
-		for _, p := range ps {
-			if p.Key.KID == pending.KID {
-				got = append(got, p.Type)
-			}
-		}
+		got := eventTypesOf(t, st, c.now().Add(2*time.Hour), pending.KID)
 		want := []string{"key.replacement_signing"}
 		if confirmed {
 			want = []string{"key.activated"}
@@ -252,19 +243,27 @@ func TestExpiryOfARegisteredKeyIsRemovable(t *testing.T) {
 		if _, err := rot.Step(ctx); err != nil {
 			t.Fatal(err)
 		}
-		ps, err := st.ClaimEvents(ctx, c.now(), time.Hour, 100)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got []string
-		for _, p := range ps {
-			if p.Key.KID == first.KID {
-				got = append(got, p.Type)
-			}
-		}
+		got := eventTypesOf(t, st, c.now(), first.KID)
 		removable := slices.Contains(got, "key.removable")
 		if removable != confirmed {
 			t.Errorf("confirmed=%v: the first key's events %v; key.removable sent = %v", confirmed, got, removable)
 		}
 	}
+}
+
+// eventTypesOf claims the events due at now and returns the types of those
+// about kid, oldest first.
+func eventTypesOf(t *testing.T, st journal.Outbox, now time.Time, kid string) []string {
+	t.Helper()
+	ps, err := st.ClaimEvents(context.Background(), now, time.Hour, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for _, p := range ps {
+		if p.Key != nil && p.Key.KID == kid {
+			types = append(types, p.Type)
+		}
+	}
+	return types
 }
