@@ -31,7 +31,7 @@ func keyViewOf(rec keys.Record, now time.Time) tokenclient.Key {
 		State:        string(rec.State),
 		Fingerprint:  hex.EncodeToString(sum[:]),
 		Dashboard:    string(keys.Dashboard(rec, now)),
-		PEMURL:       "/v1/keys/" + rec.KID + "/public.pem",
+		PEMURL:       Directions{}.PEMPath(rec.KID),
 		CreatedAt:    rec.CreatedAt,
 		ActivatedAt:  opt(rec.ActivatedAt),
 		RetiredAt:    opt(rec.RetiredAt),
@@ -73,7 +73,7 @@ func (a *api) createKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.log.InfoContext(r.Context(), "signing key created by operator", "kid", rec.KID, "by", callerID(r))
-	w.Header().Set("Location", "/v1/keys/"+rec.KID+"/public.pem")
+	w.Header().Set("Location", Directions{}.PEMPath(rec.KID))
 	writeJSON(w, http.StatusCreated, keyViewOf(rec, a.now()))
 }
 

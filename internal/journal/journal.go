@@ -118,7 +118,7 @@ type Event struct {
 }
 
 // KeyRef is the signing key a key.* event is about. Its PEM URL is not
-// stored: the sender renders "/v1/keys/<kid>/public.pem".
+// stored: the sender renders it (httpapi.Directions.PEMPath).
 type KeyRef struct {
 	KID          string
 	State        string

@@ -2,9 +2,9 @@ package notify
 
 import (
 	"encoding/json"
-	"net/url"
 	"time"
 
+	"github.com/tokensvc/tokensvc/internal/httpapi"
 	"github.com/tokensvc/tokensvc/internal/journal"
 )
 
@@ -51,7 +51,7 @@ func render(format string, e journal.Event) ([]byte, error) {
 			KID:       k.KID,
 			State:     k.State,
 			Dashboard: k.Dashboard,
-			PEMURL:    "/v1/keys/" + url.PathEscape(k.KID) + "/public.pem",
+			PEMURL:    httpapi.Directions{}.PEMPath(k.KID),
 		}
 		if !k.PublishUntil.IsZero() {
 			until := k.PublishUntil.UTC()

@@ -232,8 +232,8 @@ func (s *Server) prepare(ctx context.Context) error {
 	if s.dashboard == keys.DashboardAdd && !activeLogged {
 		// Every start says it, not only the one that made the key: keys
 		// from before confirmations were recorded read as unconfirmed.
-		s.log.Warn("the active signing key is not confirmed in the MoEngage dashboard, which refuses its tokens until it is there: register its PEM now if it is not, then run tokensvc keys confirm "+active.KID,
-			"kid", active.KID, "dashboard", s.dashboard, "pem", "/v1/keys/"+active.KID+"/public.pem")
+		s.log.Warn("the active signing key is not confirmed in the MoEngage dashboard, which refuses its tokens until it is there: register its PEM now if it is not, then run "+httpapi.Directions{}.Command("confirm", active.KID),
+			"kid", active.KID, "dashboard", s.dashboard, "pem", httpapi.Directions{}.PEMPath(active.KID))
 	}
 
 	if s.createdAdminKey, err = s.apiKeys.Bootstrap(ctx, s.cfg.BootstrapAPIKey); err != nil {
