@@ -33,6 +33,10 @@ const (
 	CodePayloadContentMissing  = "PAYLOAD_CONTENT_MISSING"
 	CodeTimeConstraintFailure  = "TIME_CONSTRAINT_FAILURE"
 	CodeIdentifierMismatch     = "IDENTIFIER_MISMATCH"
+	// CodeUnknown is a failure MoEngage did not classify. Verify never
+	// returns it (each failure it finds has a class), but an app can
+	// report it, so the troubleshooting table (AdviceFor) covers it.
+	CodeUnknown = "UNKNOWN"
 )
 
 // Braze's SDK Authentication error codes, by name; BrazeNumber gives the
