@@ -81,3 +81,49 @@ func TestAccessLogNamesRoutesNotSecrets(t *testing.T) {
 		}
 	}
 }
+
+// TestAccessLogNeverHoldsTheRequestBody: the console's inspector will take
+// a token as a form field (POST /console/inspect, fields token and user_id)
+// and POST /v1/verify takes one in JSON. Whatever the route, the content
+// type and the answer (served, refused, unauthenticated, unmatched, wrong
+// method), no line of the service log, read at debug, holds any part of a
+// body: not the token's payload or signature, not the user id, not a form
+// field's name.
+func TestAccessLogNeverHoldsTheRequestBody(t *testing.T) {
+	logs := &serviceLog{}
+	h := newHarness(t, options{logs: logs})
+	token := h.mintOK(t).Token
+	const userID = "inspected-user-7f3a"
+	form := url.Values{"csrf": {"csrf-7f3a"}, "token": {token}, "user_id": {userID}}.Encode()
+	asJSON := `{"token":"` + token + `","user_id":"` + userID + `"}`
+	issue := "Bearer " + h.issueSecret
+	const formType, jsonType = "application/x-www-form-urlencoded", "application/json"
+	calls := []struct {
+		call   call
+		status int
+	}{
+		{call{method: "POST", path: "/console/inspect", contentType: formType, body: form}, 404},
+		{call{method: "POST", path: "/v1/verify", auth: issue, contentType: jsonType, body: asJSON}, 200},
+		{call{method: "POST", path: "/v1/verify", auth: issue, contentType: formType, body: form}, 415},
+		{call{method: "POST", path: "/v1/verify", auth: issue, contentType: jsonType, body: asJSON + " " + userID}, 400},
+		{call{method: "POST", path: "/v1/verify", auth: issue, contentType: jsonType, body: `{"token":"` + token + `","` + userID + `":1}`}, 400},
+		{call{method: "POST", path: "/v1/verify", contentType: formType, body: form}, 401},
+		{call{method: "PUT", path: "/v1/verify", auth: issue, contentType: formType, body: form}, 405},
+	}
+	for _, c := range calls {
+		if r := h.do(t, c.call); r.status != c.status {
+			t.Fatalf("%s %s (%s): %d, want %d: %s", c.call.method, c.call.path, c.call.contentType, r.status, c.status, r.body)
+		}
+	}
+	logs.lines(t, 1+len(calls)) // wait for every access line
+	parts := strings.Split(token, ".")
+	all := logs.String()
+	for name, secret := range map[string]string{
+		"token's payload": parts[1], "token's signature": parts[2], "user id": userID,
+		"CSRF field": "csrf-7f3a", "form encoding": "user_id=",
+	} {
+		if strings.Contains(all, secret) {
+			t.Errorf("the log holds the %s %q:\n%s", name, secret, all)
+		}
+	}
+}

@@ -33,6 +33,10 @@ const (
 	CodePayloadContentMissing  = "PAYLOAD_CONTENT_MISSING"
 	CodeTimeConstraintFailure  = "TIME_CONSTRAINT_FAILURE"
 	CodeIdentifierMismatch     = "IDENTIFIER_MISMATCH"
+	// CodeUnknown is a failure MoEngage did not classify. Verify never
+	// returns it (each failure it finds has a class), but an app can
+	// report it, so the troubleshooting table (AdviceFor) covers it.
+	CodeUnknown = "UNKNOWN"
 )
 
 // Braze's SDK Authentication error codes, by name; BrazeNumber gives the
@@ -77,13 +81,18 @@ type Result struct {
 	// Code is the vendor's error code, or VALID.
 	Code string `json:"code"`
 	// Message says what is wrong and what to fix.
-	Message string         `json:"message"`
-	Header  map[string]any `json:"header,omitempty"`
-	Claims  map[string]any `json:"claims,omitempty"`
+	Message string `json:"message"`
+	// Header and Claims are the token's header and payload, each when it
+	// decodes as one JSON object, whatever the verdict: a refused token's
+	// are shown, unverified, to help find what is wrong with it. So are
+	// KID and ExpiresAt, which are read from them.
+	Header map[string]any `json:"header,omitempty"`
+	Claims map[string]any `json:"claims,omitempty"`
 	// KID is the kid in the header.
 	KID string `json:"kid,omitempty"`
 	// Key names the registered key that verified the signature.
-	Key       string     `json:"key,omitempty"`
+	Key string `json:"key,omitempty"`
+	// ExpiresAt is the payload's exp when it is a NumericDate.
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 }
 
@@ -144,29 +153,31 @@ func (v *Verifier) check(token, userID string, res *Result) *verdict {
 	if token == "" {
 		return &verdict{reasonMissing, "no token was given"}
 	}
+	parts := strings.Split(token, ".")
+	header, headerErr := decodeObject(parts[0])
+	var claims map[string]any
+	var claimsErr error
+	if len(parts) > 1 {
+		claims, claimsErr = decodeObject(parts[1])
+	}
+	res.show(header, claims)
 	// MoEngage gets the token as the app sends it and does not trim it.
 	if strings.ContainsFunc(token, unicode.IsSpace) {
 		return &verdict{reasonMalformed, "the token holds spaces or line breaks: pass the token field of the mint response as it is, with nothing around it"}
 	}
-	parts := strings.Split(token, ".")
 	if len(parts) != 3 {
 		return &verdict{reasonMalformed, fmt.Sprintf("a JWT has three base64url parts separated by dots; this has %d", len(parts))}
 	}
-	header, err := decodeObject(parts[0])
-	if err != nil {
-		return &verdict{reasonMalformed, "the header " + err.Error()}
+	if headerErr != nil {
+		return &verdict{reasonMalformed, "the header " + headerErr.Error()}
 	}
-	res.Header = header
-	claims, err := decodeObject(parts[1])
-	if err != nil {
-		return &verdict{reasonMalformed, "the payload " + err.Error()}
+	if claimsErr != nil {
+		return &verdict{reasonMalformed, "the payload " + claimsErr.Error()}
 	}
-	res.Claims = claims
 	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
 	if err != nil {
 		return &verdict{reasonMalformed, "the signature is not base64url without padding"}
 	}
-	res.KID, _ = header["kid"].(string)
 
 	hash, fail := v.checkHeader(header)
 	if fail != nil {
@@ -179,13 +190,26 @@ func (v *Verifier) check(token, userID string, res *Result) *verdict {
 	if fail != nil {
 		return fail
 	}
-	if fail := v.checkTimes(claims, res); fail != nil {
+	if fail := v.checkTimes(claims); fail != nil {
 		return fail
 	}
 	if userID != "" && subject != userID {
 		return &verdict{reasonIdentifier, fmt.Sprintf("the token is for user %q but the app's user is %q: mint a token for the logged-in user", subject, userID)}
 	}
 	return nil
+}
+
+// show puts in res what the token's first two parts hold, whichever of
+// them decoded (nil for one that did not), before any check: a person
+// inspecting a refused token sees its header when only its payload is
+// broken, and its claims and expiry when its signature is. It is the
+// token's word, not a verified fact; the verdict comes from the checks.
+func (res *Result) show(header, claims map[string]any) {
+	res.Header, res.Claims = header, claims
+	res.KID, _ = header["kid"].(string)
+	if exp, _, ok := numericDate(claims, "exp"); ok {
+		res.ExpiresAt = &exp
+	}
 }
 
 func (v *Verifier) checkHeader(header map[string]any) (crypto.Hash, *verdict) {
@@ -296,7 +320,7 @@ func (v *Verifier) checkSubject(claims map[string]any) (string, *verdict) {
 	return value, nil
 }
 
-func (v *Verifier) checkTimes(claims map[string]any, res *Result) *verdict {
+func (v *Verifier) checkTimes(claims map[string]any) *verdict {
 	now := v.Now()
 	exp, present, ok := numericDate(claims, "exp")
 	switch {
@@ -305,7 +329,6 @@ func (v *Verifier) checkTimes(claims map[string]any, res *Result) *verdict {
 	case !ok:
 		return &verdict{reasonPayload, "exp must be a NumericDate: seconds since 1970 as a number"}
 	}
-	res.ExpiresAt = &exp
 	if !now.Before(exp.Add(v.Leeway)) {
 		return &verdict{reasonTime, fmt.Sprintf("the token expired at %s (now %s, leeway %s): fetch a new one", exp.Format(time.RFC3339), now.UTC().Format(time.RFC3339), v.Leeway)}
 	}

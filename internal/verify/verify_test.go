@@ -297,3 +297,51 @@ func TestVerifyNamesAMissingTyp(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifyKeepsWhatItDecoded: the console's inspector shows a refused
+// token's header and payload, so whatever part decodes is in the Result
+// (Header, KID; Claims, ExpiresAt), whichever part broke and whatever the
+// verdict; the verdict itself is unchanged.
+func TestVerifyKeepsWhatItDecoded(t *testing.T) {
+	key := testKey()
+	stranger, _ := rsa.GenerateKey(rand.Reader, 2048)
+	good := forge(t, goodHeader(), goodClaims(), key)
+	parts := strings.Split(good, ".")
+	broken := "bm90IGpzb24" // "not json"
+	exp := time.Unix(now.Unix()+3600, 0).UTC()
+	tests := []struct {
+		name           string
+		token          string
+		code           string
+		header, claims bool
+	}{
+		{"payload not JSON", parts[0] + "." + broken + "." + parts[2], verify.CodeDecryptionFailed, true, false},
+		{"header not JSON", broken + "." + parts[1] + "." + parts[2], verify.CodeDecryptionFailed, false, true},
+		{"header and payload not JSON", broken + "." + broken + "." + parts[2], verify.CodeDecryptionFailed, false, false},
+		{"no signature part", parts[0] + "." + parts[1], verify.CodeDecryptionFailed, true, true},
+		{"a fourth part", good + ".x", verify.CodeDecryptionFailed, true, true},
+		{"signature not base64url", parts[0] + "." + parts[1] + ".!!!", verify.CodeDecryptionFailed, true, true},
+		{"line break after", good + "\n", verify.CodeDecryptionFailed, true, true},
+		{"one part", broken, verify.CodeDecryptionFailed, false, false},
+		{"signed by an unregistered key", forge(t, goodHeader(), goodClaims(), stranger), verify.CodeInvalidSignature, true, true},
+		{"alg none", forge(t, with(goodHeader(), "alg", "none"), goodClaims(), key), verify.CodeHeaderTypeIncompatible, true, true},
+	}
+	v := verifier(profile.MoEngage, &key.PublicKey)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := v.Verify(tc.token, "user-42")
+			if res.Code != tc.code {
+				t.Fatalf("Verify = %s: %s; want %s", res.Code, res.Message, tc.code)
+			}
+			if got := res.Header != nil && res.KID == "k1"; got != tc.header {
+				t.Errorf("header %v, kid %q; want the header kept: %v", res.Header, res.KID, tc.header)
+			}
+			if got := res.Claims != nil && res.ExpiresAt != nil && res.ExpiresAt.Equal(exp); got != tc.claims {
+				t.Errorf("claims %v, expires_at %v; want the payload kept: %v", res.Claims, res.ExpiresAt, tc.claims)
+			}
+			if !tc.header && (res.Header != nil || res.KID != "") || !tc.claims && (res.Claims != nil || res.ExpiresAt != nil) {
+				t.Errorf("a part that did not decode is in the result: %+v", res)
+			}
+		})
+	}
+}
