@@ -68,9 +68,14 @@ type Key struct {
 // Revoked reports whether the key has been revoked.
 func (k Key) Revoked() bool { return !k.RevokedAt.IsZero() }
 
-// Store persists API keys. The Postgres and embedded stores implement it.
-// Each change writes its journal record j in its own transaction.
+// Store persists API keys and the console sessions exchanged for them. The
+// Postgres and embedded stores implement it. Each change to a key writes its
+// journal record j in its own transaction.
 type Store interface {
+	ConsoleStore
+	// AppendAudit writes audit entries on their own: refused attempts, and
+	// console sign-ins and sign-outs, which change no API key.
+	AppendAudit(ctx context.Context, entries ...journal.Entry) error
 	// APIKeys returns every API key, revoked ones included, oldest first.
 	APIKeys(ctx context.Context) ([]Key, error)
 	// CreateAPIKey stores a new key.

@@ -17,11 +17,6 @@ const (
 // refusal's audit entry names too.
 const ProblemLastAdminKey = "last-admin-key"
 
-// auditAppender is the audit log of a store that keeps one.
-type auditAppender interface {
-	AppendAudit(ctx context.Context, entries ...journal.Entry) error
-}
-
 // createdRecord is what creating k records: who created it, and an
 // apikey.created event, since a key nobody expected is a key to revoke.
 func createdRecord(ctx context.Context, k Key) journal.Record {

@@ -92,16 +92,15 @@ func (r *Registry) List(ctx context.Context) ([]Key, error) {
 
 // Revoke revokes the key with the given id; it stops working here at once.
 // Revoking the last unrevoked admin key is refused with ErrLastAdminKey,
-// and the refusal is audited when the store keeps an audit log.
+// and the refusal is audited. The key's console sessions end with it:
+// ResumeConsole refuses a session whose key is no longer usable here.
 func (r *Registry) Revoke(ctx context.Context, id string) error {
 	now := r.now()
 	err := r.store.RevokeAPIKey(ctx, id, now, revokedRecord(ctx, id, now))
 	if errors.Is(err, ErrLastAdminKey) {
-		if a, ok := r.store.(auditAppender); ok {
-			refused := journal.NewEntry(ctx, now, ActionRevoke, id, journal.Refused(ProblemLastAdminKey))
-			if aerr := a.AppendAudit(ctx, refused); aerr != nil {
-				err = errors.Join(err, fmt.Errorf("audit the refusal: %w", aerr))
-			}
+		refused := journal.NewEntry(ctx, now, ActionRevoke, id, journal.Refused(ProblemLastAdminKey))
+		if aerr := r.store.AppendAudit(ctx, refused); aerr != nil {
+			err = errors.Join(err, fmt.Errorf("audit the refusal: %w", aerr))
 		}
 	}
 	if err != nil {

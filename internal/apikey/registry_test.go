@@ -15,9 +15,12 @@ import (
 // memStore is an apikey.Store in memory, enough to test the Registry on its
 // own; the real stores pass the contract suite in internal/storetest.
 type memStore struct {
-	mu   sync.Mutex
-	keys []apikey.Key
-	err  error
+	mu       sync.Mutex
+	keys     []apikey.Key
+	err      error
+	consoles map[string]apikey.ConsoleSession // by id
+	touches  int                              // TouchConsoleSession calls
+	audit    []journal.Entry
 }
 
 func (m *memStore) APIKeys(context.Context) ([]apikey.Key, error) {

@@ -1,8 +1,9 @@
 // Package embedded is tokensvc's single-file store for running without a
 // database server: signing keys, API keys, login sessions with their
-// refresh tokens, and the journal (audit log and event outbox) in a bbolt
-// file, whose copy-on-write B+tree and fsync on commit make every write
-// crash-safe, and whose file lock keeps a second process off the same data.
+// refresh tokens, console sessions, and the journal (audit log and event
+// outbox) in a bbolt file, whose copy-on-write B+tree and fsync on commit
+// make every write crash-safe, and whose file lock keeps a second process
+// off the same data.
 package embedded
 
 import (
@@ -50,7 +51,8 @@ func Open(path string) (*Store, error) {
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketSigningKeys, bucketAPIKeys, bucketSessions, bucketRefreshTokens,
-			bucketAuditLog, bucketOutbox, bucketOutboxIDs, bucketOutboxPending} {
+			bucketAuditLog, bucketOutbox, bucketOutboxIDs, bucketOutboxPending,
+			bucketConsoleSessions, bucketConsoleHashes} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

@@ -77,6 +77,19 @@ func TestEveryCallHasADeadline(t *testing.T) {
 			return err
 		},
 		"DeleteEndedSessions": func(ctx context.Context) error { _, err := s.DeleteEndedSessions(ctx, now, now, 10); return err },
+		"CreateConsoleSession": func(ctx context.Context) error {
+			return s.CreateConsoleSession(ctx, apikey.ConsoleSession{ID: "cs_x", KeyID: k.ID, CreatedAt: now, SeenAt: now})
+		},
+		"ConsoleSessionByHash": func(ctx context.Context) error {
+			_, err := s.ConsoleSessionByHash(ctx, [sha256.Size]byte{})
+			return err
+		},
+		"TouchConsoleSession":  func(ctx context.Context) error { return s.TouchConsoleSession(ctx, "cs_x", now) },
+		"DeleteConsoleSession": func(ctx context.Context) error { return s.DeleteConsoleSession(ctx, "cs_x") },
+		"DeleteConsoleSessionsBefore": func(ctx context.Context) error {
+			_, err := s.DeleteConsoleSessionsBefore(ctx, now, now)
+			return err
+		},
 		"AppendAudit": func(ctx context.Context) error {
 			return s.AppendAudit(ctx, journal.NewEntry(ctx, now, "apikey.create", k.ID, journal.OutcomeOK))
 		},

@@ -145,14 +145,19 @@ func (s *Server) purgeEvery(ctx context.Context, period time.Duration) {
 	}
 }
 
-// purge deletes ended sessions, audit entries and events past their
-// retention.
+// purge deletes ended sessions, ended console sessions, audit entries and
+// events past their retention.
 func (s *Server) purge(ctx context.Context, period time.Duration) {
 	n, err := s.sessions.Purge(ctx)
 	if err != nil {
 		s.log.Warn("deleting ended sessions failed; trying again in "+period.String(), "deleted", n, "err", err)
 	} else if n > 0 {
 		s.log.Info("deleted ended sessions", "count", n, "retention", s.cfg.SessionRetention.String())
+	}
+	if n, err := s.apiKeys.PurgeConsole(ctx); err != nil {
+		s.log.Warn("deleting ended console sessions failed; trying again in "+period.String(), "err", err)
+	} else if n > 0 {
+		s.log.Info("deleted ended console sessions", "count", n)
 	}
 	entries, events, err := journal.Purge(ctx, s.store, s.now().Add(-s.cfg.AuditRetention))
 	if err != nil {

@@ -35,6 +35,7 @@ import (
 type Store interface {
 	keys.Store
 	apikey.Store
+	apikey.ConsoleStore // in apikey.Store already; named for the console's sake
 	session.Store
 	journal.Audit
 	journal.Outbox
@@ -58,9 +59,10 @@ const (
 	// its last token could live: for verifiers' clock skew and for replicas
 	// that have not yet seen the retirement.
 	rotationLeeway = 5 * time.Minute
-	// purgeEvery is how often ended sessions, audit entries and events
-	// past their retention are deleted; the retentions are days, so an
-	// hour late costs nothing.
+	// purgeEvery is how often ended sessions, ended console sessions,
+	// audit entries and events past their retention are deleted; the
+	// retentions are days, so an hour late costs nothing (an ended console
+	// session left for the hour can never be resumed).
 	purgeEvery = time.Hour
 )
 

@@ -48,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("UserSessions", func(t *testing.T) { testUserSessions(t, open(t)) })
 	t.Run("DeleteEndedSessions", func(t *testing.T) { testDeleteEndedSessions(t, open(t)) })
 	runJournal(t, open)
+	runConsole(t, open)
 }
 
 func newSealer(t *testing.T) *keys.Sealer {
