@@ -282,8 +282,12 @@ func (c *console) render(w http.ResponseWriter, r *http.Request, page string, st
 func (c *console) renderError(w http.ResponseWriter, r *http.Request, page string, err error, data any) {
 	e := httpapi.Explain(err)
 	if e.Status >= http.StatusInternalServerError {
+		route := ""
+		if rc := chi.RouteContext(r.Context()); rc != nil {
+			route = rc.RoutePattern()
+		}
 		c.log.ErrorContext(r.Context(), "console request failed", slog.String("method", r.Method),
-			slog.String("route", chi.RouteContext(r.Context()).RoutePattern()), slog.Int("status", e.Status), slog.Any("err", err))
+			slog.String("route", route), slog.Int("status", e.Status), slog.Any("err", err))
 	}
 	f := &failure{Status: e.Status, Title: e.Title, Detail: e.Detail, retryAfter: e.RetryAfter}
 	c.write(w, r, page, e.Status, data, f)

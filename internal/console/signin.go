@@ -147,7 +147,7 @@ func (c *console) requireSession(next http.Handler) http.Handler {
 		}
 		s, k, err := c.signIns.ResumeConsole(r.Context(), ck.Value)
 		switch {
-		case errors.Is(err, apikey.ErrConsoleSessionEnded), errors.Is(err, apikey.ErrUnknownKey):
+		case errors.Is(err, apikey.ErrConsoleSessionEnded), errors.Is(err, apikey.ErrUnknownKey), errors.Is(err, apikey.ErrNotFound):
 			http.SetCookie(w, c.cookie(sessionCookie, "", -1))
 			http.Redirect(w, r, Prefix+"/signin?from=ended", http.StatusSeeOther)
 			return
