@@ -51,6 +51,7 @@ type Config struct {
 	MaxInFlight      int
 	StoreTimeout     time.Duration
 	AdminAddr        string // empty: the admin face is served on Addr too
+	Console          bool   // serve the operator console at /console/
 	TLSCertFile      string // with TLSKeyFile: HTTPS on Addr
 	TLSKeyFile       string
 	ShutdownDelay    time.Duration

@@ -28,6 +28,8 @@ func settings(c *Config) []setting {
 			"Address the HTTP server listens on (host:port; `:8080` for every interface)."},
 		{"TOKENSVC_ADMIN_ADDR", "", hostPort(&c.AdminAddr),
 			"Address of the admin face (host:port): the admin API, `/metrics`, `/openapi.yaml` and the console are served only there. Unset: everything on TOKENSVC_ADDR."},
+		{"TOKENSVC_CONSOLE", "true", boolean(&c.Console),
+			"`false`: no operator console at `/console/` (on the admin face, or on TOKENSVC_ADDR without one)."},
 		{"TOKENSVC_TLS_CERT_FILE", "", text(&c.TLSCertFile),
 			"PEM certificate chain: with TOKENSVC_TLS_KEY_FILE, TOKENSVC_ADDR serves HTTPS (and HTTP/2), reloading the pair when the files change."},
 		{"TOKENSVC_TLS_KEY_FILE", "", text(&c.TLSKeyFile),

@@ -30,6 +30,7 @@ func TestEachSettingFillsItsOwnField(t *testing.T) {
 	}{
 		"TOKENSVC_ADDR":                    {value: ":9999", fills: "Addr"},
 		"TOKENSVC_ADMIN_ADDR":              {value: "127.0.0.1:9091", fills: "AdminAddr"},
+		"TOKENSVC_CONSOLE":                 {value: "false", fills: "Console"},
 		"TOKENSVC_TLS_CERT_FILE":           {value: "/etc/tls/b.crt", from: "/etc/tls/a.crt", fills: "TLSCertFile", with: map[string]string{"TOKENSVC_TLS_KEY_FILE": "/etc/tls/a.key"}},
 		"TOKENSVC_TLS_KEY_FILE":            {value: "/etc/tls/b.key", from: "/etc/tls/a.key", fills: "TLSKeyFile", with: map[string]string{"TOKENSVC_TLS_CERT_FILE": "/etc/tls/a.crt"}},
 		"TOKENSVC_CORS_ORIGINS":            {value: "https://app.example.com", fills: "CORSOrigins"},

@@ -1,8 +1,11 @@
 package httpapi_test
 
 import (
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/go-chi/chi/v5"
@@ -33,11 +36,16 @@ func documentedOperations(t *testing.T, faces ...string) []string {
 	return documented
 }
 
-// servedRoutes returns the routes handler serves, as "METHOD /path".
+// servedRoutes returns the routes handler serves, as "METHOD /path",
+// but for the operator console's: its pages are HTML for people, not API,
+// and api/openapi.yaml does not list them.
 func servedRoutes(t *testing.T, handler http.Handler) []string {
 	t.Helper()
 	var served []string
 	err := chi.Walk(handler.(chi.Routes), func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+		if route == "/console" || strings.HasPrefix(route, "/console/") {
+			return nil
+		}
 		served = append(served, method+" "+route)
 		return nil
 	})
@@ -70,14 +78,47 @@ func sameOperations(t *testing.T, what string, served, documented []string) {
 // router serves is documented with its method, and every documented
 // operation is served. HEAD, served wherever GET is, is listed in neither.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
-	handler := httpapi.New(httpapi.Deps{Metrics: httpapi.NewMetrics(prometheus.NewRegistry())})
+	handler := httpapi.New(httpapi.Deps{Metrics: httpapi.NewMetrics(prometheus.NewRegistry()), Console: consoleStub()})
 	sameOperations(t, "one address", servedRoutes(t, handler), documentedOperations(t))
 }
 
 // TestFacesMatchOpenAPI checks that, with an admin address, each face
 // serves exactly the operations api/openapi.yaml's x-face gives it.
 func TestFacesMatchOpenAPI(t *testing.T) {
-	public, admin := httpapi.NewFaces(httpapi.Deps{Metrics: httpapi.NewMetrics(prometheus.NewRegistry())})
+	public, admin := httpapi.NewFaces(httpapi.Deps{Metrics: httpapi.NewMetrics(prometheus.NewRegistry()), Console: consoleStub()})
 	sameOperations(t, "public face", servedRoutes(t, public), documentedOperations(t, "public", "both"))
 	sameOperations(t, "admin face", servedRoutes(t, admin), documentedOperations(t, "admin", "both"))
+}
+
+// consoleStub stands for the operator console, which these tests skip:
+// a router with a page, so that the skipping is tested too.
+func consoleStub() http.Handler {
+	r := chi.NewRouter()
+	r.Get("/keys", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	return r
+}
+
+// TestConsoleOnlyOnTheAdminFace checks that Deps.Console is served under
+// /console on the admin face and the one address, never on the public
+// face.
+func TestConsoleOnlyOnTheAdminFace(t *testing.T) {
+	deps := func() httpapi.Deps {
+		return httpapi.Deps{Metrics: httpapi.NewMetrics(prometheus.NewRegistry()), Console: consoleStub(),
+			Logger: slog.New(slog.DiscardHandler)}
+	}
+	public, admin := httpapi.NewFaces(deps())
+	for name, tc := range map[string]struct {
+		handler http.Handler
+		status  int
+	}{
+		"one address": {httpapi.New(deps()), http.StatusOK},
+		"admin face":  {admin, http.StatusOK},
+		"public face": {public, http.StatusNotFound},
+	} {
+		w := httptest.NewRecorder()
+		tc.handler.ServeHTTP(w, httptest.NewRequest("GET", "/console/keys", nil))
+		if w.Code != tc.status {
+			t.Errorf("%s: GET /console/keys answered %d, want %d", name, w.Code, tc.status)
+		}
+	}
 }

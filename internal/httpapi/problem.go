@@ -119,14 +119,42 @@ func (a *api) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	writeProblem(w, p)
 }
 
+// retry is how long the client should wait before trying again, or zero:
+// what Retry-After says.
+func (p *problem) retry() time.Duration {
+	if p.retryAfter == 0 && p.Status == http.StatusServiceUnavailable {
+		return 5 * time.Second
+	}
+	return p.retryAfter
+}
+
+// RetryAfterSeconds is a Retry-After value: whole seconds, rounded up,
+// since retrying early would only be refused.
+func RetryAfterSeconds(d time.Duration) string {
+	return strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10)
+}
+
+// Explanation is what an error means to a person: the status the API
+// answers it with and its problem's title and detail.
+type Explanation struct {
+	Status        int
+	Title, Detail string
+	// RetryAfter, when not zero, is what Retry-After says.
+	RetryAfter time.Duration
+}
+
+// Explain is problemFor for other faces of tokensvc than the JSON API: the
+// operator console shows it on its pages, so that a page and the API say
+// the same thing, with the same status, about the same error.
+func Explain(err error) Explanation {
+	p := problemFor(err)
+	return Explanation{Status: p.Status, Title: p.Title, Detail: p.Detail, RetryAfter: p.retry()}
+}
+
 func writeProblem(w http.ResponseWriter, p *problem) {
 	h := w.Header()
-	switch {
-	case p.retryAfter > 0:
-		// Whole seconds, rounded up: retrying early would only be refused.
-		h.Set("Retry-After", strconv.FormatInt(int64((p.retryAfter+time.Second-1)/time.Second), 10))
-	case p.Status == http.StatusServiceUnavailable:
-		h.Set("Retry-After", "5")
+	if d := p.retry(); d > 0 {
+		h.Set("Retry-After", RetryAfterSeconds(d))
 	}
 	if p.Status == http.StatusUnauthorized {
 		h.Set("WWW-Authenticate", `Bearer realm="tokensvc"`)

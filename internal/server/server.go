@@ -186,6 +186,7 @@ func newServer(cfg config.Config, st Store, log *slog.Logger, now func() time.Ti
 
 		TrustedProxies: cfg.TrustedProxies,
 		CORSOrigins:    cfg.CORSOrigins,
+		Console:        s.consoleHandler(cfg),
 	}
 	if err := s.listen(deps); err != nil {
 		return nil, err
