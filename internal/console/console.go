@@ -55,9 +55,6 @@ type SignIns interface {
 	ResumeConsole(ctx context.Context, cookie string) (apikey.ConsoleSession, apikey.Key, error)
 	// EndConsole signs the session out.
 	EndConsole(ctx context.Context, s apikey.ConsoleSession) error
-	// Verify returns the usable key of a secret: a refused sign-in says
-	// which scope the key had.
-	Verify(secret string) (apikey.Key, error)
 }
 
 // Deps is what the console needs from the rest of tokensvc. Each page

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -27,10 +26,6 @@ const (
 	issueSecret = "tks_issue-0123456789abcdefghijklmnop"
 )
 
-// errNotAdmin stands for however the registry words a key without admin
-// scope: the console must not depend on it.
-var errNotAdmin = errors.New("the console needs an admin API key")
-
 // signIns is an in-memory console.SignIns: two usable keys and the
 // sessions started with them.
 type signIns struct {
@@ -50,7 +45,7 @@ func newSignIns() *signIns {
 	}
 }
 
-func (f *signIns) Verify(secret string) (apikey.Key, error) {
+func (f *signIns) key(secret string) (apikey.Key, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	k, ok := f.keys[secret]
@@ -61,12 +56,12 @@ func (f *signIns) Verify(secret string) (apikey.Key, error) {
 }
 
 func (f *signIns) StartConsole(_ context.Context, secret string) (apikey.ConsoleSession, string, error) {
-	k, err := f.Verify(secret)
+	k, err := f.key(secret)
 	if err != nil {
 		return apikey.ConsoleSession{}, "", err
 	}
 	if k.Scope != apikey.ScopeAdmin {
-		return apikey.ConsoleSession{}, "", errNotAdmin
+		return apikey.ConsoleSession{}, "", apikey.ErrConsoleNeedsAdmin
 	}
 	cookie := rand.Text()
 	s := apikey.ConsoleSession{ID: "cs_" + rand.Text(), Hash: sha256.Sum256([]byte(cookie)), KeyID: k.ID, CSRF: rand.Text()}

@@ -101,12 +101,10 @@ func (c *console) signInRefused(w http.ResponseWriter, r *http.Request, secret s
 		})
 		return
 	}
-	// A usable key refused is a key without admin scope, however the
-	// registry words it.
-	if k, verr := c.signIns.Verify(secret); verr == nil && k.Scope != apikey.ScopeAdmin {
+	if errors.Is(err, apikey.ErrConsoleNeedsAdmin) {
 		c.write(w, r, "signin", http.StatusForbidden, signInPage{}, &failure{
 			Status: http.StatusForbidden, Title: "Not an admin API key",
-			Detail: "This API key has scope " + string(k.Scope) + "; the console needs an API key of scope admin.",
+			Detail: "This API key has scope issue; the console needs an API key of scope admin.",
 		})
 		return
 	}
