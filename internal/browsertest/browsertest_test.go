@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -188,9 +189,14 @@ func TestFormSubmitAndRead(t *testing.T) {
 	if got := p.Attr("#name", "value"); got != "old" {
 		t.Errorf("value attribute %q", got)
 	}
+	var value string
+	p.Fill("#name", "")
+	p.Eval(`document.querySelector("#name").value`, &value)
+	if value != "" {
+		t.Errorf("after Fill with \"\", value %q", value)
+	}
 	p.Fill("#name", "Ada & Grace")
 	p.Fill("#scope", "admin")
-	var value string
 	p.Eval(`document.querySelector("#name").value`, &value)
 	if value != "Ada & Grace" {
 		t.Errorf("after Fill, value %q", value)
@@ -231,13 +237,23 @@ func TestKeyboard(t *testing.T) {
 		t.Errorf("Shift+Tab focused %q, want go", got)
 	}
 	// Enter on the focused button submits the form.
-	p.Press("Enter")
-	deadline := time.Now().Add(browsertest.ActionTimeout)
-	for !p.Exists("#echo") && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
+	if status := p.WaitLoad(func() { p.Press("Enter") }); status != http.StatusOK {
+		t.Errorf("Enter on the button: status %d", status)
 	}
 	if got := p.Attr("#echo", "data-q"); !strings.Contains(got, "action=save") {
 		t.Errorf("Enter on the button sent %q", got)
+	}
+}
+
+func TestClickLink(t *testing.T) {
+	url := site(t)
+	p := browsertest.Start(t).NewPage(t, browsertest.Phone)
+	p.Go(url + "/form")
+	if status := p.WaitLoad(func() { p.Click("#link") }); status != http.StatusOK {
+		t.Errorf("status %d", status)
+	}
+	if got := p.Text("h1"); got != "Clean" {
+		t.Errorf("after the click, h1 %q", got)
 	}
 }
 
@@ -278,4 +294,26 @@ func pngSize(t *testing.T, path string) (int, int) {
 		t.Fatalf("%s is not a PNG", path)
 	}
 	return int(binary.BigEndian.Uint32(b[16:20])), int(binary.BigEndian.Uint32(b[20:24]))
+}
+
+// A page's faults fail the test when it ends, with no call to CheckClean:
+// the test runs itself in a child process with a page that breaks CSP.
+func TestFaultsFailTheTestAtCleanup(t *testing.T) {
+	if os.Getenv("BROWSERTEST_CHILD") == "1" {
+		url := site(t)
+		p := browsertest.Start(t).NewPage(t, browsertest.Desktop)
+		p.Go(url + "/inline-script")
+		waitForEvents(t, p)
+		return
+	}
+	browsertest.Start(t) // skips, or fails under CI, where there is no Chromium
+	cmd := exec.Command(os.Args[0], "-test.run=^TestFaultsFailTheTestAtCleanup$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "BROWSERTEST_CHILD=1")
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("the child test passed:\n%s", out)
+	}
+	if !strings.Contains(string(out), "Content Security Policy") || !strings.Contains(string(out), "--- FAIL") {
+		t.Errorf("the child failed, not for the CSP violation:\n%s", out)
+	}
 }

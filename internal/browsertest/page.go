@@ -134,7 +134,7 @@ func (p *Page) Go(url string) int {
 
 // Click clicks the centre of the first visible element matching the CSS
 // selector, with the mouse, as a user would. It does not wait for a
-// navigation the click starts: use Submit for a form.
+// navigation the click starts: wrap it in WaitLoad, or use Submit.
 func (p *Page) Click(selector string) {
 	p.t.Helper()
 	p.do("click "+selector, chromedp.Click(chromedp.CSS(selector)))
@@ -145,37 +145,57 @@ func (p *Page) Click(selector string) {
 // a <select>, the option of that value chosen (change fires).
 func (p *Page) Fill(selector, value string) {
 	p.t.Helper()
-	what := fmt.Sprintf("fill %s", selector)
+	what := "fill " + selector
 	p.do(what, chromedp.WaitReady(chromedp.CSS(selector)))
-	var kind string
+	var typeIt bool
 	p.evalFunc(what, `(sel, value) => {
 		const el = document.querySelector(sel);
+		const changed = () => {
+			el.dispatchEvent(new Event("input", {bubbles: true}));
+			el.dispatchEvent(new Event("change", {bubbles: true}));
+		};
 		if (el.tagName === "SELECT") {
 			el.value = value;
 			if (el.value !== value) throw new Error("no option " + JSON.stringify(value));
-			el.dispatchEvent(new Event("input", {bubbles: true}));
-			el.dispatchEvent(new Event("change", {bubbles: true}));
-			return "select";
+			changed();
+			return false;
 		}
 		el.focus();
+		if (value === "") { el.value = ""; changed(); return false; }
 		if (typeof el.select === "function") el.select();
-		return "text";
-	}`, &kind, selector, value)
-	if kind == "select" {
+		return true;
+	}`, &typeIt, selector, value)
+	if !typeIt {
 		return
 	}
+	// Input.insertText replaces the selection as typing would, so the
+	// page's own input handlers (typed confirmations) see it.
 	p.do(what, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		if value == "" {
-			// Insert of nothing leaves the selection: delete it.
-			_, err := cdp.Call(ctx, t, input.DispatchKeyEvent, input.DispatchKeyEventParams{Type: input.DispatchKeyEventTypeKeyDown, Key: "Delete", Code: "Delete", WindowsVirtualKeyCode: 46})
-			if err == nil {
-				_, err = cdp.Call(ctx, t, input.DispatchKeyEvent, input.DispatchKeyEventParams{Type: input.DispatchKeyEventTypeKeyUp, Key: "Delete", Code: "Delete", WindowsVirtualKeyCode: 46})
-			}
-			return err
-		}
 		_, err := cdp.Call(ctx, t, input.InsertText, input.InsertTextParams{Text: value})
 		return err
 	}))
+}
+
+// WaitLoad runs trigger (a Click on a link, a Press("Enter") on a button)
+// and waits until the page it leads to has loaded; it returns that page's
+// HTTP status. A trigger that leads nowhere fails after ActionTimeout.
+func (p *Page) WaitLoad(trigger func()) int {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, ActionTimeout)
+	defer cancel()
+	// RunResponse listens before its steps run, so no load is missed;
+	// trigger runs its own actions on the tab meanwhile.
+	resp, err := chromedp.RunResponse(ctx, chromedp.Func(func(context.Context, *chromedp.Target) error {
+		trigger()
+		return nil
+	}))
+	if err != nil {
+		p.fail("wait for the page to load", err)
+	}
+	if resp == nil {
+		return 0
+	}
+	return int(resp.Status)
 }
 
 // Submit submits a form as its submit button would (validation and the
@@ -186,25 +206,14 @@ func (p *Page) Submit(selector string) int {
 	p.t.Helper()
 	what := "submit " + selector
 	p.do(what, chromedp.WaitReady(chromedp.CSS(selector)))
-	js, err := call(`(sel) => {
-		const el = document.querySelector(sel);
-		if (el instanceof HTMLFormElement) { el.requestSubmit(); return; }
-		if (!el.form) throw new Error(sel + " is neither a form nor in one");
-		el.form.requestSubmit(el.type === "submit" ? el : undefined);
-	}`, selector)
-	if err != nil {
-		p.t.Fatalf("browsertest: %s: %v", what, err)
-	}
-	ctx, cancel := context.WithTimeout(p.ctx, ActionTimeout)
-	defer cancel()
-	resp, err := chromedp.RunResponse(ctx, chromedp.Evaluate[chromedp.Void](js))
-	if err != nil {
-		p.fail(what, err)
-	}
-	if resp == nil {
-		return 0
-	}
-	return int(resp.Status)
+	return p.WaitLoad(func() {
+		p.evalFunc(what, `(sel) => {
+			const el = document.querySelector(sel);
+			if (el instanceof HTMLFormElement) { el.requestSubmit(); return; }
+			if (!el.form) throw new Error(sel + " is neither a form nor in one");
+			el.form.requestSubmit(el.type === "submit" ? el : undefined);
+		}`, nil, selector)
+	})
 }
 
 // Text returns the rendered text (innerText) of the first element matching

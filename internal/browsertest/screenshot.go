@@ -12,41 +12,45 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// screenshotDir is where Screenshot writes: TOKENSVC_SCREENSHOTS, or one
-// temporary folder per test binary, made at the first screenshot and kept
-// after the run so a person can look at the pictures.
-var screenshotDir struct {
+// tempScreenshots is the folder Screenshot writes to when
+// TOKENSVC_SCREENSHOTS is not set: one per test binary, made at its first
+// screenshot and kept after the run, so that a person can look.
+var tempScreenshots struct {
 	once sync.Once
 	path string
 	err  error
 }
 
 // Screenshot writes the whole page (not only the viewport), as
-// <name>.png, into the folder TOKENSVC_SCREENSHOTS names, else into a
-// temporary folder whose path the first screenshot logs; it returns the
-// file's path. The picture is as wide as the viewport, or wider where the
-// page overflows it, which is worth seeing at 375 px.
+// <name>.png, into the folder TOKENSVC_SCREENSHOTS names (made if need
+// be), else into a temporary folder whose path the first screenshot logs;
+// it returns the file's path. The picture is as wide as the viewport, or
+// wider where the page overflows it, which is worth seeing at 375 px.
 func (p *Page) Screenshot(name string) string {
 	p.t.Helper()
-	screenshotDir.once.Do(func() {
-		if dir := os.Getenv("TOKENSVC_SCREENSHOTS"); dir != "" {
-			screenshotDir.path, screenshotDir.err = dir, os.MkdirAll(dir, 0o755)
-			return
-		}
-		screenshotDir.path, screenshotDir.err = os.MkdirTemp("", "tokensvc-screenshots-")
-		if screenshotDir.err == nil {
-			p.t.Logf("browsertest: screenshots are written to %s (set TOKENSVC_SCREENSHOTS to choose)", screenshotDir.path)
-		}
-	})
-	if screenshotDir.err != nil {
-		p.t.Fatalf("browsertest: screenshot %s: %v", name, screenshotDir.err)
+	dir, err := p.screenshotFolder()
+	if err != nil {
+		p.t.Fatalf("browsertest: screenshot %s: %v", name, err)
 	}
 	png := run(p, "screenshot "+name, fullPage)
-	path := filepath.Join(screenshotDir.path, name+".png")
+	path := filepath.Join(dir, name+".png")
 	if err := os.WriteFile(path, png, 0o644); err != nil {
 		p.t.Fatalf("browsertest: screenshot %s: %v", name, err)
 	}
 	return path
+}
+
+func (p *Page) screenshotFolder() (string, error) {
+	if dir := os.Getenv("TOKENSVC_SCREENSHOTS"); dir != "" {
+		return dir, os.MkdirAll(dir, 0o755)
+	}
+	tempScreenshots.once.Do(func() {
+		tempScreenshots.path, tempScreenshots.err = os.MkdirTemp("", "tokensvc-screenshots-")
+		if tempScreenshots.err == nil {
+			p.t.Logf("browsertest: screenshots are written to %s (set TOKENSVC_SCREENSHOTS to choose)", tempScreenshots.path)
+		}
+	})
+	return tempScreenshots.path, tempScreenshots.err
 }
 
 // fullPage captures the page's whole content, at one device pixel per
