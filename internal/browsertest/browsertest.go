@@ -2,7 +2,7 @@
 // console's browser tests (issue 18): it starts the browser, opens tabs of
 // a given viewport, and records every console error, uncaught exception,
 // Content-Security-Policy violation and failed request a page causes, so
-// that a test can prove a page is clean, not only that it renders.
+// that a test proves a page is clean, not only that it renders.
 //
 // It is test-only (internal/tests/deps keeps it out of the binaries).
 //
@@ -14,13 +14,14 @@
 //		p := browsertest.Start(t).NewPage(t, browsertest.Desktop)
 //		p.Go(srv.URL + "/console/signin")
 //		p.Fill("#api_key", secret)
-//		p.Submit("form")
-//		if got := p.Text("h1"); got != "Keys" { ... }
+//		if status := p.Submit("form"); status != http.StatusOK { … }
+//		if got := p.Text("h1"); got != "Keys" { … }
 //		p.Screenshot("keys-desktop")
 //	} // the page is checked clean, and closed, when the test ends
 //
 // Without Main, Start starts a browser for each test that calls it, and
-// stops it when that test ends.
+// stops it when that test ends. Each Page is a tab in a browser context of
+// its own: tests that share the browser share no cookie or storage.
 //
 // Where no Chromium is found, Start skips the test ("needs Chromium …"),
 // except under CI=true, where it fails it: CI must not pass a browser test
@@ -150,7 +151,7 @@ func launch(path, dir string) (*Browser, error) {
 		chromedp.UserDataDir(dir),
 		chromedp.Headless,
 		chromedp.NoSandbox,
-		chromedp.Flag("disable-gpu", true), chromedp.Flag("enable-unsafe-swiftshader", true),
+		chromedp.Flag("disable-gpu", true),
 		chromedp.Flag("disable-quic", true),
 		chromedp.NoFirstRun,
 		chromedp.Flag("disable-background-networking", true),
