@@ -27,6 +27,7 @@ var testHelpers = []string{
 	module + "/internal/pgtest",
 	module + "/internal/storetest",
 	module + "/internal/jwtforge",
+	module + "/internal/browsertest",
 	module + "/tokenclient/sdktest",
 	module + "/api/apitest",
 }
