@@ -46,7 +46,8 @@ type keyRow struct {
 	// is not confirmed, is the warning the activation guard answers with.
 	Activate bool
 	Guard    *httpapi.Explanation
-	// Revoke offers Revoke: the key is still published.
+	// Revoke offers Revoke: the key is pending, active or retired, the
+	// states revocation leaves.
 	Revoke bool
 }
 
