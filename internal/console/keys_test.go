@@ -284,29 +284,33 @@ func TestKeyChangesRunAsTheAPIKey(t *testing.T) {
 	actor := journal.Actor{Kind: journal.ActorAPIKey, ID: "ak_admin", Name: "ops laptop"}
 	day := 24 * time.Hour
 	tests := []struct {
-		name  string
-		recs  []keys.Record
-		path  string
-		form  url.Values
-		want  keyCall
-		flash string
+		name   string
+		recs   []keys.Record
+		offers string // the control the page shows before
+		path   string
+		form   url.Values
+		want   keyCall
+		flash  string
 	}{
 		{"create", []keys.Record{keyRec("kid-a", keys.StateActive, keysNow.Add(-day), true)},
-			"/console/keys", nil, keyCall{op: "create", kid: "kid-new"},
+			`id="create-key-button"`, "/console/keys", nil, keyCall{op: "create", kid: "kid-new"},
 			"Key kid-new created: add its PEM in MoEngage (Settings › Account › Security › SDK Authentication), then press I added it."},
 		{"confirm", []keys.Record{keyRec("kid-a", keys.StateActive, keysNow.Add(-day), false)},
-			"/console/keys/kid-a/confirm", nil, keyCall{op: "confirm", kid: "kid-a", by: "apikey:ak_admin (ops laptop)"},
+			`id="confirm-button-kid-a"`, "/console/keys/kid-a/confirm", nil, keyCall{op: "confirm", kid: "kid-a", by: "apikey:ak_admin (ops laptop)"},
 			"Key kid-a confirmed in MoEngage."},
 		{"activate a confirmed key", []keys.Record{keyRec("kid-a", keys.StateActive, keysNow.Add(-day), true), keyRec("kid-b", keys.StatePending, keysNow, true)},
-			"/console/keys/kid-b/activate", nil, keyCall{op: "activate", kid: "kid-b"},
+			`id="activate-button-kid-b"`, "/console/keys/kid-b/activate", nil, keyCall{op: "activate", kid: "kid-b"},
 			"Key kid-b now signs. Key kid-a retired: keep it in MoEngage until 2026-12-02 11:00:00 UTC"},
 		{"revoke", []keys.Record{keyRec("kid-a", keys.StateActive, keysNow.Add(-day), true), keyRec("kid-b", keys.StatePending, keysNow, true)},
-			"/console/keys/kid-b/revoke", url.Values{"confirm_kid": {"kid-b"}}, keyCall{op: "revoke", kid: "kid-b"},
+			`id="revoke-button-kid-b"`, "/console/keys/kid-b/revoke", url.Values{"confirm_kid": {"kid-b"}}, keyCall{op: "revoke", kid: "kid-b"},
 			"Key kid-b revoked: it is no longer published. Remove this key from MoEngage"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newKeysHarness(t, tc.recs...)
+			if !strings.Contains(h.get(t).body, tc.offers) {
+				t.Errorf("the page does not offer %s", tc.offers)
+			}
 			flash := h.flashAfter(t, h.post(t, tc.path, tc.form))
 			if !strings.HasPrefix(flash, tc.flash) {
 				t.Errorf("flash %q, want it to start %q", flash, tc.flash)
@@ -396,6 +400,9 @@ func TestKeysTimeline(t *testing.T) {
 	start, end := strings.Index(page, "<svg"), strings.Index(page, "</svg>")
 	if start < 0 || end < start {
 		t.Fatal("no timeline SVG")
+	}
+	if m := inlineCode(page); m != "" {
+		t.Errorf("inline script or style the CSP refuses: %q", m)
 	}
 	svg := page[start:end]
 	for _, want := range []string{`role="img"`, `aria-label="Timeline of 5 signing keys`, `viewBox="0 0 `, `class="tl-now"`, `class="tl-tick"`} {
