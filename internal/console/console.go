@@ -266,6 +266,22 @@ func templateFuncs() template.FuncMap {
 	}
 }
 
+// when writes a time for people, in UTC, to the second; "—" when zero.
+func when(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05 UTC")
+}
+
+// whenSet is when for an optional time of the API's view.
+func whenSet(t *time.Time) string {
+	if t == nil {
+		return "—"
+	}
+	return when(*t)
+}
+
 // render answers with page (templates/<page>.html in the layout) at
 // status, data being what the page's template reads as .Page.
 func (c *console) render(w http.ResponseWriter, r *http.Request, page string, status int, data any) {

@@ -199,19 +199,3 @@ func revokedMessage(rv keys.Revocation, now time.Time) string {
 	}
 	return msg
 }
-
-// when writes a time for people, in UTC, to the second; "—" when zero.
-func when(t time.Time) string {
-	if t.IsZero() {
-		return "—"
-	}
-	return t.UTC().Format("2006-01-02 15:04:05 UTC")
-}
-
-// whenSet is when for an optional time of the API's view.
-func whenSet(t *time.Time) string {
-	if t == nil {
-		return "—"
-	}
-	return when(*t)
-}

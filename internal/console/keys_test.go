@@ -127,9 +127,19 @@ func (f *keyAdmin) Revoke(ctx context.Context, kid string) (keys.Revocation, err
 	if !f.recs[i].State.Published() {
 		return keys.Revocation{}, fmt.Errorf("key %s is %s: %w", kid, f.recs[i].State, keys.ErrInvalidTransition)
 	}
+	wasActive := f.recs[i].State == keys.StateActive
 	f.recs[i].State, f.recs[i].RevokedAt = keys.StateRevoked, keysNow
 	f.record(ctx, keyCall{op: "revoke", kid: kid})
-	return keys.Revocation{Revoked: f.recs[i]}, nil
+	rv := keys.Revocation{Revoked: f.recs[i]}
+	for j := range f.recs {
+		if wasActive && f.recs[j].State == keys.StatePending {
+			// The pending key takes over, as the rotator's does.
+			f.recs[j].State, f.recs[j].ActivatedAt = keys.StateActive, keysNow
+			rep := f.recs[j]
+			rv.Replacement, rv.ReplacementWasPending = &rep, true
+		}
+	}
+	return rv, nil
 }
 
 // keyRec is a key in state, created at created, confirmed or not.
@@ -304,6 +314,10 @@ func TestKeyChangesRunAsTheAPIKey(t *testing.T) {
 		{"revoke", []keys.Record{keyRec("kid-a", keys.StateActive, keysNow.Add(-day), true), keyRec("kid-b", keys.StatePending, keysNow, true)},
 			`id="revoke-button-kid-b"`, "/console/keys/kid-b/revoke", url.Values{"confirm_kid": {"kid-b"}}, keyCall{op: "revoke", kid: "kid-b"},
 			"Key kid-b revoked: it is no longer published. Remove this key from MoEngage"},
+		{"revoke the active key", []keys.Record{keyRec("kid-a", keys.StateActive, keysNow.Add(-day), true), keyRec("kid-b", keys.StatePending, keysNow, false)},
+			`id="revoke-button-kid-a"`, "/console/keys/kid-a/revoke", url.Values{"confirm_kid": {"kid-a"}}, keyCall{op: "revoke", kid: "kid-a"},
+			"Key kid-a revoked: it is no longer published. Remove this key from MoEngage (Settings › Account › Security › SDK Authentication) if it is still there: no token it signed is live any more, or it was revoked. " +
+				"Key kid-b now signs in its place. Add this key in MoEngage: Settings › Account › Security › SDK Authentication now, as MoEngage refuses its tokens until it is there, then press I added it."},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

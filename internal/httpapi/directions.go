@@ -35,7 +35,7 @@ func (Directions) DashboardStep(a keys.DashboardAction) string {
 	case keys.DashboardKeep:
 		return "Keep this key in MoEngage: it signs, is about to, or tokens it signed are still live"
 	case keys.DashboardRemove:
-		return "Remove this key from MoEngage (" + DashboardPlace + ") if it is still there: no token it signed is live any more"
+		return "Remove this key from MoEngage (" + DashboardPlace + ") if it is still there: no token it signed is live any more, or it was revoked"
 	case keys.DashboardNone:
 		return "Nothing to do in MoEngage: nobody confirmed this key there, and it is no longer published"
 	}
