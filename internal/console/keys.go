@@ -97,11 +97,9 @@ func (c *console) showKeys(w http.ResponseWriter, r *http.Request) {
 // keysFailed shows the keys page again with err, the change that failed,
 // in the words and status the API gives it.
 func (c *console) keysFailed(w http.ResponseWriter, r *http.Request, err error) {
-	p, lerr := c.keysView(r.Context())
-	if lerr != nil {
-		// The failure of the change is what the operator asked about.
-		p = nil
-	}
+	// When the keys cannot be read either, the failure of the change is
+	// still what the operator asked about: it is shown alone.
+	p, _ := c.keysView(r.Context())
 	c.renderError(w, r, "keys", err, p)
 }
 
@@ -166,10 +164,7 @@ var errConfirmKID = errors.New("the typed kid does not match")
 func (c *console) revokeKey(w http.ResponseWriter, r *http.Request) {
 	kid := pathParam(r, "kid")
 	if r.PostFormValue("confirm_kid") != kid {
-		p, err := c.keysView(r.Context())
-		if err != nil {
-			p = nil
-		}
+		p, _ := c.keysView(r.Context()) // nil, and the refusal alone, if unreadable
 		c.write(w, r, "keys", http.StatusUnprocessableEntity, p, &failure{
 			Status: http.StatusUnprocessableEntity, Title: "Not revoked",
 			Detail: "To revoke key " + kid + ", type its kid exactly in “Type the kid to confirm”. Nothing was changed.",
