@@ -15,6 +15,7 @@ func (s *Server) consoleHandler(cfg config.Config) http.Handler {
 	}
 	return console.New(console.Deps{
 		SignIns:        s.apiKeys,
+		KeyAdmin:       s.rotator, // as httpapi.Deps.KeyAdmin: one way to change a key
 		Logger:         s.log,
 		Now:            s.now,
 		TrustedProxies: cfg.TrustedProxies,

@@ -1,7 +1,10 @@
 package server_test
 
 import (
+	"encoding/json"
+	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -56,5 +59,59 @@ func TestConsoleWhereServed(t *testing.T) {
 				check(r.AdminAddr(), tc.admin)
 			}
 		})
+	}
+}
+
+// TestConsoleKeysPageOnARealServer signs in to the console through the
+// real API key registry and finds the first key as GET /v1/keys gives it:
+// active, and to be added in the MoEngage dashboard. It proves the wiring:
+// the console's keys page reads the rotator the admin API reads.
+func TestConsoleKeysPageOnARealServer(t *testing.T) {
+	r := start(t, nil)
+	base := "http://" + r.Addr()
+	resp, err := noRedirects.PostForm(base+"/console/signin", url.Values{"api_key": {adminKey}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var session *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == "tokensvc_console" {
+			session = c
+		}
+	}
+	if resp.StatusCode != http.StatusSeeOther || session == nil {
+		t.Fatalf("sign in: %d, cookie %v; want 303 and a session", resp.StatusCode, session)
+	}
+
+	status, body := do(t, http.DefaultClient, "GET", base+"/v1/keys", "")
+	var list struct {
+		Keys []struct {
+			KID       string `json:"kid"`
+			Dashboard string `json:"dashboard"`
+		} `json:"keys"`
+	}
+	if err := json.Unmarshal([]byte(body), &list); status != http.StatusOK || err != nil || len(list.Keys) != 1 {
+		t.Fatalf("GET /v1/keys: %d %v, want the first key\n%s", status, err, body)
+	}
+	first := list.Keys[0]
+
+	req, err := http.NewRequest("GET", base+"/console/keys", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.AddCookie(session)
+	resp, err = noRedirects.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	page, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `data-kid="` + first.KID + `" data-dashboard="add"`
+	if resp.StatusCode != http.StatusOK || first.Dashboard != "add" || !strings.Contains(string(page), want) {
+		t.Errorf("keys page: %d, GET /v1/keys says %q; want 200 with a row %s\n%s", resp.StatusCode, first.Dashboard, want, page)
 	}
 }
