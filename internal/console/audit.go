@@ -162,8 +162,15 @@ func (p auditPage) Filtered() bool { return !p.Filter.empty() }
 
 func outcomeOptions(selected string) []option {
 	opts := []option{{"", "Any", false}, {journal.OutcomeOK, "ok", false}, {journal.OutcomeForced, "forced", false}, {"refused", "refused", false}}
+	found := false
 	for i := range opts {
 		opts[i].Selected = opts[i].Value == selected
+		found = found || opts[i].Selected
+	}
+	if !found {
+		// A refusal asked in full by a link ("refused: last-admin-key")
+		// stays asked when the form is sent again.
+		opts = append(opts, option{selected, selected, true})
 	}
 	return opts
 }
@@ -173,7 +180,7 @@ func outcomeOptions(selected string) []option {
 // store is down: it says so on the lines that need the store.
 func (c *console) audit(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	p := auditPage{Filter: filterFrom(q), Actions: auditActions, PageSize: auditPageSize, Window: 0}
+	p := auditPage{Filter: filterFrom(q), Actions: auditActions, PageSize: auditPageSize}
 	p.Outcome = outcomeOptions(p.Filter.Outcome)
 	if s := q.Get("before"); s != "" {
 		t, err := time.Parse(time.RFC3339Nano, s)
@@ -261,12 +268,18 @@ func (c *console) health(ctx context.Context) []healthLine {
 	ctx, cancel := context.WithTimeout(ctx, healthTimeout)
 	defer cancel()
 	now := c.now()
+	// One summary for both key lines, so that they tell of the same keys.
+	var kh *keys.Health
+	if c.checks.Keys != nil {
+		h := c.checks.Keys.Health()
+		kh = &h
+	}
 	return []healthLine{
 		c.readiness(ctx),
 		c.storeLine(ctx),
 		c.signerLine(),
-		c.rotationLine(),
-		c.unregisteredLine(),
+		rotationLine(kh),
+		unregisteredLine(kh),
 		c.webhookLine(ctx, now),
 	}
 }
@@ -320,12 +333,12 @@ func (c *console) signerLine() healthLine {
 	return l
 }
 
-func (c *console) rotationLine() healthLine {
+// rotationLine tells of the next rotation from h, nil when unknown.
+func rotationLine(h *keys.Health) healthLine {
 	l := healthLine{ID: "health-rotation", Name: "Next rotation"}
-	if c.checks.Keys == nil {
+	if h == nil {
 		return unavailable(l)
 	}
-	h := c.checks.Keys.Health()
 	l.Link, l.LinkText = Prefix+"/keys", "Keys"
 	switch {
 	case h.Count[keys.StateActive] == 0:
@@ -342,12 +355,13 @@ func (c *console) rotationLine() healthLine {
 	return l
 }
 
-func (c *console) unregisteredLine() healthLine {
+// unregisteredLine tells of the keys to add in the dashboard from h, nil
+// when unknown.
+func unregisteredLine(h *keys.Health) healthLine {
 	l := healthLine{ID: "health-unregistered", Name: "Unregistered keys"}
-	if c.checks.Keys == nil {
+	if h == nil {
 		return unavailable(l)
 	}
-	h := c.checks.Keys.Health()
 	l.Link, l.LinkText = Prefix+"/keys", "Keys"
 	switch {
 	case h.ActiveUnregistered:

@@ -203,6 +203,10 @@ func TestAuditFormLabelsEveryControl(t *testing.T) {
 	if !strings.Contains(res.body, `<option value="refused" selected>`) {
 		t.Error("the outcome asked is not selected")
 	}
+	res = auditPage(t, &auditLog{entries: someEntries()}, healthy(), "?outcome="+url.QueryEscape("refused: last-admin-key"))
+	if got, _ := rows(res.body); len(got) != 1 || got[0] != "apikey.revoke" || !strings.Contains(res.body, `<option value="refused: last-admin-key" selected>`) {
+		t.Errorf("a refusal in full: entries %v; want the one refusal, and the form keeping it", got)
+	}
 }
 
 func TestAuditShowsConsoleSignInsByKeyID(t *testing.T) {
