@@ -75,6 +75,10 @@ type Deps struct {
 	// address, as for the API (httpapi.Deps.TrustedProxies): failed
 	// sign-ins are counted per client address.
 	TrustedProxies []netip.Prefix
+	// Audit reads the audit log for the audit page.
+	Audit AuditLog
+	// Health is what the audit page's health panel reads.
+	Health Health
 }
 
 // console serves the pages; its methods are the handlers.
@@ -92,6 +96,8 @@ type console struct {
 	// whose cookie does not exist yet.
 	crossOrigin *http.CrossOriginProtection
 	pages       map[string]*template.Template
+	auditLog    AuditLog
+	checks      Health
 }
 
 // New returns the console's handler, to be mounted at Prefix (httpapi
@@ -106,6 +112,8 @@ func New(d Deps) http.Handler {
 		trustedProxies: d.TrustedProxies,
 		crossOrigin:    http.NewCrossOriginProtection(),
 		pages:          parsePages(),
+		auditLog:       d.Audit,
+		checks:         d.Health,
 	}
 	if c.now == nil {
 		c.now = time.Now
@@ -150,7 +158,7 @@ func (c *console) routes() chi.Router {
 		r.Post("/apikeys", c.building("apikeys"))
 		r.Post("/apikeys/{id}/revoke", c.building("apikeys"))
 
-		r.Get("/audit", c.building("audit"))
+		r.Get("/audit", c.audit)
 	})
 	return r
 }

@@ -22,5 +22,18 @@ func (s *Server) consoleHandler(cfg config.Config) http.Handler {
 		// TLS is served on the public address only, and the console is
 		// there only when there is no admin address.
 		Secure: cfg.TLSCertFile != "" && cfg.AdminAddr == "",
+		Audit:  s.store,
+		Health: s.consoleHealth(),
 	})
+}
+
+// consoleHealth is what the console's health panel reads: the checks and
+// summaries the service already makes for /readyz, the metrics and the
+// notifier, not others.
+func (s *Server) consoleHealth() console.Health {
+	h := console.Health{Ready: s.ready, Store: s.store, Signer: s.ring, Keys: s.rotator}
+	if s.notifier != nil {
+		h.Webhooks = s.store
+	}
+	return h
 }
