@@ -61,6 +61,8 @@ type SignIns interface {
 // adds the small interface it calls.
 type Deps struct {
 	SignIns SignIns
+	// Verifier checks the inspector's tokens, as POST /v1/verify does.
+	Verifier TokenVerifier
 	// Logger logs what fails on tokensvc's side, once per request.
 	Logger *slog.Logger
 	// Now tells the time; nil means time.Now.
@@ -77,6 +79,7 @@ type Deps struct {
 // console serves the pages; its methods are the handlers.
 type console struct {
 	signIns        SignIns
+	verifier       TokenVerifier
 	log            *slog.Logger
 	now            func() time.Time
 	secure         bool
@@ -95,6 +98,7 @@ type console struct {
 func New(d Deps) http.Handler {
 	c := &console{
 		signIns:        d.SignIns,
+		verifier:       d.Verifier,
 		log:            d.Logger,
 		now:            d.Now,
 		secure:         d.Secure,
@@ -135,8 +139,8 @@ func (c *console) routes() chi.Router {
 		r.Post("/keys/{kid}/activate", c.building("keys"))
 		r.Post("/keys/{kid}/revoke", c.building("keys"))
 
-		r.Get("/inspect", c.building("inspect"))
-		r.Post("/inspect", c.building("inspect"))
+		r.Get("/inspect", c.inspectForm)
+		r.Post("/inspect", c.inspect)
 
 		r.Get("/sessions", c.building("sessions"))
 		r.Post("/sessions/end", c.building("sessions"))
@@ -263,6 +267,9 @@ func templateFuncs() template.FuncMap {
 			}
 			return t.UTC().Format("2006-01-02 15:04:05 UTC")
 		},
+		// codeSpans shows the README's troubleshooting cells: backtick
+		// runs as <code>, the rest as text, all escaped.
+		"codeSpans": codeSpans,
 	}
 }
 

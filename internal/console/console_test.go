@@ -114,6 +114,7 @@ func newHarness(t *testing.T, d console.Deps) *harness {
 	t.Helper()
 	f := newSignIns()
 	d.SignIns = f
+	fillPageDeps(&d, f)
 	mux := chi.NewRouter()
 	mux.Mount(console.Prefix, console.New(d))
 	return &harness{handler: mux, signIns: f}

@@ -5,6 +5,8 @@ import (
 
 	"github.com/tokensvc/tokensvc/internal/config"
 	"github.com/tokensvc/tokensvc/internal/console"
+	"github.com/tokensvc/tokensvc/internal/httpapi"
+	"github.com/tokensvc/tokensvc/internal/verify"
 )
 
 // consoleHandler is the operator console under cfg, or nil when
@@ -14,7 +16,10 @@ func (s *Server) consoleHandler(cfg config.Config) http.Handler {
 		return nil
 	}
 	return console.New(console.Deps{
-		SignIns:        s.apiKeys,
+		SignIns: s.apiKeys,
+		// The inspector answers as POST /v1/verify: the same rules,
+		// against the keys published at each request.
+		Verifier:       httpapi.PublishedVerifier{Rules: verifyRules(cfg), Keys: s.ring, Now: s.now},
 		Logger:         s.log,
 		Now:            s.now,
 		TrustedProxies: cfg.TrustedProxies,
@@ -22,4 +27,10 @@ func (s *Server) consoleHandler(cfg config.Config) http.Handler {
 		// there only when there is no admin address.
 		Secure: cfg.TLSCertFile != "" && cfg.AdminAddr == "",
 	})
+}
+
+// verifyRules are the profile rules tokens are verified by, under cfg:
+// POST /v1/verify's and the console inspector's.
+func verifyRules(cfg config.Config) verify.Verifier {
+	return verify.Verifier{Profile: cfg.Profile, SubjectKey: cfg.SubjectKey}
 }
