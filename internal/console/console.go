@@ -63,6 +63,8 @@ type Deps struct {
 	SignIns SignIns
 	// Verifier checks the inspector's tokens, as POST /v1/verify does.
 	Verifier TokenVerifier
+	// Sessions lists and ends users' login sessions.
+	Sessions UserSessions
 	// Logger logs what fails on tokensvc's side, once per request.
 	Logger *slog.Logger
 	// Now tells the time; nil means time.Now.
@@ -80,6 +82,7 @@ type Deps struct {
 type console struct {
 	signIns        SignIns
 	verifier       TokenVerifier
+	sessions       UserSessions
 	log            *slog.Logger
 	now            func() time.Time
 	secure         bool
@@ -99,6 +102,7 @@ func New(d Deps) http.Handler {
 	c := &console{
 		signIns:        d.SignIns,
 		verifier:       d.Verifier,
+		sessions:       d.Sessions,
 		log:            d.Logger,
 		now:            d.Now,
 		secure:         d.Secure,
@@ -142,8 +146,8 @@ func (c *console) routes() chi.Router {
 		r.Get("/inspect", c.inspectForm)
 		r.Post("/inspect", c.inspect)
 
-		r.Get("/sessions", c.building("sessions"))
-		r.Post("/sessions/end", c.building("sessions"))
+		r.Get("/sessions", c.sessionsOf)
+		r.Post("/sessions/end", c.endSessions)
 
 		r.Get("/apikeys", c.building("apikeys"))
 		r.Post("/apikeys", c.building("apikeys"))

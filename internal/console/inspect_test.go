@@ -28,6 +28,9 @@ func fillPageDeps(d *console.Deps, s *signIns) {
 	if d.Verifier == nil {
 		d.Verifier = &verify.Verifier{Now: time.Now}
 	}
+	if d.Sessions == nil {
+		d.Sessions = &userSessions{}
+	}
 }
 
 // inspectNow is the inspector tests' clock.

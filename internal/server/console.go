@@ -20,6 +20,7 @@ func (s *Server) consoleHandler(cfg config.Config) http.Handler {
 		// The inspector answers as POST /v1/verify: the same rules,
 		// against the keys published at each request.
 		Verifier:       httpapi.PublishedVerifier{Rules: verifyRules(cfg), Keys: s.ring, Now: s.now},
+		Sessions:       s.sessions,
 		Logger:         s.log,
 		Now:            s.now,
 		TrustedProxies: cfg.TrustedProxies,
