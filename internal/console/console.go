@@ -65,6 +65,8 @@ type Deps struct {
 	Verifier TokenVerifier
 	// Sessions lists and ends users' login sessions.
 	Sessions UserSessions
+	// APIKeys lists, creates and revokes API keys.
+	APIKeys APIKeyAdmin
 	// Logger logs what fails on tokensvc's side, once per request.
 	Logger *slog.Logger
 	// Now tells the time; nil means time.Now.
@@ -83,6 +85,7 @@ type console struct {
 	signIns        SignIns
 	verifier       TokenVerifier
 	sessions       UserSessions
+	apiKeyAdmin    APIKeyAdmin
 	log            *slog.Logger
 	now            func() time.Time
 	secure         bool
@@ -103,6 +106,7 @@ func New(d Deps) http.Handler {
 		signIns:        d.SignIns,
 		verifier:       d.Verifier,
 		sessions:       d.Sessions,
+		apiKeyAdmin:    d.APIKeys,
 		log:            d.Logger,
 		now:            d.Now,
 		secure:         d.Secure,
@@ -149,9 +153,9 @@ func (c *console) routes() chi.Router {
 		r.Get("/sessions", c.sessionsOf)
 		r.Post("/sessions/end", c.endSessions)
 
-		r.Get("/apikeys", c.building("apikeys"))
-		r.Post("/apikeys", c.building("apikeys"))
-		r.Post("/apikeys/{id}/revoke", c.building("apikeys"))
+		r.Get("/apikeys", c.apiKeys)
+		r.Post("/apikeys", c.createAPIKey)
+		r.Post("/apikeys/{id}/revoke", c.revokeAPIKey)
 
 		r.Get("/audit", c.building("audit"))
 	})

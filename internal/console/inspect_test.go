@@ -31,6 +31,9 @@ func fillPageDeps(d *console.Deps, s *signIns) {
 	if d.Sessions == nil {
 		d.Sessions = &userSessions{}
 	}
+	if d.APIKeys == nil {
+		d.APIKeys = &apiKeyAdmin{signIns: s}
+	}
 }
 
 // inspectNow is the inspector tests' clock.

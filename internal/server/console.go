@@ -21,6 +21,7 @@ func (s *Server) consoleHandler(cfg config.Config) http.Handler {
 		// against the keys published at each request.
 		Verifier:       httpapi.PublishedVerifier{Rules: verifyRules(cfg), Keys: s.ring, Now: s.now},
 		Sessions:       s.sessions,
+		APIKeys:        s.apiKeys,
 		Logger:         s.log,
 		Now:            s.now,
 		TrustedProxies: cfg.TrustedProxies,
