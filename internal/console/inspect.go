@@ -47,8 +47,10 @@ func (c *console) inspectForm(w http.ResponseWriter, r *http.Request) {
 // no-store, like every console page.
 func (c *console) inspect(w http.ResponseWriter, r *http.Request) {
 	// requireSession already parsed the form (and capped it).
+	// Neither is trimmed: MoEngage compares what the app sends, as
+	// POST /v1/verify does.
 	token := r.PostFormValue("token")
-	userID := strings.TrimSpace(r.PostFormValue("user_id"))
+	userID := r.PostFormValue("user_id")
 	res := c.verifier.Verify(token, userID)
 	v := &verdictView{
 		Result:  res,

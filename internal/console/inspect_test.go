@@ -246,3 +246,18 @@ func TestInspectorNeverLogsTheToken(t *testing.T) {
 		}
 	}
 }
+
+// TestInspectTakesTheUserIDAsGiven: the user id is compared as the app
+// sends it, untrimmed, as POST /v1/verify compares it.
+func TestInspectTakesTheUserIDAsGiven(t *testing.T) {
+	priv, _ := testKeys(t)
+	h := newHarness(t, console.Deps{Verifier: inspector(t, profile.MoEngage), Now: func() time.Time { return inspectNow }})
+	c := h.signIn(t, adminSecret)
+	csrf := csrfOf(t, h.do(t, request{method: "GET", path: "/console/inspect", cookies: []*http.Cookie{c}}).body)
+	tok := mint(t, profile.MoEngage, "alice", inspectNow.Add(time.Hour), "k1", priv)
+	res := h.do(t, request{method: "POST", path: "/console/inspect", cookies: []*http.Cookie{c},
+		form: url.Values{"csrf": {csrf}, "token": {tok}, "user_id": {"alice "}}})
+	if got := elementText(res.body, "verdict-code"); got != "IDENTIFIER_MISMATCH" {
+		t.Errorf("user id %q: verdict %q, want IDENTIFIER_MISMATCH", "alice ", got)
+	}
+}
