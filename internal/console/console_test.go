@@ -117,6 +117,7 @@ func newHarness(t *testing.T, d console.Deps) *harness {
 	if d.KeyAdmin == nil {
 		d.KeyAdmin = newKeyAdmin() // keys_test.go
 	}
+	fillPageDeps(&d, f)
 	mux := chi.NewRouter()
 	mux.Mount(console.Prefix, console.New(d))
 	return &harness{handler: mux, signIns: f}

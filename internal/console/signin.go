@@ -56,6 +56,7 @@ type signInPage struct {
 // word, so that nobody can write on the page with a crafted link.
 var signInNotices = map[string]string{
 	"signedout": "You are signed out.",
+	"revoked":   "You revoked the API key you were signed in with, so your console session ended. Sign in with another admin API key.",
 	"ended":     "Your console session ended: it was idle for an hour, is 12 hours old, or its API key was revoked. Sign in again.",
 }
 
