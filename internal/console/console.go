@@ -189,17 +189,6 @@ func (c *console) home(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, Prefix+"/signin", http.StatusSeeOther)
 }
 
-// building is the page of a nav item whose handlers are still to come.
-func (c *console) building(page string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		status := http.StatusOK
-		if r.Method != http.MethodGet {
-			status = http.StatusNotImplemented
-		}
-		c.render(w, r, page, status, nil)
-	}
-}
-
 // pathParam returns the path parameter name of r's route, decoded. The
 // console routes on the escaped path (see httpapi's routeEscapedPath), so
 // chi gives its parameters escaped.

@@ -517,3 +517,17 @@ func TestFlashShownOnceAfterAChange(t *testing.T) {
 		t.Error("the forged flash cookie was not deleted")
 	}
 }
+
+// TestOversizedFormIsNotCalledExpired: a form over the size limit (a
+// pasted log file instead of a token) is refused for its size, not as a
+// form of an earlier session, and changes nothing.
+func TestOversizedFormIsNotCalledExpired(t *testing.T) {
+	h := newHarness(t, console.Deps{})
+	c := h.signIn(t, adminSecret)
+	csrf := csrfOf(t, h.do(t, request{method: "GET", path: "/console/inspect", cookies: []*http.Cookie{c}}).body)
+	form := url.Values{"csrf": {csrf}, "token": {strings.Repeat("a", 70<<10)}}
+	res := h.do(t, request{method: "POST", path: "/console/inspect", form: form, cookies: []*http.Cookie{c}})
+	if res.status != http.StatusRequestEntityTooLarge || !strings.Contains(res.body, "too large") {
+		t.Errorf("a 70 KiB form: %d; want 413 saying it is too large\n%s", res.status, res.body)
+	}
+}
