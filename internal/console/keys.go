@@ -3,7 +3,6 @@ package console
 import (
 	"context"
 	"encoding/pem"
-	"errors"
 	"net/http"
 	"slices"
 	"time"
@@ -154,9 +153,6 @@ func (c *console) activateKey(w http.ResponseWriter, r *http.Request) {
 	}
 	c.redirect(w, r, Prefix+"/keys", msg)
 }
-
-// errConfirmKID refuses a revocation whose typed kid is not the key's.
-var errConfirmKID = errors.New("the typed kid does not match")
 
 // revokeKey stops publishing the key at once: the emergency action for a
 // leaked key. The operator must have typed its kid, so that a slip of the
