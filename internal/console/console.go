@@ -61,6 +61,9 @@ type SignIns interface {
 // adds the small interface it calls.
 type Deps struct {
 	SignIns SignIns
+	// KeyAdmin lists and changes the signing keys for the keys page: the
+	// admin API's, so that both change a key the same way.
+	KeyAdmin httpapi.KeyAdmin
 	// Logger logs what fails on tokensvc's side, once per request.
 	Logger *slog.Logger
 	// Now tells the time; nil means time.Now.
@@ -72,11 +75,16 @@ type Deps struct {
 	// address, as for the API (httpapi.Deps.TrustedProxies): failed
 	// sign-ins are counted per client address.
 	TrustedProxies []netip.Prefix
+	// Audit reads the audit log for the audit page.
+	Audit AuditLog
+	// Health is what the audit page's health panel reads.
+	Health Health
 }
 
 // console serves the pages; its methods are the handlers.
 type console struct {
 	signIns        SignIns
+	keyAdmin       httpapi.KeyAdmin
 	log            *slog.Logger
 	now            func() time.Time
 	secure         bool
@@ -88,6 +96,8 @@ type console struct {
 	// whose cookie does not exist yet.
 	crossOrigin *http.CrossOriginProtection
 	pages       map[string]*template.Template
+	auditLog    AuditLog
+	checks      Health
 }
 
 // New returns the console's handler, to be mounted at Prefix (httpapi
@@ -95,12 +105,15 @@ type console struct {
 func New(d Deps) http.Handler {
 	c := &console{
 		signIns:        d.SignIns,
+		keyAdmin:       d.KeyAdmin,
 		log:            d.Logger,
 		now:            d.Now,
 		secure:         d.Secure,
 		trustedProxies: d.TrustedProxies,
 		crossOrigin:    http.NewCrossOriginProtection(),
 		pages:          parsePages(),
+		auditLog:       d.Audit,
+		checks:         d.Health,
 	}
 	if c.now == nil {
 		c.now = time.Now
@@ -129,11 +142,11 @@ func (c *console) routes() chi.Router {
 		r.Use(c.requireSession) // and the CSRF token of every POST
 		r.Post("/signout", c.signOut)
 
-		r.Get("/keys", c.building("keys"))
-		r.Post("/keys", c.building("keys"))
-		r.Post("/keys/{kid}/confirm", c.building("keys"))
-		r.Post("/keys/{kid}/activate", c.building("keys"))
-		r.Post("/keys/{kid}/revoke", c.building("keys"))
+		r.Get("/keys", c.showKeys)
+		r.Post("/keys", c.createKey)
+		r.Post("/keys/{kid}/confirm", c.confirmKey)
+		r.Post("/keys/{kid}/activate", c.activateKey)
+		r.Post("/keys/{kid}/revoke", c.revokeKey)
 
 		r.Get("/inspect", c.building("inspect"))
 		r.Post("/inspect", c.building("inspect"))
@@ -145,7 +158,7 @@ func (c *console) routes() chi.Router {
 		r.Post("/apikeys", c.building("apikeys"))
 		r.Post("/apikeys/{id}/revoke", c.building("apikeys"))
 
-		r.Get("/audit", c.building("audit"))
+		r.Get("/audit", c.audit)
 	})
 	return r
 }
@@ -256,14 +269,25 @@ func parsePages() map[string]*template.Template {
 // templateFuncs are the functions templates may call.
 func templateFuncs() template.FuncMap {
 	return template.FuncMap{
-		// when writes a time for people, in UTC, to the second.
-		"when": func(t time.Time) string {
-			if t.IsZero() {
-				return "—"
-			}
-			return t.UTC().Format("2006-01-02 15:04:05 UTC")
-		},
+		"when":    when,
+		"whenSet": whenSet,
 	}
+}
+
+// when writes a time for people, in UTC, to the second; "—" when zero.
+func when(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05 UTC")
+}
+
+// whenSet is when for an optional time of the API's view.
+func whenSet(t *time.Time) string {
+	if t == nil {
+		return "—"
+	}
+	return when(*t)
 }
 
 // render answers with page (templates/<page>.html in the layout) at

@@ -114,6 +114,9 @@ func newHarness(t *testing.T, d console.Deps) *harness {
 	t.Helper()
 	f := newSignIns()
 	d.SignIns = f
+	if d.KeyAdmin == nil {
+		d.KeyAdmin = newKeyAdmin() // keys_test.go
+	}
 	mux := chi.NewRouter()
 	mux.Mount(console.Prefix, console.New(d))
 	return &harness{handler: mux, signIns: f}

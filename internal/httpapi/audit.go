@@ -22,13 +22,13 @@ const (
 	maxAuditLimit     = 1000
 )
 
-// pageEnd cuts es, up to limit+1 entries newest first, to a page and
+// AuditPageEnd cuts es, up to limit+1 entries newest first, to a page and
 // returns the before of the next page, or a zero time when there is none.
 // Pages go by time, so the entries of one microsecond (the stores'
 // precision) must not be split across two, or the next page's before would
 // skip the rest: when the page would end inside a microsecond, its entries
 // move to the next page, unless they fill the page alone.
-func pageEnd(es []journal.Entry, limit int) ([]journal.Entry, time.Time) {
+func AuditPageEnd(es []journal.Entry, limit int) ([]journal.Entry, time.Time) {
 	if len(es) <= limit {
 		return es, time.Time{}
 	}
@@ -75,7 +75,7 @@ func (a *api) auditLog(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	es, next := pageEnd(es, limit)
+	es, next := AuditPageEnd(es, limit)
 	resp := tokenclient.AuditPage{Entries: make([]tokenclient.AuditEntry, 0, len(es))}
 	for _, e := range es {
 		resp.Entries = append(resp.Entries, tokenclient.AuditEntry{ID: e.ID, At: e.At,

@@ -37,13 +37,13 @@ func TestAuditPagesKeepAMicrosecondTogether(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			page, next := pageEnd(tc.entries, tc.limit)
+			page, next := AuditPageEnd(tc.entries, tc.limit)
 			var ids []byte
 			for _, e := range page {
 				ids = append(ids, e.ID...)
 			}
 			if string(ids) != tc.wantIDs || !next.Equal(tc.wantNext) {
-				t.Errorf("pageEnd = %s, next %v; want %s, next %v", ids, next, tc.wantIDs, tc.wantNext)
+				t.Errorf("AuditPageEnd = %s, next %v; want %s, next %v", ids, next, tc.wantIDs, tc.wantNext)
 			}
 			// The next page, asked with before = next, starts right after.
 			if !next.IsZero() && !tc.splits {

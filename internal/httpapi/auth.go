@@ -63,6 +63,11 @@ func callerID(r *http.Request) string {
 // callerLabel names the API key that authenticated r for the record, as
 // "apikey:<id> (<name>)": the id is what to revoke, the name who holds it.
 func callerLabel(r *http.Request) string {
-	a := journal.ActorFrom(r.Context())
+	return ConfirmedBy(journal.ActorFrom(r.Context()))
+}
+
+// ConfirmedBy is how a key's registered_by names the API key a that
+// confirmed it, from the API or the console alike.
+func ConfirmedBy(a journal.Actor) string {
 	return "apikey:" + a.ID + " (" + a.Name + ")"
 }

@@ -12,11 +12,12 @@ import (
 	"github.com/tokensvc/tokensvc/tokenclient"
 )
 
-// keyViewOf is a signing key as the admin API shows it: no private half,
+// KeyView is a signing key as the admin API shows it: no private half,
 // with what the operator must do about it in the MoEngage dashboard. The
 // wire type is tokenclient's, so that the server and its client (the CLI's
-// too) declare each field once.
-func keyViewOf(rec keys.Record, now time.Time) tokenclient.Key {
+// too) declare each field once; the console shows the same view, so that
+// its page and GET /v1/keys never disagree.
+func KeyView(rec keys.Record, now time.Time) tokenclient.Key {
 	sum := sha256.Sum256(rec.PublicKey)
 	opt := func(t time.Time) *time.Time {
 		if t.IsZero() {
@@ -59,7 +60,7 @@ func (a *api) listKeys(w http.ResponseWriter, r *http.Request) {
 	now := a.now()
 	views := make([]tokenclient.Key, 0, len(recs))
 	for _, rec := range recs {
-		views = append(views, keyViewOf(rec, now))
+		views = append(views, KeyView(rec, now))
 	}
 	writeJSON(w, http.StatusOK, struct {
 		Keys []tokenclient.Key `json:"keys"`
@@ -74,7 +75,7 @@ func (a *api) createKey(w http.ResponseWriter, r *http.Request) {
 	}
 	a.log.InfoContext(r.Context(), "signing key created by operator", "kid", rec.KID, "by", callerID(r))
 	w.Header().Set("Location", Directions{}.PEMPath(rec.KID))
-	writeJSON(w, http.StatusCreated, keyViewOf(rec, a.now()))
+	writeJSON(w, http.StatusCreated, KeyView(rec, a.now()))
 }
 
 // confirmKey records that the key's PEM is in the MoEngage dashboard.
@@ -87,7 +88,7 @@ func (a *api) confirmKey(w http.ResponseWriter, r *http.Request) {
 	}
 	a.log.InfoContext(r.Context(), "signing key confirmed registered in the dashboard", "kid", rec.KID,
 		"registered_at", rec.RegisteredAt, "registered_by", rec.RegisteredBy)
-	writeJSON(w, http.StatusOK, keyViewOf(rec, a.now()))
+	writeJSON(w, http.StatusOK, KeyView(rec, a.now()))
 }
 
 // activateRequest is the optional body of POST /v1/keys/{kid}/activate.
@@ -114,9 +115,9 @@ func (a *api) activateKey(w http.ResponseWriter, r *http.Request) {
 			"kid", activated.KID, "by", callerID(r), "dashboard", keys.DashboardAdd)
 	}
 	now := a.now()
-	resp := tokenclient.Activation{Activated: keyViewOf(activated, now)}
+	resp := tokenclient.Activation{Activated: KeyView(activated, now)}
 	if retired != nil {
-		v := keyViewOf(*retired, now)
+		v := KeyView(*retired, now)
 		resp.Retired = &v
 	}
 	writeJSON(w, http.StatusOK, resp)
@@ -130,13 +131,13 @@ func (a *api) revokeKey(w http.ResponseWriter, r *http.Request) {
 	}
 	a.log.WarnContext(r.Context(), "signing key revoked by operator", "kid", rv.Revoked.KID, "by", callerID(r))
 	now := a.now()
-	resp := tokenclient.Revocation{Revoked: keyViewOf(rv.Revoked, now)}
+	resp := tokenclient.Revocation{Revoked: KeyView(rv.Revoked, now)}
 	resp.Action = "Remove the revoked key " + rv.Revoked.KID + " from the MoEngage dashboard."
 	if !rv.Revoked.Registered() {
 		resp.Action = "The revoked key " + rv.Revoked.KID + " was never confirmed in the MoEngage dashboard: remove it there if it was added."
 	}
 	if rep := rv.Replacement; rep != nil {
-		v := keyViewOf(*rep, now)
+		v := KeyView(*rep, now)
 		resp.Replacement = &v
 		switch {
 		case rep.Registered():

@@ -181,7 +181,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // refused: keys' reason, then the commands and API field that get past it,
 // which keys does not know.
 func notRegisteredDetail(e *keys.NotRegisteredError) string {
-	return e.Error() + ". Paste its PEM (tokensvc keys pem " + e.KID + ") in Settings › Account › " +
-		"Security › SDK Authentication, run tokensvc keys confirm " + e.KID + ", then activate it. " +
+	return e.Error() + ". Paste its PEM (tokensvc keys pem " + e.KID + ") in " + DashboardPlace + ", run tokensvc keys confirm " + e.KID + ", then activate it. " +
 		"To activate it anyway: tokensvc keys activate --force " + e.KID + ` (API: {"force": true})`
 }

@@ -28,10 +28,18 @@ type Actor struct {
 }
 
 // String names the actor for people: "API key ak_… (name)", "the
-// scheduler" or "an offline command".
+// scheduler" or "an offline command". An API key may be known by its id
+// alone (a console sign-out after its key was revoked) or not at all (a
+// refused console sign-in with a key tokensvc does not know).
 func (a Actor) String() string {
 	switch a.Kind {
 	case ActorAPIKey:
+		switch {
+		case a.ID == "":
+			return "an unknown API key"
+		case a.Name == "":
+			return "API key " + a.ID
+		}
 		return "API key " + a.ID + " (" + a.Name + ")"
 	case ActorOffline:
 		return "an offline command"

@@ -52,3 +52,26 @@ func TestPurgeDeletesEveryBatch(t *testing.T) {
 		t.Errorf("Purge = %d, %d, %v; left %+v; want all deleted", entries, events, err, b)
 	}
 }
+
+func TestActorString(t *testing.T) {
+	tests := []struct {
+		name  string
+		actor journal.Actor
+		want  string
+	}{
+		{"api key", journal.Actor{Kind: journal.ActorAPIKey, ID: "ak_1", Name: "ops"}, "API key ak_1 (ops)"},
+		// A console sign-out whose API key is revoked meanwhile knows only its id.
+		{"api key without name", journal.Actor{Kind: journal.ActorAPIKey, ID: "ak_1"}, "API key ak_1"},
+		// A refused console sign-in with a key tokensvc does not know.
+		{"unknown api key", journal.Actor{Kind: journal.ActorAPIKey}, "an unknown API key"},
+		{"scheduler", journal.Actor{Kind: journal.ActorScheduler}, "the scheduler"},
+		{"offline", journal.Actor{Kind: journal.ActorOffline}, "an offline command"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.actor.String(); got != tc.want {
+				t.Errorf("String() = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

@@ -15,11 +15,25 @@ func (s *Server) consoleHandler(cfg config.Config) http.Handler {
 	}
 	return console.New(console.Deps{
 		SignIns:        s.apiKeys,
+		KeyAdmin:       s.rotator, // as httpapi.Deps.KeyAdmin: one way to change a key
 		Logger:         s.log,
 		Now:            s.now,
 		TrustedProxies: cfg.TrustedProxies,
 		// TLS is served on the public address only, and the console is
 		// there only when there is no admin address.
 		Secure: cfg.TLSCertFile != "" && cfg.AdminAddr == "",
+		Audit:  s.store,
+		Health: s.consoleHealth(),
 	})
+}
+
+// consoleHealth is what the console's health panel reads: the checks and
+// summaries the service already makes for /readyz, the metrics and the
+// notifier, not others.
+func (s *Server) consoleHealth() console.Health {
+	h := console.Health{Ready: s.ready, Store: s.store, Signer: s.ring, Keys: s.rotator}
+	if s.notifier != nil {
+		h.Webhooks = s.store
+	}
+	return h
 }
