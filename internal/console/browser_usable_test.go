@@ -10,7 +10,9 @@ import (
 )
 
 // TestConsolePhone opens every page at 375 px, each with something to
-// show: none is wider than the phone, and none records a fault.
+// show: none is wider than the phone, and none records a fault. Each page
+// is a subtest with a tab of its own, so one page's failure hides no
+// other's.
 func TestConsolePhone(t *testing.T) {
 	svc := startService(t)
 	ctx := t.Context()
@@ -25,25 +27,31 @@ func TestConsolePhone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := browsertest.Start(t).NewPage(t, browsertest.Phone)
+	b := browsertest.Start(t)
 
-	p.Go(svc.console + "/signin")
-	fitsWidth(t, p, "signin")
-	p.Screenshot("signin-375")
-	signIn(t, p, svc)
+	t.Run("signin", func(t *testing.T) {
+		p := b.NewPage(t, browsertest.Phone)
+		p.Go(svc.console + "/signin")
+		fitsWidth(t, p, "signin")
+		p.Screenshot("signin-375")
+	})
 	for _, page := range pages {
-		switch page {
-		case "inspect":
-			p.Go(svc.console + "/inspect")
-			p.Fill("#token", token.Token)
-			p.Submit("#inspect-form")
-		case "sessions":
-			p.Go(svc.console + "/sessions?user_id=team%2Falice")
-		default:
-			p.Go(svc.console + "/" + page)
-		}
-		fitsWidth(t, p, page)
-		p.Screenshot(page + "-375")
+		t.Run(page, func(t *testing.T) {
+			p := b.NewPage(t, browsertest.Phone)
+			signIn(t, p, svc)
+			switch page {
+			case "inspect":
+				p.Go(svc.console + "/inspect")
+				p.Fill("#token", token.Token)
+				p.Submit("#inspect-form")
+			case "sessions":
+				p.Go(svc.console + "/sessions?user_id=team%2Falice")
+			default:
+				p.Go(svc.console + "/" + page)
+			}
+			fitsWidth(t, p, page)
+			p.Screenshot(page + "-375")
+		})
 	}
 }
 
