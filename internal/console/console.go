@@ -64,6 +64,12 @@ type Deps struct {
 	// KeyAdmin lists and changes the signing keys for the keys page: the
 	// admin API's, so that both change a key the same way.
 	KeyAdmin httpapi.KeyAdmin
+	// Verifier checks the inspector's tokens, as POST /v1/verify does.
+	Verifier TokenVerifier
+	// Sessions lists and ends users' login sessions.
+	Sessions UserSessions
+	// APIKeys lists, creates and revokes API keys.
+	APIKeys APIKeyAdmin
 	// Logger logs what fails on tokensvc's side, once per request.
 	Logger *slog.Logger
 	// Now tells the time; nil means time.Now.
@@ -85,6 +91,9 @@ type Deps struct {
 type console struct {
 	signIns        SignIns
 	keyAdmin       httpapi.KeyAdmin
+	verifier       TokenVerifier
+	sessions       UserSessions
+	apiKeyAdmin    APIKeyAdmin
 	log            *slog.Logger
 	now            func() time.Time
 	secure         bool
@@ -106,6 +115,9 @@ func New(d Deps) http.Handler {
 	c := &console{
 		signIns:        d.SignIns,
 		keyAdmin:       d.KeyAdmin,
+		verifier:       d.Verifier,
+		sessions:       d.Sessions,
+		apiKeyAdmin:    d.APIKeys,
 		log:            d.Logger,
 		now:            d.Now,
 		secure:         d.Secure,
@@ -148,15 +160,15 @@ func (c *console) routes() chi.Router {
 		r.Post("/keys/{kid}/activate", c.activateKey)
 		r.Post("/keys/{kid}/revoke", c.revokeKey)
 
-		r.Get("/inspect", c.building("inspect"))
-		r.Post("/inspect", c.building("inspect"))
+		r.Get("/inspect", c.inspectForm)
+		r.Post("/inspect", c.inspect)
 
-		r.Get("/sessions", c.building("sessions"))
-		r.Post("/sessions/end", c.building("sessions"))
+		r.Get("/sessions", c.sessionsOf)
+		r.Post("/sessions/end", c.endSessions)
 
-		r.Get("/apikeys", c.building("apikeys"))
-		r.Post("/apikeys", c.building("apikeys"))
-		r.Post("/apikeys/{id}/revoke", c.building("apikeys"))
+		r.Get("/apikeys", c.apiKeys)
+		r.Post("/apikeys", c.createAPIKey)
+		r.Post("/apikeys/{id}/revoke", c.revokeAPIKey)
 
 		r.Get("/audit", c.audit)
 	})
@@ -175,17 +187,6 @@ func (c *console) home(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, Prefix+"/signin", http.StatusSeeOther)
-}
-
-// building is the page of a nav item whose handlers are still to come.
-func (c *console) building(page string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		status := http.StatusOK
-		if r.Method != http.MethodGet {
-			status = http.StatusNotImplemented
-		}
-		c.render(w, r, page, status, nil)
-	}
 }
 
 // pathParam returns the path parameter name of r's route, decoded. The
@@ -271,6 +272,9 @@ func templateFuncs() template.FuncMap {
 	return template.FuncMap{
 		"when":    when,
 		"whenSet": whenSet,
+		// codeSpans shows the README's troubleshooting cells: backtick
+		// runs as <code>, the rest as text, all escaped.
+		"codeSpans": codeSpans,
 	}
 }
 

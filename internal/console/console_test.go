@@ -117,6 +117,7 @@ func newHarness(t *testing.T, d console.Deps) *harness {
 	if d.KeyAdmin == nil {
 		d.KeyAdmin = newKeyAdmin() // keys_test.go
 	}
+	fillPageDeps(&d, f)
 	mux := chi.NewRouter()
 	mux.Mount(console.Prefix, console.New(d))
 	return &harness{handler: mux, signIns: f}
@@ -514,5 +515,19 @@ func TestFlashShownOnceAfterAChange(t *testing.T) {
 	}
 	if gone := page.cookie("tokensvc_flash"); gone == nil || gone.MaxAge >= 0 {
 		t.Error("the forged flash cookie was not deleted")
+	}
+}
+
+// TestOversizedFormIsNotCalledExpired: a form over the size limit (a
+// pasted log file instead of a token) is refused for its size, not as a
+// form of an earlier session, and changes nothing.
+func TestOversizedFormIsNotCalledExpired(t *testing.T) {
+	h := newHarness(t, console.Deps{})
+	c := h.signIn(t, adminSecret)
+	csrf := csrfOf(t, h.do(t, request{method: "GET", path: "/console/inspect", cookies: []*http.Cookie{c}}).body)
+	form := url.Values{"csrf": {csrf}, "token": {strings.Repeat("a", 70<<10)}}
+	res := h.do(t, request{method: "POST", path: "/console/inspect", form: form, cookies: []*http.Cookie{c}})
+	if res.status != http.StatusRequestEntityTooLarge || !strings.Contains(res.body, "too large") {
+		t.Errorf("a 70 KiB form: %d; want 413 saying it is too large\n%s", res.status, res.body)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -56,6 +57,7 @@ type signInPage struct {
 // word, so that nobody can write on the page with a crafted link.
 var signInNotices = map[string]string{
 	"signedout": "You are signed out.",
+	"revoked":   "You revoked the API key you were signed in with, so your console session ended. Sign in with another admin API key.",
 	"ended":     "Your console session ended: it was idle for an hour, is 12 hours old, or its API key was revoked. Sign in again.",
 }
 
@@ -158,6 +160,10 @@ func (c *console) requireSession(next http.Handler) http.Handler {
 		r = r.WithContext(ctx)
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+			if err := r.ParseForm(); err != nil {
+				c.refuseForm(w, r, err)
+				return
+			}
 			if !validCSRF(r.PostFormValue("csrf"), s.CSRF) {
 				c.refuse(w, r, &failure{Status: http.StatusForbidden, Title: "Form expired",
 					Detail: "This form does not carry the token of your console session (it was opened in an earlier session, or on another site), so nothing was changed. Open the page again and resubmit."})
@@ -171,4 +177,16 @@ func (c *console) requireSession(next http.Handler) http.Handler {
 // validCSRF compares a posted token with the session's in constant time.
 func validCSRF(posted, want string) bool {
 	return want != "" && subtle.ConstantTimeCompare([]byte(posted), []byte(want)) == 1
+}
+
+// refuseForm answers a form that could not be read: too large (a pasted
+// log file instead of a token) or not a form at all. Nothing was changed.
+func (c *console) refuseForm(w http.ResponseWriter, r *http.Request, err error) {
+	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		c.refuse(w, r, &failure{Status: http.StatusRequestEntityTooLarge, Title: "Form too large",
+			Detail: "This form is too large to read (over " + strconv.Itoa(maxFormBytes>>10) + " KiB), so nothing was changed. A token is a few hundred bytes: paste the token alone."})
+		return
+	}
+	c.refuse(w, r, &failure{Status: http.StatusBadRequest, Title: "Unreadable form",
+		Detail: "This request is not a form the console can read, so nothing was changed. Open the page again and resubmit."})
 }

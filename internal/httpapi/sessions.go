@@ -101,7 +101,11 @@ func (a *api) logout(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-type sessionView struct {
+// SessionView is a login session as operators see it: GET
+// /v1/users/{user_id}/sessions answers with these, and the console's
+// sessions page shows them. ExpiresAt is when the session ended, for an
+// ended one, or else when it ends if it is not used again.
+type SessionView struct {
 	SessionID    string     `json:"session_id"`
 	UserID       string     `json:"user_id"`
 	CreatedAt    time.Time  `json:"created_at"`
@@ -117,19 +121,25 @@ func (a *api) listSessions(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	views := make([]sessionView, 0, len(ss))
+	writeJSON(w, http.StatusOK, struct {
+		Sessions []SessionView `json:"sessions"`
+	}{SessionViews(ss, a.sessions.Expiry)})
+}
+
+// SessionViews shows ss, expiry saying when a live session ends if it is
+// not used again (session.Sessions.Expiry).
+func SessionViews(ss []session.Session, expiry func(session.Session) time.Time) []SessionView {
+	views := make([]SessionView, 0, len(ss))
 	for _, s := range ss {
-		v := sessionView{SessionID: s.ID, UserID: s.UserID, CreatedAt: s.CreatedAt, LastUsedAt: s.LastUsedAt,
-			ExpiresAt: a.sessions.Expiry(s), RevokeReason: s.RevokeReason}
+		v := SessionView{SessionID: s.ID, UserID: s.UserID, CreatedAt: s.CreatedAt, LastUsedAt: s.LastUsedAt,
+			ExpiresAt: expiry(s), RevokeReason: s.RevokeReason}
 		if !s.RevokedAt.IsZero() {
 			at := s.RevokedAt
 			v.RevokedAt, v.ExpiresAt = &at, at
 		}
 		views = append(views, v)
 	}
-	writeJSON(w, http.StatusOK, struct {
-		Sessions []sessionView `json:"sessions"`
-	}{views})
+	return views
 }
 
 func (a *api) endSessions(w http.ResponseWriter, r *http.Request) {

@@ -5,6 +5,8 @@ import (
 
 	"github.com/tokensvc/tokensvc/internal/config"
 	"github.com/tokensvc/tokensvc/internal/console"
+	"github.com/tokensvc/tokensvc/internal/httpapi"
+	"github.com/tokensvc/tokensvc/internal/verify"
 )
 
 // consoleHandler is the operator console under cfg, or nil when
@@ -14,8 +16,13 @@ func (s *Server) consoleHandler(cfg config.Config) http.Handler {
 		return nil
 	}
 	return console.New(console.Deps{
-		SignIns:        s.apiKeys,
-		KeyAdmin:       s.rotator, // as httpapi.Deps.KeyAdmin: one way to change a key
+		SignIns:  s.apiKeys,
+		KeyAdmin: s.rotator, // as httpapi.Deps.KeyAdmin: one way to change a key
+		// The inspector answers as POST /v1/verify: the same rules,
+		// against the keys published at each request.
+		Verifier:       httpapi.PublishedVerifier{Rules: verifyRules(cfg), Keys: s.ring, Now: s.now},
+		Sessions:       s.sessions,
+		APIKeys:        s.apiKeys,
 		Logger:         s.log,
 		Now:            s.now,
 		TrustedProxies: cfg.TrustedProxies,
@@ -36,4 +43,10 @@ func (s *Server) consoleHealth() console.Health {
 		h.Webhooks = s.store
 	}
 	return h
+}
+
+// verifyRules are the profile rules tokens are verified by, under cfg:
+// POST /v1/verify's and the console inspector's.
+func verifyRules(cfg config.Config) verify.Verifier {
+	return verify.Verifier{Profile: cfg.Profile, SubjectKey: cfg.SubjectKey}
 }

@@ -28,7 +28,6 @@ import (
 	"github.com/tokensvc/tokensvc/internal/notify"
 	"github.com/tokensvc/tokensvc/internal/ratelimit"
 	"github.com/tokensvc/tokensvc/internal/session"
-	"github.com/tokensvc/tokensvc/internal/verify"
 )
 
 // Store is the persistence the service runs on, whichever backend it is.
@@ -179,7 +178,7 @@ func newServer(cfg config.Config, st Store, log *slog.Logger, now func() time.Ti
 		Logger:    log,
 		OpenAPI:   api.OpenAPI,
 		Now:       now,
-		Verifier:  verify.Verifier{Profile: cfg.Profile, SubjectKey: cfg.SubjectKey},
+		Verifier:  verifyRules(cfg),
 		PerAPIKey: ratelimit.NewKeyed("API key", cfg.PerAPIKeyRate, now),
 		PerUser:   ratelimit.NewKeyed("user", cfg.PerUserRate, now),
 		PerClient: ratelimit.NewKeyed("client address", cfg.PerClientRate, now),
