@@ -453,10 +453,20 @@ func (o *operator) apiKeyShownOnce() {
 		t.Errorf("the API keys page shows the secret again")
 	}
 	p.Screenshot("apikeys-desktop")
-	revoke := `form[action="/console/apikeys/` + created.ID + `/revoke"]`
-	p.Submit(revoke)
-	if p.Exists("#revoke-confirm-form") {
-		p.Submit("#revoke-confirm-form")
+	// Revoke… asks first; the answer's "Yes, revoke" does it.
+	p.Submit(`#apikeys-table form[action="/console/apikeys/` + created.ID + `/revoke"]`)
+	if !mints() {
+		t.Fatalf("the API key was revoked before the operator said yes")
+	}
+	if got := p.Text("#revoke-confirm"); !strings.Contains(got, created.ID) {
+		t.Errorf("the confirmation reads %q, want it to name %s", got, created.ID)
+	}
+	p.Submit("#revoke-confirm-form")
+	if got := flash(t, p); !strings.Contains(got, created.ID) {
+		t.Errorf("after revoking, the page says %q, want it to name %s", got, created.ID)
+	}
+	if got := p.Attr(`tr[data-apikey="`+created.ID+`"]`, "data-revoked"); got != "true" {
+		t.Errorf("the revoked key's row says data-revoked=%q", got)
 	}
 	if mints() {
 		t.Errorf("the revoked API key still mints")

@@ -120,6 +120,19 @@ func TestConsoleKeyboard(t *testing.T) {
 		p.Go(svc.console + "/" + page)
 		labelled(t, p, page)
 	}
+	// And the pages that answer a form: a verdict, a secret shown once.
+	token, err := svc.backend.Mint(t.Context(), "team/alice", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Go(svc.console + "/inspect")
+	p.Fill("#token", token.Token)
+	p.Submit("#inspect-form")
+	labelled(t, p, "inspect (a verdict)")
+	p.Go(svc.console + "/apikeys")
+	p.Fill(`form[action="/console/apikeys"] input[name="name"]`, "ios backend")
+	p.Submit(`form[action="/console/apikeys"]`)
+	labelled(t, p, "apikeys (a new key's secret)")
 }
 
 // typeText types s key by key into the focused field.
