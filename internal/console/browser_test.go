@@ -495,6 +495,13 @@ func (o *operator) auditTrail() {
 	if got := p.Text("#health-ready"); !strings.Contains(got, "Ready") {
 		t.Errorf("the health panel's readiness reads %q, want Ready", got)
 	}
+	// The panel's stylesheet applies at a desktop's width too (a merge
+	// once left it inside the phone-width block above it).
+	var display string
+	p.Eval(`getComputedStyle(document.querySelector("#health li")).display`, &display)
+	if display != "grid" {
+		t.Errorf("at a desktop's width the health lines are display:%s, want the panel's grid", display)
+	}
 	if n := countOf(t, p, "#health li"); n < 6 {
 		t.Errorf("the health panel has %d lines, want readiness, store, signer, rotation, unregistered keys, webhooks", n)
 	}
