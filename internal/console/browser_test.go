@@ -230,6 +230,7 @@ func (o *operator) signIn() {
 	if got := p.Location(); got != svc.console+"/signin" {
 		t.Fatalf("signed out, /console/keys led to %s, want the sign-in form", got)
 	}
+	fitsWidth(t, p, "signin")
 	p.Screenshot("signin-desktop")
 
 	p.Fill(`input[name="api_key"]`, "tks_wrong-0123456789abcdefghijklmnopqrstu")
@@ -297,6 +298,7 @@ func (o *operator) keysRoutine() {
 	if got := svc.keyOf(t, kid1).State; got != "retired" {
 		t.Errorf("after activating the next key, the first is %s, want retired", got)
 	}
+	fitsWidth(t, p, "keys")
 	p.Screenshot("keys-desktop")
 
 	// The inspector's tokens are signed by the key that signs now, before
@@ -359,6 +361,7 @@ func (o *operator) inspectTokens() {
 	if got := p.Text("#expiry"); !strings.Contains(got, "minute") && !strings.Contains(got, "hour") {
 		t.Errorf("a good token's expiry reads %q, want it in words", got)
 	}
+	fitsWidth(t, p, "inspect")
 	p.Screenshot("inspect-desktop")
 
 	time.Sleep(time.Until(o.expired.ExpiresAt.Add(10 * time.Millisecond)))
@@ -392,6 +395,7 @@ func (o *operator) endSessions() {
 	if got := p.Text("main"); !strings.Contains(got, "team/alice") || !strings.Contains(got, "active") {
 		t.Errorf("the lookup of team/alice shows %q, want the user's active session", got)
 	}
+	fitsWidth(t, p, "sessions")
 	p.Screenshot("sessions-desktop")
 	p.Submit(`form[action="/console/sessions/end"]`)
 	if got := flash(t, p); !strings.Contains(got, "1") {
@@ -452,6 +456,7 @@ func (o *operator) apiKeyShownOnce() {
 	if strings.Contains(p.Text("main"), secret) {
 		t.Errorf("the API keys page shows the secret again")
 	}
+	fitsWidth(t, p, "apikeys")
 	p.Screenshot("apikeys-desktop")
 	// Revoke… asks first; the answer's "Yes, revoke" does it.
 	p.Submit(`#apikeys-table form[action="/console/apikeys/` + created.ID + `/revoke"]`)
@@ -484,6 +489,7 @@ func (o *operator) auditTrail() {
 			t.Errorf("the audit page has no %s entry by the operator's API key %s", action, o.id)
 		}
 	}
+	fitsWidth(t, p, "audit")
 	p.Screenshot("audit-desktop")
 	all := countOf(t, p, "tr[data-action]")
 	p.Fill(`#audit-filters [name="action"]`, "key.revoke")
