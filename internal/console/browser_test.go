@@ -243,8 +243,12 @@ func (o *operator) signIn() {
 
 	signIn(t, p, svc)
 	o.id = p.Text(".whoami code")
-	if !strings.HasPrefix(o.id, "ak_") {
-		t.Fatalf("the header names the signed-in key %q, want its id ak_…", o.id)
+	apiKeys, err := svc.admin.APIKeys(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i := slices.IndexFunc(apiKeys, func(k tokenclient.APIKey) bool { return k.ID == o.id }); i < 0 || !strings.HasPrefix(operatorKey, apiKeys[i].Hint) {
+		t.Fatalf("the header names the signed-in key %q, want the id GET /v1/apikeys gives the operator's key", o.id)
 	}
 	checkSecurity(t, p)
 }
