@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/tokensvc/tokensvc/internal/keys"
 )
 
@@ -170,5 +172,22 @@ func BenchmarkSign(b *testing.B) {
 		if _, err := s.Sign(rand.Reader, digest[:], crypto.SHA256); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// tokensvc_signer_info is 1 with the process's signer as its label.
+func TestSignerInfo(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(keys.NewSignerInfo())
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(mfs) != 1 || mfs[0].GetName() != "tokensvc_signer_info" || len(mfs[0].GetMetric()) != 1 {
+		t.Fatalf("gathered %v", mfs)
+	}
+	m := mfs[0].GetMetric()[0]
+	if l := m.GetLabel(); len(l) != 1 || l[0].GetName() != "signer" || l[0].GetValue() != keys.SignerName() || m.GetGauge().GetValue() != 1 {
+		t.Errorf("tokensvc_signer_info = %v, want {signer=%q} 1", m, keys.SignerName())
 	}
 }
