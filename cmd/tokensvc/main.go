@@ -75,7 +75,7 @@ func commands() []command {
 		{"audit", "print the audit log: who changed what, when (admin API)", auditCommand},
 		{"healthcheck", "exit 0 if the service on TOKENSVC_ADDR answers /healthz (for container health checks)", healthcheck},
 		{"doctor", "check configuration, store, master key and keys; say what the dashboard needs", doctor},
-		{"version", "print the version", printVersion},
+		{"version", "print the version and what signs", printVersion},
 	}
 }
 
