@@ -1,11 +1,9 @@
 # syntax=docker/dockerfile:1
 
-# Build stage: the same flags as `make build`, so the image runs the release
-# binary: it signs through OpenSSL 3 (cgo; gcc is in this image, OpenSSL's
-# headers are added), linked against glibc and libcrypto.so.3.
+# Build stage: the same flags as `make build`. cgo (gcc is in this image)
+# lets the binary sign through OpenSSL 3, which it loads at run time
+# (libcrypto.so.3): no OpenSSL headers are needed to build it.
 FROM golang:1.26.10-bookworm AS build
-RUN apt-get update && apt-get install -y --no-install-recommends libssl-dev \
- && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Modules first, in their own layer: a code change does not re-download them.
 COPY go.mod go.sum ./
@@ -16,11 +14,13 @@ COPY . .
 # rev-parse --short HEAD); the build context has no .git to read it from.
 ARG VERSION=dev
 ARG COMMIT=
-RUN CGO_ENABLED=1 go build -tags openssl,netgo,osusergo -trimpath -ldflags "-s -w -X main.version=${VERSION} -X main.commit=${COMMIT}" -o /out/tokensvc ./cmd/tokensvc \
+RUN CGO_ENABLED=1 go build -tags netgo,osusergo -trimpath -ldflags "-s -w -X main.version=${VERSION} -X main.commit=${COMMIT}" -o /out/tokensvc ./cmd/tokensvc \
  && mkdir -p /out/data
 
-# Final stage: glibc and libssl3 (the same Debian release as the build
-# stage), no shell, no package manager, a non-root user (65532).
+# Final stage: glibc and libssl3, whose libcrypto.so.3 the binary signs
+# with (the same Debian release as the build stage), no shell, no package
+# manager, a non-root user (65532). Without libcrypto.so.3 it would sign
+# with crypto/rsa, and its log, version and metrics would say so.
 FROM gcr.io/distroless/base-debian12:nonroot
 ARG VERSION=dev
 ARG COMMIT=

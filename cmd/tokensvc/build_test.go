@@ -13,6 +13,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/tokensvc/tokensvc/internal/keys"
 )
 
 // patchedToolchain returns go.mod's toolchain line: the Go release every
@@ -208,7 +210,7 @@ func TestBuildsStampVersionAndCommit(t *testing.T) {
 	if err := run(t.Context(), []string{"version"}, func(string) string { return "" }, &buf, &buf); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"tokensvc v9.9.9\n", "\ncommit: abc1234\n", "\ngo:     " + runtime.Version() + "\n"} {
+	for _, want := range []string{"tokensvc v9.9.9\n", "\ncommit: abc1234\n", "\ngo:     " + runtime.Version() + "\n", "\nsigner: " + keys.SignerName() + "\n"} {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("tokensvc version printed %q, want a line %q", buf.String(), strings.TrimSpace(want))
 		}

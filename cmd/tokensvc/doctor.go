@@ -66,6 +66,7 @@ func (r *report) check(ctx context.Context, getenv func(string) string) {
 		kind = "PostgreSQL"
 	}
 	r.ok("configuration: valid (profile %s, %s, %s-%d keys, tokens up to %s)", cfg.Profile, kind, cfg.Alg, cfg.RSABits, cfg.MaxTokenTTL)
+	r.ok("signer: %s", keys.SignerName())
 	loose := storage.LoosePermissions(cfg)
 	for _, line := range loose {
 		r.fail("permissions: %s", line)

@@ -41,7 +41,7 @@ func checkLines(t *testing.T, out string, err error, want ...string) {
 func TestDoctor(t *testing.T) {
 	t.Run("fresh embedded store", func(t *testing.T) {
 		out, err := runDoctor(t, map[string]string{"TOKENSVC_DATA_DIR": filepath.Join(t.TempDir(), "data")})
-		checkLines(t, out, err, "✓ configuration: valid", "✓ store: no embedded store in")
+		checkLines(t, out, err, "✓ configuration: valid", "✓ signer: "+keys.SignerName()+"\n", "✓ store: no embedded store in")
 	})
 	t.Run("embedded store after first start", func(t *testing.T) {
 		// A directory serve creates: t.TempDir's own is readable by others.

@@ -14,6 +14,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+
+	"github.com/tokensvc/tokensvc/internal/keys"
 )
 
 // version and commit are stamped at build time by make and the Dockerfile,
@@ -73,7 +75,7 @@ func commands() []command {
 		{"audit", "print the audit log: who changed what, when (admin API)", auditCommand},
 		{"healthcheck", "exit 0 if the service on TOKENSVC_ADDR answers /healthz (for container health checks)", healthcheck},
 		{"doctor", "check configuration, store, master key and keys; say what the dashboard needs", doctor},
-		{"version", "print the version", printVersion},
+		{"version", "print the version and what signs", printVersion},
 	}
 }
 
@@ -219,7 +221,7 @@ func isBoolFlag(f *flag.Flag) bool {
 }
 
 func printVersion(_ context.Context, args []string, _ func(string) string, stdout, _ io.Writer) error {
-	fs := newFlagSet("version", "Usage: tokensvc version\n\nPrints the version, the commit it was built from and the Go release that built it.\n", stdout)
+	fs := newFlagSet("version", "Usage: tokensvc version\n\nPrints the version, the commit it was built from, the Go release that built it and what signs tokens.\n", stdout)
 	if ok, err := parseFlags(fs, args); !ok {
 		return err
 	}
@@ -230,6 +232,7 @@ func printVersion(_ context.Context, args []string, _ func(string) string, stdou
 	for _, line := range [][2]string{
 		{"commit", buildCommit(commit, info)},
 		{"go", runtime.Version()},
+		{"signer", keys.SignerName()},
 	} {
 		fmt.Fprintf(stdout, "%-7s %s\n", line[0]+":", line[1])
 	}

@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 
 	"github.com/tokensvc/tokensvc/internal/config"
+	"github.com/tokensvc/tokensvc/internal/keys"
 	"github.com/tokensvc/tokensvc/internal/logging"
 	"github.com/tokensvc/tokensvc/internal/server"
 	"github.com/tokensvc/tokensvc/internal/storage"
@@ -47,6 +48,7 @@ func serveWith(ctx context.Context, args []string, getenv func(string) string, s
 	log := logging.New(stderr, cfg.LogLevel, cfg.LogFormat)
 	info, _ := debug.ReadBuildInfo()
 	log.Info("tokensvc starting", "version", version, "commit", buildCommit(commit, info))
+	log.Info("signing with", "signer", keys.SignerName())
 
 	st, err := storage.Open(ctx, cfg, log)
 	if err != nil {

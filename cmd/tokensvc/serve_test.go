@@ -273,3 +273,21 @@ func TestServePurgesEndedSessions(t *testing.T) {
 		})
 	}
 }
+
+// TestServeSaysWhatSigns: the start-up log and the metrics name the signer
+// as keys.SignerName does, the one name version, doctor and the console
+// show too.
+func TestServeSaysWhatSigns(t *testing.T) {
+	svc := start(t, map[string]string{"TOKENSVC_DATA_DIR": filepath.Join(t.TempDir(), "data")})
+	name := keys.SignerName()
+	status, metrics := svc.request(t, "GET", "/metrics", "", "")
+	if want := `tokensvc_signer_info{signer="` + name + `"} 1`; status != http.StatusOK || !strings.Contains(string(metrics), want) {
+		t.Errorf("/metrics: %d, lacks %s", status, want)
+	}
+	if err := svc.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if want := `level=INFO msg="signing with" signer=` + strconv.Quote(name); !strings.Contains(svc.stderr.String(), want) {
+		t.Errorf("the log lacks %s:\n%s", want, svc.stderr.String())
+	}
+}

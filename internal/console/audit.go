@@ -329,7 +329,7 @@ func (c *console) signerLine() healthLine {
 	}
 	l.Text = "Key " + k.KID + " signs with " + k.SignedBy + "."
 	// A key OpenSSL refused signs with crypto/rsa, correct but slower.
-	l.Attention = k.SignedBy != keys.SignerImplementation
+	l.Attention = k.SignedBy != keys.SignerName()
 	return l
 }
 

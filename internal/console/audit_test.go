@@ -118,7 +118,7 @@ func (f *healthFakes) deps() console.Health {
 // healthy is a replica with nothing to do.
 func healthy() *healthFakes {
 	return &healthFakes{
-		active: &keys.Key{KID: "kid-one", SignedBy: keys.SignerImplementation},
+		active: &keys.Key{KID: "kid-one", SignedBy: keys.SignerName()},
 		health: keys.Health{Count: map[keys.State]int{keys.StateActive: 1}, UntilRotation: 30*24*time.Hour + 5*time.Hour},
 	}
 }
@@ -310,7 +310,7 @@ func TestHealthPanel(t *testing.T) {
 		{"all well", healthy, 200, map[string][2]string{
 			"health-ready":        {"ok", "Readiness Ready: /readyz answers 200."},
 			"health-store":        {"ok", "Store Reachable."},
-			"health-signer":       {"ok", "Signer Key kid-one signs with " + keys.SignerImplementation + "."},
+			"health-signer":       {"ok", "Signer Key kid-one signs with " + keys.SignerName() + "."},
 			"health-rotation":     {"ok", "Next rotation Due in 30 days 5 hours. Keys"},
 			"health-unregistered": {"ok", "Unregistered keys None: every published key is confirmed in the dashboard."},
 			"health-webhooks":     {"ok", "Webhook backlog Not configured: no webhook (TOKENSVC_WEBHOOK_URL is unset); events are kept in the store only."},

@@ -97,9 +97,10 @@ type Key struct {
 	Public    *rsa.PublicKey
 	// Signer signs with the private half; nil unless the key is active.
 	// It is made once, when the key is loaded, by the fastest signer this
-	// binary was built with (see signer_*.go).
+	// process has (see signer*.go).
 	Signer crypto.Signer
-	// SignedBy names the implementation behind Signer, for the logs.
+	// SignedBy names what is behind Signer: SignerName, or crypto/rsa and
+	// why, should this key have fallen back.
 	SignedBy  string
 	PublicPEM []byte
 	// PEMETag is a strong entity tag of PublicPEM.
@@ -219,8 +220,8 @@ func open(rec Record, sealer *Sealer, withPrivate bool) (*Key, error) {
 	if !priv.PublicKey.Equal(pub) {
 		return nil, fmt.Errorf("key %s: private key does not match its public key", rec.KID)
 	}
-	k.Signer, k.SignedBy = newSigner(rec.KID, der, priv)
 	clear(der)
+	k.Signer, k.SignedBy = newSigner(rec.KID, priv)
 	return k, nil
 }
 
@@ -236,14 +237,13 @@ func etag(body []byte) string {
 	return `"` + base64URL(sum[:16]) + `"`
 }
 
-// NewSigner returns priv as this build signs with it on the mint path, and
-// the name of the implementation; the load tool measures its raw rate.
+// NewSigner returns priv as this process signs with it on the mint path,
+// and the name of what signs (SignerName, or why this key fell back to
+// crypto/rsa); the load tool measures its raw rate.
 func NewSigner(priv *rsa.PrivateKey) (crypto.Signer, string, error) {
-	der, err := x509.MarshalPKCS8PrivateKey(priv)
-	if err != nil {
-		return nil, "", fmt.Errorf("encode private key: %w", err)
+	if err := priv.Validate(); err != nil {
+		return nil, "", fmt.Errorf("signer: %w", err)
 	}
-	s, by := newSigner("", der, priv)
-	clear(der)
+	s, by := newSigner("", priv)
 	return s, by, nil
 }

@@ -2,6 +2,19 @@ package keys
 
 import "github.com/prometheus/client_golang/prometheus"
 
+// NewSignerInfo returns the gauge tokensvc_signer_info{signer="…"}, always
+// 1, whose label is SignerName: a dashboard or alert sees which replicas
+// sign through OpenSSL and which fell back to crypto/rsa.
+func NewSignerInfo() prometheus.Collector {
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        "tokensvc_signer_info",
+		Help:        "Always 1; the signer label names what signs this replica's tokens (OpenSSL, or Go crypto/rsa and why).",
+		ConstLabels: prometheus.Labels{"signer": SignerName()},
+	})
+	g.Set(1)
+	return g
+}
+
 // HealthCollector exports the signing keys' Health as Prometheus gauges,
 // read once at each scrape. The server registers it beside its own series.
 type HealthCollector struct {

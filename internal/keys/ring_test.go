@@ -78,8 +78,8 @@ func TestRingLoadsAndPublishes(t *testing.T) {
 	}
 	// The active key signs with this build's signer, and what it signs
 	// verifies with the published half.
-	if active.SignedBy != keys.SignerImplementation {
-		t.Errorf("SignedBy = %q, want %q", active.SignedBy, keys.SignerImplementation)
+	if active.SignedBy != keys.SignerName() {
+		t.Errorf("SignedBy = %q, want %q", active.SignedBy, keys.SignerName())
 	}
 	digest := sha256.Sum256([]byte("payload"))
 	sig, err := active.Signer.Sign(rand.Reader, digest[:], crypto.SHA256)

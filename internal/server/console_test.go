@@ -165,7 +165,7 @@ func TestConsoleAuditPageReadsTheService(t *testing.T) {
 				`(bootstrap)</td>`,
 				`<li id="health-ready" class="health-line health-ok">`,
 				`<li id="health-store" class="health-line health-ok">`,
-				"signs with " + keys.SignerImplementation,
+				"signs with " + keys.SignerName(),
 				`<li id="health-rotation" class="health-line health-ok">`,
 				`<li id="health-webhooks"`,
 				tc.webhook,

@@ -153,7 +153,7 @@ func newServer(cfg config.Config, st Store, log *slog.Logger, now func() time.Ti
 	}
 
 	metrics := httpapi.NewMetrics(reg)
-	reg.MustRegister(keys.NewHealthCollector(s.rotator.Health, httpapi.Directions{}))
+	reg.MustRegister(keys.NewHealthCollector(s.rotator.Health, httpapi.Directions{}), keys.NewSignerInfo())
 	minter := issuer.New(s.ring, now, issuer.Settings{
 		Profile:     cfg.Profile,
 		SubjectKey:  cfg.SubjectKey,

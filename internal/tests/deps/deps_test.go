@@ -55,8 +55,8 @@ var rules = []struct {
 }
 
 // buildTags are the tag sets the binaries are built with: the default
-// (build-purego, the tests) and the release build's.
-var buildTags = []string{"", "openssl,netgo,osusergo"}
+// (the tests) and make build's.
+var buildTags = []string{"", "netgo,osusergo"}
 
 func TestForbiddenImports(t *testing.T) {
 	for _, r := range rules {
