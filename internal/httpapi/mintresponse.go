@@ -11,15 +11,17 @@ import (
 // flight, reused, instead of an encoder and its state per mint.
 var mintBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
-// writeMint answers a mint with resp, byte for byte as writeJSON would,
-// without reflection: the answer is a mint's whole body, and encoding/json
-// spent more time on it than the rest of the handler chain together.
+// writeMint answers a mint with resp, marked not to be stored, byte for
+// byte as writeJSON would but without reflection: the answer is a mint's
+// whole body, and encoding/json spent more time on it than the rest of the
+// handler chain together.
 // Strings that would need escaping (none do: tokens, kids and algorithm
 // names are base64url and letters) and times encoding/json refuses go the
 // general way.
 func writeMint(w http.ResponseWriter, resp mintResponse) {
 	y := resp.ExpiresAt.Year()
 	if !plainJSON(resp.Token) || !plainJSON(resp.TokenType) || !plainJSON(resp.KID) || !plainJSON(resp.Alg) || y < 0 || y > 9999 {
+		w.Header()["Cache-Control"] = noStoreValue
 		writeJSON(w, http.StatusOK, resp)
 		return
 	}
@@ -37,7 +39,9 @@ func writeMint(w http.ResponseWriter, resp mintResponse) {
 	b = append(b, `","expires_in":`...)
 	b = strconv.AppendInt(b, resp.ExpiresIn, 10)
 	b = append(b, "}\n"...)
-	w.Header().Set("Content-Type", "application/json")
+	h := w.Header()
+	h["Content-Type"] = jsonContentTypeValue
+	h["Cache-Control"] = noStoreValue
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(b)
 	*bp = b
@@ -45,6 +49,14 @@ func writeMint(w http.ResponseWriter, resp mintResponse) {
 		mintBuffers.Put(bp)
 	}
 }
+
+// The values of the mint answer's headers, shared by every answer: Header.Set
+// would make a slice per response. net/http only reads them, and Add
+// appends to a full slice, which copies it.
+var (
+	jsonContentTypeValue = []string{"application/json"}
+	noStoreValue         = []string{"no-store"}
+)
 
 // plainJSON reports whether encoding/json writes s between quotes as it
 // is: printable ASCII without the characters it escapes.

@@ -62,7 +62,6 @@ func (a *api) mintToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.metrics.tokenIssued("ok")
-	w.Header().Set("Cache-Control", "no-store")
 	writeMint(w, mintResponseOf(tok))
 }
 
