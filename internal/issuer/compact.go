@@ -53,7 +53,12 @@ func (i *Issuer) headerFor(key *keys.Key) (*signingHeader, error) {
 
 // scratch holds the buffers one mint writes into; they are pooled because
 // every mint needs the same few hundred bytes.
-type scratch struct{ payload, token []byte }
+type scratch struct {
+	payload, token []byte
+	// digest holds the signing input's hash: the signer takes a slice, and a
+	// digest on the stack would move to the heap to make one.
+	digest [sha512.Size]byte
+}
 
 var scratches = sync.Pool{New: func() any { return &scratch{payload: make([]byte, 0, 512), token: make([]byte, 0, 1024)} }}
 
@@ -71,11 +76,14 @@ func putScratch(s *scratch) {
 // digest of alg's hash, signed PKCS #1 v1.5 as RS256 and RS512 require
 // (a crypto.Hash as the options asks crypto/rsa and the OpenSSL signer for
 // exactly that).
-func signInput(signer crypto.Signer, hash crypto.Hash, input []byte) ([]byte, error) {
+func signInput(signer crypto.Signer, hash crypto.Hash, input []byte, digest *[sha512.Size]byte) ([]byte, error) {
+	var d []byte
 	if hash == crypto.SHA512 {
-		d := sha512.Sum512(input)
-		return signer.Sign(rand.Reader, d[:], hash)
+		*digest = sha512.Sum512(input)
+		d = digest[:]
+	} else {
+		sum := sha256.Sum256(input)
+		d = append(digest[:0], sum[:]...)
 	}
-	d := sha256.Sum256(input)
-	return signer.Sign(rand.Reader, d[:], hash)
+	return signer.Sign(rand.Reader, d, hash)
 }

@@ -147,10 +147,14 @@ func (i *Issuer) Issue(req Request) (Token, error) {
 
 // identity is what makes two requests identical: user, lifetime and claims.
 func identity(req Request) (string, error) {
-	id := req.UserID + "\x00" + strconv.FormatInt(int64(req.TTL), 10)
+	// Built in one buffer: the common case, no claims, is one allocation.
+	var buf [128]byte
+	b := append(append(buf[:0], req.UserID...), 0)
+	b = strconv.AppendInt(b, int64(req.TTL), 10)
 	if len(req.Claims) == 0 {
-		return id, nil
+		return string(b), nil
 	}
+	id := string(b)
 	// encoding/json sorts map keys, so equal claims encode equally.
 	claims, err := json.Marshal(req.Claims)
 	if err != nil {
@@ -187,7 +191,7 @@ func (i *Issuer) sign(req Request) (Token, error) {
 	tok := append(s.token[:0], hdr.prefix...)
 	tok = b64.AppendEncode(tok, s.payload)
 	start := time.Now()
-	sig, err := signInput(key.Signer, hdr.hash, tok)
+	sig, err := signInput(key.Signer, hdr.hash, tok, &s.digest)
 	i.observeSign(time.Since(start))
 	if err != nil {
 		return Token{}, fmt.Errorf("issue token: sign with %s: %w", key.KID, err)
