@@ -199,6 +199,41 @@ func TestIssueWithoutActiveKey(t *testing.T) {
 	}
 }
 
+// TestIssueRS512 signs with an RS512 key, the other algorithm keys may
+// have: the token verifies with a different JWT library as RS512 and its
+// header names the algorithm and the key.
+func TestIssueRS512(t *testing.T) {
+	master := make([]byte, keys.MasterKeySize)
+	rand.Read(master)
+	sealer, err := keys.NewSealer(master)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := keys.Generate("RS512", 2048, keys.StateActive, time.Now(), sealer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := keys.OpenRecord(rec, sealer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	iss := issuer.New(fixedSource{key}, time.Now, issuer.Settings{Profile: profile.Braze, DefaultTTL: time.Hour, MaxTTL: time.Hour}, nil)
+	tok, err := iss.Issue(issuer.Request{UserID: "u-512"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.Alg != "RS512" {
+		t.Errorf("alg = %s, want RS512", tok.Alg)
+	}
+	parsed, err := jwt.Parse(tok.Token, func(*jwt.Token) (any, error) { return key.Public, nil }, jwt.WithValidMethods([]string{"RS512"}))
+	if err != nil {
+		t.Fatalf("independent verification: %v", err)
+	}
+	if h := parsed.Header; h["alg"] != "RS512" || h["kid"] != key.KID || h["typ"] != "JWT" || len(h) != 3 {
+		t.Errorf("header = %v", h)
+	}
+}
+
 // BenchmarkIssue measures one mint in process: claims, signature, encoding.
 func BenchmarkIssue(b *testing.B) {
 	k, err := testKeys()
