@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"sync"
 
 	"github.com/tokensvc/tokensvc/internal/strictjson"
 )
@@ -30,15 +31,16 @@ const maxJSONDepth = 32
 // a body over MaxBodyBytes and a non-JSON Content-Type are refused, each
 // with the problem that says which.
 func decodeJSON(r *http.Request, dst any) error {
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mt != "application/json" {
+	if !jsonContentType(r.Header.Get("Content-Type")) {
 		return newProblem(http.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported media type",
 			"send the body as JSON with the header Content-Type: application/json")
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxBodyBytes))
+	bp := bodyBuffers.Get().(*[]byte)
+	defer putBodyBuffer(bp)
+	body, err := readBody(r.Body, (*bp)[:0])
+	*bp = body
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
+		if errors.Is(err, errBodyTooLarge) {
 			return newProblem(http.StatusRequestEntityTooLarge, "body-too-large", "Body too large",
 				fmt.Sprintf("the request body must be at most %d bytes", MaxBodyBytes))
 		}
@@ -57,6 +59,54 @@ func decodeJSON(r *http.Request, dst any) error {
 		return jsonProblem(err)
 	}
 	return nil
+}
+
+// jsonContentType reports whether a Content-Type names JSON. The header
+// every client sends is compared first: parsing it allocates the map of
+// its parameters on every request.
+func jsonContentType(ct string) bool {
+	if ct == "application/json" {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && mt == "application/json"
+}
+
+// bodyBuffers hold request bodies while they are checked and decoded:
+// what is decoded is copied out of them, so one serves request after
+// request.
+var bodyBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// putBodyBuffer returns a buffer to the pool unless a big body grew it.
+func putBodyBuffer(bp *[]byte) {
+	if cap(*bp) <= 16<<10 {
+		bodyBuffers.Put(bp)
+	}
+}
+
+var errBodyTooLarge = errors.New("request body too large")
+
+// readBody appends body to buf, as io.ReadAll over http.MaxBytesReader
+// would without their allocations: it reads at most MaxBodyBytes+1 bytes
+// and refuses the body with errBodyTooLarge if there were more than
+// MaxBodyBytes.
+func readBody(body io.Reader, buf []byte) ([]byte, error) {
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		room := min(cap(buf), MaxBodyBytes+1)
+		n, err := body.Read(buf[len(buf):room])
+		buf = buf[:len(buf)+n]
+		switch {
+		case len(buf) > MaxBodyBytes:
+			return buf, errBodyTooLarge
+		case err == io.EOF:
+			return buf, nil
+		case err != nil:
+			return buf, err
+		}
+	}
 }
 
 // decodeOptionalJSON is decodeJSON for a body the client may leave out:

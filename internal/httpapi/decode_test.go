@@ -3,9 +3,13 @@ package httpapi
 import (
 	"encoding/json"
 	"errors"
+	"io"
+	"mime"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 func decodeBody(body string) error {
@@ -222,5 +226,52 @@ func TestDecodeTypeErrorsNameFieldAndType(t *testing.T) {
 	r.Header.Set("Content-Type", "application/json")
 	if err := decodeJSON(r, &req); err != nil || req.TTLSeconds != nil {
 		t.Fatalf("ttl_seconds null: %v", err)
+	}
+}
+
+// TestReadBodyAsMaxBytesReader: readBody accepts, refuses and fails where
+// io.ReadAll over http.MaxBytesReader does, with the same bytes.
+func TestReadBodyAsMaxBytesReader(t *testing.T) {
+	broken := errors.New("connection reset")
+	for _, size := range []int{0, 1, 1023, 1024, 1025, MaxBodyBytes - 1, MaxBodyBytes, MaxBodyBytes + 1, 100 << 10} {
+		body := strings.Repeat("x", size)
+		readers := map[string]func() io.Reader{
+			"whole":      func() io.Reader { return strings.NewReader(body) },
+			"byte":       func() io.Reader { return iotest.OneByteReader(strings.NewReader(body)) },
+			"data+EOF":   func() io.Reader { return iotest.DataErrReader(strings.NewReader(body)) },
+			"then error": func() io.Reader { return io.MultiReader(strings.NewReader(body), iotest.ErrReader(broken)) },
+		}
+		for name, reader := range readers {
+			want, wantErr := io.ReadAll(http.MaxBytesReader(nil, io.NopCloser(reader()), MaxBodyBytes))
+			got, err := readBody(reader(), make([]byte, 0, 16))
+			var tooBig *http.MaxBytesError
+			switch {
+			case errors.As(wantErr, &tooBig):
+				if !errors.Is(err, errBodyTooLarge) {
+					t.Errorf("%d bytes, %s: err = %v, want too large", size, name, err)
+				}
+			case wantErr != nil:
+				if !errors.Is(err, broken) {
+					t.Errorf("%d bytes, %s: err = %v, want %v", size, name, err, wantErr)
+				}
+			case err != nil || string(got) != string(want):
+				t.Errorf("%d bytes, %s: read %d bytes, %v; want %d bytes", size, name, len(got), err, len(want))
+			}
+		}
+	}
+}
+
+func TestJSONContentType(t *testing.T) {
+	for ct, want := range map[string]bool{
+		"application/json": true, "application/json; charset=utf-8": true, "Application/JSON": true,
+		"application/json;": true, "": false, "text/plain": false, "application/jsonx": false, "application/json; charset": false,
+	} {
+		mt, _, err := mime.ParseMediaType(ct)
+		if parsed := err == nil && mt == "application/json"; parsed != want {
+			t.Fatalf("case %q: mime says %v, the table %v", ct, parsed, want)
+		}
+		if got := jsonContentType(ct); got != want {
+			t.Errorf("jsonContentType(%q) = %v, want %v", ct, got, want)
+		}
 	}
 }

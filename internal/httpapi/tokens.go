@@ -62,8 +62,7 @@ func (a *api) mintToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.metrics.tokenIssued("ok")
-	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, mintResponseOf(tok))
+	writeMint(w, mintResponseOf(tok))
 }
 
 func mintResponseOf(tok issuer.Token) mintResponse {

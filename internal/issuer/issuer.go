@@ -5,18 +5,17 @@ package issuer
 
 import (
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/lestrrat-go/jwx/v2/jws"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/tokensvc/tokensvc/internal/keys"
@@ -78,6 +77,8 @@ type Issuer struct {
 	identical singleflight.Group
 	// inFlight holds a token per signature under way; nil: no cap.
 	inFlight chan struct{}
+	// header is the encoded JWS header of the key that signed last.
+	header atomic.Pointer[signingHeader]
 }
 
 // New returns an Issuer signing with keys from src at the time now gives.
@@ -146,10 +147,14 @@ func (i *Issuer) Issue(req Request) (Token, error) {
 
 // identity is what makes two requests identical: user, lifetime and claims.
 func identity(req Request) (string, error) {
-	id := req.UserID + "\x00" + strconv.FormatInt(int64(req.TTL), 10)
+	// Built in one buffer: the common case, no claims, is one allocation.
+	var buf [128]byte
+	b := append(append(buf[:0], req.UserID...), 0)
+	b = strconv.AppendInt(b, int64(req.TTL), 10)
 	if len(req.Claims) == 0 {
-		return id, nil
+		return string(b), nil
 	}
+	id := string(b)
 	// encoding/json sorts map keys, so equal claims encode equally.
 	claims, err := json.Marshal(req.Claims)
 	if err != nil {
@@ -158,9 +163,19 @@ func identity(req Request) (string, error) {
 	return id + "\x00" + string(claims), nil
 }
 
-// sign builds and signs the token for a validated request.
+// sign builds and signs the token for a validated request. The header
+// comes encoded from the key's cache; payload and token are written into
+// pooled buffers, so the only allocations left are the signature's own and
+// the token's string.
 func (i *Issuer) sign(req Request) (Token, error) {
 	key, err := i.keys.Active()
+	if err != nil {
+		return Token{}, fmt.Errorf("issue token: %w", err)
+	}
+	if key.Signer == nil {
+		return Token{}, fmt.Errorf("issue token: key %s has no private half to sign with", key.KID)
+	}
+	hdr, err := i.headerFor(key)
 	if err != nil {
 		return Token{}, fmt.Errorf("issue token: %w", err)
 	}
@@ -168,25 +183,24 @@ func (i *Issuer) sign(req Request) (Token, error) {
 	// the response match exp in the token exactly.
 	now := i.now().UTC().Truncate(time.Second)
 	exp := now.Add(req.TTL)
-	payload, err := i.payload(req, now, exp)
-	if err != nil {
+	s := scratches.Get().(*scratch)
+	defer putScratch(s)
+	if s.payload, err = i.appendPayload(s.payload[:0], req, now, exp); err != nil {
 		return Token{}, fmt.Errorf("issue token: %w", err)
 	}
-	hdr := jws.NewHeaders()
-	if err := hdr.Set(jws.TypeKey, "JWT"); err != nil {
-		return Token{}, fmt.Errorf("issue token: %w", err)
-	}
-	if err := hdr.Set(jws.KeyIDKey, key.KID); err != nil {
-		return Token{}, fmt.Errorf("issue token: %w", err)
-	}
+	tok := append(s.token[:0], hdr.prefix...)
+	tok = b64.AppendEncode(tok, s.payload)
 	start := time.Now()
-	signed, err := jws.Sign(payload, jws.WithKey(key.Alg, key.Signer, jws.WithProtectedHeaders(hdr)))
+	sig, err := signInput(key.Signer, hdr.hash, tok, &s.digest)
 	i.observeSign(time.Since(start))
 	if err != nil {
 		return Token{}, fmt.Errorf("issue token: sign with %s: %w", key.KID, err)
 	}
+	tok = append(tok, '.')
+	tok = b64.AppendEncode(tok, sig)
+	s.token = tok
 	return Token{
-		Token:     string(signed),
+		Token:     string(tok),
 		KID:       key.KID,
 		Alg:       key.Alg.String(),
 		IssuedAt:  now,
@@ -228,22 +242,23 @@ func (i *Issuer) validate(req *Request) error {
 	return nil
 }
 
-// payload encodes the claims in a fixed order: sub, iat, exp, jti, iss,
-// aud, then the caller's extra claims by name.
-func (i *Issuer) payload(req Request, iat, exp time.Time) ([]byte, error) {
-	jti, err := newJTI()
-	if err != nil {
-		return nil, err
+// appendPayload appends the claims to buf in a fixed order: sub, iat, exp,
+// jti, iss, aud, then the caller's extra claims by name. Strings are
+// written as encoding/json writes them; only the extra claims' values,
+// which may be anything, go through encoding/json.
+func (i *Issuer) appendPayload(buf []byte, req Request, iat, exp time.Time) ([]byte, error) {
+	var jti [16]byte // 128 random bits: two tokens never share an id
+	if _, err := rand.Read(jti[:]); err != nil {
+		return nil, fmt.Errorf("jti: %w", err)
 	}
-	buf := make([]byte, 0, 256)
 	buf = append(buf, `{"sub":`...)
 	if i.settings.Profile == profile.Braze {
-		buf = appendJSON(buf, req.UserID)
+		buf = appendJSONString(buf, req.UserID)
 	} else {
 		buf = append(buf, `{"key":`...)
-		buf = appendJSON(buf, i.settings.SubjectKey)
+		buf = appendJSONString(buf, i.settings.SubjectKey)
 		buf = append(buf, `,"value":`...)
-		buf = appendJSON(buf, req.UserID)
+		buf = appendJSONString(buf, req.UserID)
 		buf = append(buf, '}')
 	}
 	buf = append(buf, `,"iat":`...)
@@ -251,15 +266,18 @@ func (i *Issuer) payload(req Request, iat, exp time.Time) ([]byte, error) {
 	buf = append(buf, `,"exp":`...)
 	buf = strconv.AppendInt(buf, exp.Unix(), 10)
 	buf = append(buf, `,"jti":"`...)
-	buf = append(buf, jti...)
+	buf = b64.AppendEncode(buf, jti[:])
 	buf = append(buf, '"')
 	if i.settings.Issuer != "" {
 		buf = append(buf, `,"iss":`...)
-		buf = appendJSON(buf, i.settings.Issuer)
+		buf = appendJSONString(buf, i.settings.Issuer)
 	}
 	if i.settings.Audience != "" {
 		buf = append(buf, `,"aud":`...)
-		buf = appendJSON(buf, i.settings.Audience)
+		buf = appendJSONString(buf, i.settings.Audience)
+	}
+	if len(req.Claims) == 0 {
+		return append(buf, '}'), nil
 	}
 	names := make([]string, 0, len(req.Claims))
 	for name := range req.Claims {
@@ -272,24 +290,9 @@ func (i *Issuer) payload(req Request, iat, exp time.Time) ([]byte, error) {
 			return nil, &FieldError{"claims", fmt.Sprintf("claim %q cannot be encoded as JSON: %v", name, err)}
 		}
 		buf = append(buf, ',')
-		buf = appendJSON(buf, name)
+		buf = appendJSONString(buf, name)
 		buf = append(buf, ':')
 		buf = append(buf, v...)
 	}
 	return append(buf, '}'), nil
-}
-
-// appendJSON appends s as a JSON string. Marshalling a string cannot fail.
-func appendJSON(buf []byte, s string) []byte {
-	b, _ := json.Marshal(s)
-	return append(buf, b...)
-}
-
-// newJTI returns 128 random bits, enough that two tokens never share an id.
-func newJTI() (string, error) {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", fmt.Errorf("jti: %w", err)
-	}
-	return base64.RawURLEncoding.EncodeToString(b[:]), nil
 }

@@ -1,10 +1,13 @@
 package issuer_test
 
 import (
+	"bytes"
+	"crypto"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"io"
 	"runtime"
 	"strconv"
 	"strings"
@@ -196,6 +199,41 @@ func TestIssueWithoutActiveKey(t *testing.T) {
 	}
 }
 
+// TestIssueRS512 signs with an RS512 key, the other algorithm keys may
+// have: the token verifies with a different JWT library as RS512 and its
+// header names the algorithm and the key.
+func TestIssueRS512(t *testing.T) {
+	master := make([]byte, keys.MasterKeySize)
+	rand.Read(master)
+	sealer, err := keys.NewSealer(master)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := keys.Generate("RS512", 2048, keys.StateActive, time.Now(), sealer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := keys.OpenRecord(rec, sealer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	iss := issuer.New(fixedSource{key}, time.Now, issuer.Settings{Profile: profile.Braze, DefaultTTL: time.Hour, MaxTTL: time.Hour}, nil)
+	tok, err := iss.Issue(issuer.Request{UserID: "u-512"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.Alg != "RS512" {
+		t.Errorf("alg = %s, want RS512", tok.Alg)
+	}
+	parsed, err := jwt.Parse(tok.Token, func(*jwt.Token) (any, error) { return key.Public, nil }, jwt.WithValidMethods([]string{"RS512"}))
+	if err != nil {
+		t.Fatalf("independent verification: %v", err)
+	}
+	if h := parsed.Header; h["alg"] != "RS512" || h["kid"] != key.KID || h["typ"] != "JWT" || len(h) != 3 {
+		t.Errorf("header = %v", h)
+	}
+}
+
 // BenchmarkIssue measures one mint in process: claims, signature, encoding.
 func BenchmarkIssue(b *testing.B) {
 	k, err := testKeys()
@@ -299,4 +337,36 @@ func waitInSingleflight(want int, limit time.Duration) int {
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// BenchmarkIssueNoRSA is BenchmarkIssue with a signer that costs nothing:
+// what is left is the issuer's own work around the signature.
+func BenchmarkIssueNoRSA(b *testing.B) {
+	k, err := testKeys()
+	if err != nil {
+		b.Fatal(err)
+	}
+	fake := *k
+	fake.Signer = fixedSigner{k.Public}
+	iss := issuer.New(fixedSource{&fake}, time.Now, issuer.Settings{Profile: profile.MoEngage, SubjectKey: "uid", DefaultTTL: time.Hour, MaxTTL: time.Hour}, nil)
+	var user int64
+	b.ReportAllocs()
+	for b.Loop() {
+		user++
+		if _, err := iss.Issue(issuer.Request{UserID: "user-" + strconv.FormatInt(user, 10)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// fixedSigner "signs" with a fixed 256-byte value, the size of an RSA-2048
+// signature: benchmarks use it to measure everything but the signature.
+type fixedSigner struct{ pub crypto.PublicKey }
+
+var fixedSignature = bytes.Repeat([]byte{0xA5}, 256)
+
+func (s fixedSigner) Public() crypto.PublicKey { return s.pub }
+
+func (fixedSigner) Sign(io.Reader, []byte, crypto.SignerOpts) ([]byte, error) {
+	return fixedSignature, nil
 }
