@@ -24,7 +24,9 @@ type opensslSpeed struct {
 
 // runOpensslSpeed runs `openssl speed -seconds N -multi 1 rsa2048`. -multi 1
 // forks one worker, so the figure is one core's, whatever else the machine
-// has; it should run while the server is idle.
+// has; it should run while the server is idle. Without -elapsed, openssl
+// speed divides by its CPU user time, not wall time: its µs per sign is CPU
+// time, like the server's CPU per token it is compared with.
 func runOpensslSpeed(ctx context.Context, seconds int) (opensslSpeed, error) {
 	args := []string{"speed", "-seconds", strconv.Itoa(seconds), "-multi", "1", "rsa2048"}
 	out, err := exec.CommandContext(ctx, "openssl", args...).Output()

@@ -88,7 +88,10 @@ func printGoals(w io.Writer, first func(string) *runResult, ossl *opensslSpeed) 
 		if known {
 			verdict = map[bool]string{true: "met", false: "NOT MET"}[met]
 		}
-		fmt.Fprintf(w, "- %s: %s — %s\n", name, figure, verdict)
+		if figure != "" {
+			name += ": " + figure
+		}
+		fmt.Fprintf(w, "- %s — %s\n", name, verdict)
 	}
 	if readme != nil && node != nil && node.Throughput > 0 {
 		x := readme.Throughput / node.Throughput
@@ -105,11 +108,11 @@ func printGoals(w io.Writer, first func(string) *runResult, ossl *opensslSpeed) 
 	for _, l := range []string{labelReadmeOpen, labelCgo0Open} {
 		name := "p99 at half the peak, open loop, ≤ 5 ms (" + strings.TrimSuffix(l, "-open") + ")"
 		if run := first(l); run != nil {
-			fig := fmt.Sprintf("%.2f ms at %.0f/s (p50 %.2f, p90 %.2f)", run.P99, run.Rate, run.P50, run.P90)
+			fig := fmt.Sprintf("%.2f ms at %s/s (p50 %.2f, p90 %.2f)", run.P99, thousands(run.Rate), run.P50, run.P90)
 			if run.Unsent > 0 {
-				fig += fmt.Sprintf(", %d requests unsent at the end", run.Unsent)
+				fig += fmt.Sprintf(", %d unsent at the end (in p99 with the time they waited)", run.Unsent)
 			}
-			goal(name, fig, run.P99 <= goalP99HalfPeakMS && run.Unsent == 0, true)
+			goal(name, fig, run.P99 <= goalP99HalfPeakMS, true) // unsent requests are in p99 already
 		} else {
 			goal(name, "", false, false)
 		}
