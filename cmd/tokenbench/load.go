@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
 	"slices"
 	"strconv"
 	"sync"
@@ -46,6 +47,11 @@ type serverUse struct {
 	// HWMKiB is VmHWM at its end, the process's peak since it started.
 	MaxRSSKiB int64 `json:"max_rss_kib"`
 	HWMKiB    int64 `json:"hwm_kib"`
+	// LoadCores is tokenbench's own CPU over the period's wall time;
+	// OtherCores what every other process took: on an idle machine about
+	// 0, and when not, the period measured other work too.
+	LoadCores  float64 `json:"load_tool_cores"`
+	OtherCores float64 `json:"other_cores"`
 }
 
 // worker sends one kind of request over its own connection; refresh
@@ -213,12 +219,15 @@ func load(ctx context.Context, o options, progress io.Writer) (runResult, error)
 	beganAt.Store(began.UnixNano())
 	measuring.Store(true)
 	var use *serverUse
-	var cpu0 time.Duration
+	var cpu0, self0, busy0 time.Duration
+	self := serverProc{pid: os.Getpid(), root: o.server.rootOr()}
 	if o.server != nil {
 		var err error
 		if cpu0, err = o.server.cpu(); err != nil {
 			return runResult{}, err
 		}
+		self0, _ = self.cpu()
+		busy0, _ = machineBusy(o.server.root)
 		use = &serverUse{PID: o.server.pid}
 	}
 	sampleMemory := func() {
@@ -242,13 +251,15 @@ func load(ctx context.Context, o options, progress io.Writer) (runResult, error)
 	tick.Stop()
 	end := time.Now()
 	elapsed := end.Sub(began)
-	var cpu1 time.Duration
+	var cpu1, self1, busy1 time.Duration
 	if use != nil {
 		sampleMemory()
 		var err error
 		if cpu1, err = o.server.cpu(); err != nil {
 			return runResult{}, err
 		}
+		self1, _ = self.cpu()
+		busy1, _ = machineBusy(o.server.root)
 	}
 	wg.Wait()
 	fmt.Fprintln(progress)
@@ -277,6 +288,10 @@ func load(ctx context.Context, o options, progress io.Writer) (runResult, error)
 			use.CPUPerOK = float64((cpu1 - cpu0).Microseconds()) / float64(ok)
 		}
 		use.Cores = (cpu1 - cpu0).Seconds() / elapsed.Seconds()
+		use.LoadCores = (self1 - self0).Seconds() / elapsed.Seconds()
+		if busy1 > 0 && busy0 > 0 {
+			use.OtherCores = max(0, (busy1-busy0).Seconds()/elapsed.Seconds()-use.Cores-use.LoadCores)
+		}
 		res.Server = use
 	}
 	if n := len(latencies); n > 0 {

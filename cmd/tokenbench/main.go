@@ -32,17 +32,24 @@ func main() {
 }
 
 const usage = `Usage: tokenbench [flags]
+       tokenbench --summary REPORT.json...
 
 Sends mint (or refresh) requests to a running tokensvc at a fixed
 concurrency, or at a fixed rate, for a duration; reports throughput,
-latency percentiles and errors by status, and measures in the same run the
-raw RSA signing rate of this machine for the same key size, with the ratio
-of the two. --sweep runs several concurrencies and --svg draws throughput
-and p99 against concurrency.
+latency percentiles and errors by status, and the server's CPU per answer
+and memory, read from /proc for the server's process (--pid, or the one
+listening on --url's port). Open loop (--rate), latency counts from when
+each request was due, not when it was sent. --openssl runs openssl speed
+on one core first, the signing time CPU per token is compared with; the
+raw RSA signing rate of this binary's signer is measured unless
+--skip-raw. --sweep runs several concurrencies and --svg draws throughput
+and p99 against concurrency. --summary prints issue 19's table and goals
+from the --json reports docs/perf/run.sh writes.
 
 Examples:
   TOKENSVC_API_KEY=tks_... tokenbench --concurrency 8 --duration 20s
-  tokenbench --rate 400 --duration 30s --json
+  tokenbench --pid 1234 --openssl --concurrency 8 --skip-raw
+  tokenbench --rate 400 --concurrency 32 --duration 30s --json
   tokenbench --sweep 1,2,4,8,16,32 --duration 10s --svg docs/throughput.svg
   tokenbench --endpoint jwks --concurrency 16
 

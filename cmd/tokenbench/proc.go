@@ -24,6 +24,14 @@ type serverProc struct {
 	root string // "/proc", or a test's directory shaped like it
 }
 
+// rootOr is p's /proc, or the real one when p is nil.
+func (p *serverProc) rootOr() string {
+	if p == nil || p.root == "" {
+		return "/proc"
+	}
+	return p.root
+}
+
 // cpu is the process's user and system CPU time so far, all threads.
 func (p serverProc) cpu() (time.Duration, error) {
 	b, err := os.ReadFile(filepath.Join(p.root, strconv.Itoa(p.pid), "stat"))
@@ -129,4 +137,35 @@ func listeningInodes(table []byte, port int) []string {
 		out = append(out, f[9])
 	}
 	return out
+}
+
+// machineBusy is the CPU time all cores have spent on anything but idle
+// and I/O wait since boot, from the first line of /proc/stat. Less the
+// server's and the load tool's own, it is what other processes took during
+// a step: the sign that a figure measured more than the server.
+func machineBusy(root string) (time.Duration, error) {
+	b, err := os.ReadFile(filepath.Join(root, "stat"))
+	if err != nil {
+		return 0, fmt.Errorf("machine CPU: %w", err)
+	}
+	return parseMachineBusy(b)
+}
+
+// parseMachineBusy adds user, nice, system, irq, softirq and steal of the
+// "cpu" line (guest time is already inside user).
+func parseMachineBusy(b []byte) (time.Duration, error) {
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0, errors.New("stat: no cpu line with 8 fields")
+	}
+	var ticks int64
+	for _, i := range []int{1, 2, 3, 6, 7, 8} {
+		n, err := strconv.ParseInt(f[i], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("stat: cpu field %d %q: %w", i, f[i], err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / userHZ, nil
 }

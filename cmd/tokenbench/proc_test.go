@@ -106,3 +106,15 @@ func TestFindListener(t *testing.T) {
 		t.Errorf("a port nobody listens on: err %v", err)
 	}
 }
+
+func TestParseMachineBusy(t *testing.T) {
+	// user 1000 + nice 20 + system 300 + irq 5 + softirq 6 + steal 7 ticks;
+	// idle and iowait left out.
+	got, err := parseMachineBusy(readTestdata(t, "proc-stat-machine.txt"))
+	if err != nil || got != 13380*time.Millisecond {
+		t.Errorf("got %v, %v; want 13.38s", got, err)
+	}
+	if _, err := parseMachineBusy([]byte("intr 1\n")); err == nil {
+		t.Error("a stat without a cpu line parsed")
+	}
+}

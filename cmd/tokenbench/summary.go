@@ -61,8 +61,10 @@ func summarize(paths []string, w io.Writer) error {
 }
 
 func printTable(w io.Writer, first func(string) *runResult, ossl *opensslSpeed) {
-	fmt.Fprintln(w, "| server | tokens/s | server CPU per token | p99 ms |")
-	fmt.Fprintln(w, "|---|---:|---:|---:|")
+	// The last column is the CPU other processes took during the step, in
+	// cores: a row with much of it measured the machine, not only the server.
+	fmt.Fprintln(w, "| server | tokens/s | server CPU per token | p99 ms | other processes, cores |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|")
 	for _, row := range []struct{ label, name string }{
 		{labelReadme, "`go build ./cmd/tokensvc` (the README's build)"},
 		{labelCgo0, "`CGO_ENABLED=0 go build ./cmd/tokensvc` (Go crypto/rsa)"},
@@ -70,13 +72,17 @@ func printTable(w io.Writer, first func(string) *runResult, ossl *opensslSpeed) 
 	} {
 		run := first(row.label)
 		if run == nil {
-			fmt.Fprintf(w, "| %s | not measured | | |\n", row.name)
+			fmt.Fprintf(w, "| %s | not measured | | | |\n", row.name)
 			continue
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %.2f |\n", row.name, thousands(run.Throughput), cpuPerToken(run), run.P99)
+		other := "—"
+		if run.Server != nil {
+			other = fmt.Sprintf("%.2f", run.Server.OtherCores)
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %.2f | %s |\n", row.name, thousands(run.Throughput), cpuPerToken(run), run.P99, other)
 	}
 	if ossl != nil {
-		fmt.Fprintf(w, "| OpenSSL's own RSA-2048 sign, one core (`openssl speed -multi 1 rsa2048`) | — | %.0f µs | — |\n", ossl.PerSignUS)
+		fmt.Fprintf(w, "| OpenSSL's own RSA-2048 sign, one core (`openssl speed -multi 1 rsa2048`) | — | %.0f µs | — | — |\n", ossl.PerSignUS)
 	}
 }
 

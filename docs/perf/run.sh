@@ -18,7 +18,10 @@
 # Server CPU per token is the server process's utime+stime from
 # /proc/<pid>/stat over each measured step, divided by the tokens minted in
 # it; RSS is its VmRSS sampled each second of each step. Both are read by
-# tokenbench, given the pid of the server this script started.
+# tokenbench, given the pid of the server this script started. Each step
+# also reports the CPU the load tool and every other process took (from
+# /proc/self/stat and /proc/stat): "others" well above 0 means the step
+# measured someone else's work too, and the run should be repeated.
 #
 # Prints the issue's table and each goal, met or not; keeps every step's
 # JSON report in $REPORTS. DUR (per step, default 8s) and WARMUP (2s) can be
@@ -64,7 +67,7 @@ bench() { # bench LABEL [FLAGS...]: one step against $SERVER, its JSON report ke
   "$BIN/tokenbench" --label "$label" --pid "$SERVER" --duration "$DUR" --warmup "$WARMUP" \
     --skip-raw --json "$@" >"$REPORTS/$label.json"
   jq -r --arg l "$label" '.runs[0] | "\($l): \(.throughput_per_second | floor)/s, p50 \(.p50_ms) ms, p99 \(.p99_ms) ms, "
-    + "server \(.server.cpu_us_per_ok // 0 | floor) µs CPU per 200, \(.server.cores // 0 | . * 100 | floor / 100) cores, "
+    + "server \(.server.cpu_us_per_ok // 0 | floor) µs CPU per 200, \(.server.cores // 0 | . * 100 | floor / 100) cores (load tool \(.server.load_tool_cores // 0 | . * 100 | floor / 100), others \(.server.other_cores // 0 | . * 100 | floor / 100)), "
     + "RSS \(.server.max_rss_kib // 0 | ./1024 | floor) MiB, statuses \(.statuses | tojson)"
     + (if .unsent then ", \(.unsent) unsent" else "" end)' "$REPORTS/$label.json"
 }
