@@ -25,13 +25,15 @@
 #
 # Prints the issue's table and each goal, met or not; keeps every step's
 # JSON report in $REPORTS. DUR (per step, default 8s) and WARMUP (2s) can be
-# set; the default run takes about three minutes. Run it on an idle machine:
+# set (and OTHERS_MAX, RETRIES: see bench); the default run takes about
+# three minutes. Run it on an idle machine:
 # the load tool shares the cores with the server, as the goals assume.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN=bin/perf; PORT=${PORT:-18443}; KEY=perf-run-admin-key-0123456789abcdefgh
 DUR=${DUR:-8s}; WARMUP=${WARMUP:-2s}; OPENSSL_SECONDS=${OPENSSL_SECONDS:-5}
 SWEEP=${SWEEP-1,2,4,8,16,32}
+OTHERS_MAX=${OTHERS_MAX:-0.2}; RETRIES=${RETRIES:-2}
 REPORTS=${REPORTS:-$BIN/reports}
 export TOKENSVC_URL=http://127.0.0.1:$PORT TOKENSVC_API_KEY=$KEY
 work=$(mktemp -d)
@@ -63,9 +65,16 @@ serve() { # serve BINARY: start tokensvc on the embedded store, wait until ready
 }
 stop() { kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=; }
 bench() { # bench LABEL [FLAGS...]: one step against $SERVER, its JSON report kept
-  local label=$1; shift
-  "$BIN/tokenbench" --label "$label" --pid "$SERVER" --duration "$DUR" --warmup "$WARMUP" \
-    --skip-raw --json "$@" >"$REPORTS/$label.json"
+  # A step during which other processes took more than OTHERS_MAX cores is
+  # measured again (up to RETRIES times), after a pause: it measured them too.
+  local label=$1 try other; shift
+  for try in $(seq 0 "$RETRIES"); do
+    "$BIN/tokenbench" --label "$label" --pid "$SERVER" --duration "$DUR" --warmup "$WARMUP" \
+      --skip-raw --json "$@" >"$REPORTS/$label.json"
+    other=$(jq '.runs[0].server.other_cores // 0' "$REPORTS/$label.json")
+    awk -v o="$other" -v m="$OTHERS_MAX" 'BEGIN { exit !(o <= m) }' && break
+    [ "$try" -lt "$RETRIES" ] && { echo "$label: other processes took $other cores; again in 10 s"; sleep 10; }
+  done
   jq -r --arg l "$label" '.runs[0] | "\($l): \(.throughput_per_second | floor)/s, p50 \(.p50_ms) ms, p99 \(.p99_ms) ms, "
     + "server \(.server.cpu_us_per_ok // 0 | floor) µs CPU per 200, \(.server.cores // 0 | . * 100 | floor / 100) cores (load tool \(.server.load_tool_cores // 0 | . * 100 | floor / 100), others \(.server.other_cores // 0 | . * 100 | floor / 100)), "
     + "RSS \(.server.max_rss_kib // 0 | ./1024 | floor) MiB, statuses \(.statuses | tojson)"
