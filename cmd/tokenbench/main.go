@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/signal"
 	"strconv"
@@ -31,17 +32,24 @@ func main() {
 }
 
 const usage = `Usage: tokenbench [flags]
+       tokenbench --summary REPORT.json...
 
 Sends mint (or refresh) requests to a running tokensvc at a fixed
 concurrency, or at a fixed rate, for a duration; reports throughput,
-latency percentiles and errors by status, and measures in the same run the
-raw RSA signing rate of this machine for the same key size, with the ratio
-of the two. --sweep runs several concurrencies and --svg draws throughput
-and p99 against concurrency.
+latency percentiles and errors by status, and the server's CPU per answer
+and memory, read from /proc for the server's process (--pid, or the one
+listening on --url's port). Open loop (--rate), latency counts from when
+each request was due, not when it was sent. --openssl runs openssl speed
+on one core first, the signing time CPU per token is compared with; the
+raw RSA signing rate of this binary's signer is measured unless
+--skip-raw. --sweep runs several concurrencies and --svg draws throughput
+and p99 against concurrency. --summary prints issue 19's table and goals
+from the --json reports docs/perf/run.sh writes.
 
 Examples:
   TOKENSVC_API_KEY=tks_... tokenbench --concurrency 8 --duration 20s
-  tokenbench --rate 400 --duration 30s --json
+  tokenbench --pid 1234 --openssl --concurrency 8 --skip-raw
+  tokenbench --rate 400 --concurrency 32 --duration 30s --json
   tokenbench --sweep 1,2,4,8,16,32 --duration 10s --svg docs/throughput.svg
   tokenbench --endpoint jwks --concurrency 16
 
@@ -61,6 +69,12 @@ type options struct {
 	svg         string
 	asJSON      bool
 	skipRaw     bool
+	label       string
+	pid         int
+	openssl     bool
+	opensslSecs int
+	// server reads the server's CPU and memory; nil when its pid is unknown.
+	server *serverProc
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -81,11 +95,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.StringVar(&o.svg, "svg", "", "with --sweep: write a chart of throughput and p99 against concurrency to this file")
 	fs.BoolVar(&o.asJSON, "json", false, "print the report as JSON")
 	fs.BoolVar(&o.skipRaw, "skip-raw", false, "do not measure the raw signing rate")
+	fs.StringVar(&o.label, "label", "", "name of the server measured, kept in the report (run.sh's table reads it)")
+	fs.IntVar(&o.pid, "pid", 0, "the server's process id, for its CPU per token and memory from /proc (0: the process listening on --url's port; -1: do not measure)")
+	fs.BoolVar(&o.openssl, "openssl", false, "also run `openssl speed -multi 1 rsa2048` first, while the server is idle: one core's signing time")
+	fs.IntVar(&o.opensslSecs, "openssl-seconds", 5, "with --openssl: seconds per openssl speed test")
+	summary := fs.Bool("summary", false, "read the JSON reports named as arguments and print issue 19's table and goals")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
 		return err
+	}
+	if *summary {
+		return summarize(fs.Args(), stdout)
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q (see tokenbench --help)", fs.Arg(0))
@@ -116,7 +138,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if o.asJSON {
 		progress = io.Discard
 	}
-	rep := report{URL: o.url, Endpoint: o.endpoint, Duration: o.duration.String()}
+	rep := report{Label: o.label, URL: o.url, Endpoint: o.endpoint, Duration: o.duration.String()}
+	if err := o.findServer(progress); err != nil {
+		return err
+	}
+	if o.openssl {
+		fmt.Fprintf(progress, "openssl speed rsa2048 on one core, %ds per test…\n", o.opensslSecs)
+		s, err := runOpensslSpeed(ctx, o.opensslSecs)
+		if err != nil {
+			return err
+		}
+		rep.OpenSSL = &s
+	}
 	levels := o.sweep
 	if len(levels) == 0 {
 		levels = []int{o.concurrency}
@@ -151,6 +184,38 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return enc.Encode(rep)
 	}
 	rep.print(stdout)
+	return nil
+}
+
+// findServer sets o.server from --pid, or from the process listening on
+// --url's port. A server found nowhere (another machine, another user's
+// process) is measured without its CPU, and says so.
+func (o *options) findServer(progress io.Writer) error {
+	if o.pid < 0 {
+		return nil
+	}
+	if o.pid > 0 {
+		o.server = &serverProc{pid: o.pid, root: "/proc"}
+		if _, err := o.server.cpu(); err != nil {
+			return fmt.Errorf("--pid %d: %w", o.pid, err)
+		}
+		return nil
+	}
+	u, err := url.Parse(o.url)
+	if err != nil {
+		return fmt.Errorf("--url %q: %w", o.url, err)
+	}
+	port, err := strconv.Atoi(u.Port())
+	if err != nil {
+		fmt.Fprintf(progress, "no port in %s: server CPU not measured (give --pid)\n", o.url)
+		return nil
+	}
+	pid, err := findListener("/proc", port)
+	if err != nil {
+		fmt.Fprintf(progress, "server CPU not measured: %v\n", err)
+		return nil
+	}
+	o.server = &serverProc{pid: pid, root: "/proc"}
 	return nil
 }
 

@@ -9,27 +9,44 @@ import (
 )
 
 type report struct {
-	URL      string      `json:"url"`
-	Endpoint string      `json:"endpoint"`
-	Duration string      `json:"duration_per_run"`
-	Runs     []runResult `json:"runs"`
-	RawSign  *rawSign    `json:"raw_sign,omitempty"`
+	Label    string        `json:"label,omitempty"`
+	URL      string        `json:"url"`
+	Endpoint string        `json:"endpoint"`
+	Duration string        `json:"duration_per_run"`
+	Runs     []runResult   `json:"runs"`
+	RawSign  *rawSign      `json:"raw_sign,omitempty"`
+	OpenSSL  *opensslSpeed `json:"openssl_speed,omitempty"`
 }
 
 func (r report) print(w io.Writer) {
 	fmt.Fprintf(w, "%s %s, %s per run\n\n", r.Endpoint, r.URL, r.Duration)
-	fmt.Fprintf(w, "%11s %10s %9s %9s %9s %9s %9s  %s\n", "concurrency", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "vs raw", "statuses")
+	fmt.Fprintf(w, "%11s %10s %9s %9s %9s %9s %9s %10s %8s  %s\n", "concurrency", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "vs raw", "server µs", "RSS MiB", "statuses")
 	for _, run := range r.Runs {
 		ratio := "-"
 		if run.RatioToRaw > 0 {
 			ratio = fmt.Sprintf("%.2f×", run.RatioToRaw)
+		}
+		cpu, rss := "-", "-"
+		if run.Server != nil {
+			cpu = fmt.Sprintf("%.0f", run.Server.CPUPerOK)
+			rss = fmt.Sprintf("%.1f", float64(run.Server.MaxRSSKiB)/1024)
+		}
+		if run.Rate > 0 {
+			ratio = fmt.Sprintf("@%.0f/s", run.Rate)
+		}
+		if run.Unsent > 0 {
+			ratio += fmt.Sprintf(" (%d unsent)", run.Unsent)
 		}
 		var st []string
 		for k, v := range run.Statuses {
 			st = append(st, fmt.Sprintf("%s:%d", k, v))
 		}
 		slices.Sort(st)
-		fmt.Fprintf(w, "%11d %10.0f %9.2f %9.2f %9.2f %9.2f %9s  %s\n", run.Concurrency, run.Throughput, run.P50, run.P90, run.P99, run.Max, ratio, strings.Join(st, " "))
+		fmt.Fprintf(w, "%11d %10.0f %9.2f %9.2f %9.2f %9.2f %9s %10s %8s  %s\n", run.Concurrency, run.Throughput, run.P50, run.P90, run.P99, run.Max, ratio, cpu, rss, strings.Join(st, " "))
+	}
+	if r.OpenSSL != nil {
+		fmt.Fprintf(w, "\n%s (OpenSSL %s): %.1f signs/s, %.0f µs per sign on one core\n",
+			r.OpenSSL.Command, r.OpenSSL.Version, r.OpenSSL.SignsPS, r.OpenSSL.PerSignUS)
 	}
 	if r.RawSign != nil {
 		fmt.Fprintf(w, "\nraw RSA-%d signing, %s, %d cores: %.0f/s (%.2f ms per signature per core)\n",
