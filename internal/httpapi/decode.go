@@ -30,13 +30,25 @@ const maxJSONDepth = 32
 // nesting deeper than maxJSONDepth, bytes that are not UTF-8, trailing data,
 // a body over MaxBodyBytes and a non-JSON Content-Type are refused, each
 // with the problem that says which.
-func decodeJSON(r *http.Request, dst any) error {
+func decodeJSON(r *http.Request, dst any) error { return readJSON(r, dst, false) }
+
+// decodeSecretJSON is decodeJSON for a body that holds a secret (a private
+// key): the buffer it was read into is cleared before it serves another
+// request. What dst decodes the secret into is the caller's to clear.
+func decodeSecretJSON(r *http.Request, dst any) error { return readJSON(r, dst, true) }
+
+func readJSON(r *http.Request, dst any, secret bool) error {
 	if !jsonContentType(r.Header.Get("Content-Type")) {
 		return newProblem(http.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported media type",
 			"send the body as JSON with the header Content-Type: application/json")
 	}
 	bp := bodyBuffers.Get().(*[]byte)
-	defer putBodyBuffer(bp)
+	defer func() {
+		if secret {
+			clear((*bp)[:cap(*bp)])
+		}
+		putBodyBuffer(bp)
+	}()
 	body, err := readBody(r.Body, (*bp)[:0])
 	*bp = body
 	if err != nil {
