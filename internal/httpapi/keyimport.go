@@ -12,8 +12,9 @@ import (
 
 // KeyImporter brings in a private key made elsewhere; *keys.Rotator is
 // one. It is an optional side of KeyAdmin, asked for with a type
-// assertion, so that a KeyAdmin that cannot import (the console's) need
-// not pretend to.
+// assertion: the console shares KeyAdmin and does not import, so its
+// KeyAdmins (the stand-ins of its tests too) need not grow the method.
+// Without it POST /v1/keys/import answers 404.
 type KeyImporter interface {
 	// Import adds the RSA private key in pemData as the pending key; a
 	// non-empty registeredBy records it as confirmed in the dashboard.

@@ -60,9 +60,19 @@ type importedKey struct {
 // refused a second import and a second pending key, then import another
 // as registered, activate it without --force and mint tokens that
 // golang-jwt verifies against the JWKS. No request body reaches the log.
+// On both stores: an import inserts a key already confirmed.
 func TestKeyImport(t *testing.T) {
+	for _, store := range []struct {
+		name     string
+		postgres bool
+	}{{"embedded", false}, {"postgres", true}} {
+		t.Run(store.name, func(t *testing.T) { testKeyImport(t, store.postgres) })
+	}
+}
+
+func testKeyImport(t *testing.T, postgres bool) {
 	var logs bytes.Buffer
-	h := newHarness(t, options{logs: &logs})
+	h := newHarness(t, options{logs: &logs, postgres: postgres})
 	admin := "Bearer " + h.adminSecret
 	post := func(body string) reply {
 		return h.do(t, call{method: "POST", path: "/v1/keys/import", auth: admin, contentType: "application/json", body: body})

@@ -65,7 +65,11 @@ func (r *Rotator) Import(ctx context.Context, pemData []byte, registeredBy strin
 	var rec Record
 	err = r.update(ctx, "import key "+material.KID, &operation{ActionImport, journal.OutcomeOK}, func(ks keySet, now time.Time, _ func(State) (Record, error)) ([]Record, error) {
 		if held, ok := ks.byKID(material.KID); ok {
-			return nil, fmt.Errorf("key %s is held already (%s): %w", held.KID, held.State, ErrKeyHeld)
+			why := ""
+			if !held.State.Published() {
+				why = "; a key that was revoked or has expired never signs again: bring another"
+			}
+			return nil, fmt.Errorf("%w: tokensvc holds this key (%s) already%s", ErrKeyHeld, held.State, why)
 		}
 		if p, ok := ks.first(StatePending); ok {
 			return nil, fmt.Errorf("%w (%s): activate or revoke it first", ErrPendingExists, p.KID)
