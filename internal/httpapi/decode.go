@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 
@@ -49,7 +50,13 @@ func readJSON(r *http.Request, dst any, secret bool) error {
 		}
 		putBodyBuffer(bp)
 	}()
-	body, err := readBody(r.Body, (*bp)[:0])
+	buf := (*bp)[:0]
+	if secret && r.ContentLength > 0 && r.ContentLength <= MaxBodyBytes {
+		// Room for the whole body at once: a buffer grown while reading
+		// would leave a copy of the secret's start behind, uncleared.
+		buf = slices.Grow(buf, int(r.ContentLength)+1)
+	}
+	body, err := readBody(r.Body, buf)
 	*bp = body
 	if err != nil {
 		if errors.Is(err, errBodyTooLarge) {
