@@ -124,6 +124,22 @@ func (a *Admin) CreateKey(ctx context.Context) (Key, error) {
 	return k, err
 }
 
+// ImportKey adds an existing RSA private key (PEM, PKCS #1 or PKCS #8) as
+// the pending key, under the kid a generated key would get; registered
+// records it as confirmed in the MoEngage dashboard already. The key
+// crosses the network: use an https:// URL, or a loopback address. The
+// service refuses a key it holds already and a pending key waiting (409),
+// and anything that is not one RSA private key of 2048 to 4096 bits (422).
+func (a *Admin) ImportKey(ctx context.Context, pem []byte, registered bool) (Key, error) {
+	var k Key
+	body := struct {
+		PEM        string `json:"pem"`
+		Registered bool   `json:"registered"`
+	}{string(pem), registered}
+	err := a.do(ctx, "POST", "/v1/keys/import", body, &k)
+	return k, err
+}
+
 // ConfirmKey records that kid's PEM is saved in the MoEngage dashboard.
 func (a *Admin) ConfirmKey(ctx context.Context, kid string) (Key, error) {
 	var k Key

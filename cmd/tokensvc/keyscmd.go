@@ -11,7 +11,7 @@ import (
 	"github.com/tokensvc/tokensvc/tokenclient"
 )
 
-const keysHelp = `Usage: tokensvc keys <list|create|confirm KID|activate KID|revoke KID|pem KID> [--json] [--force]
+const keysHelp = `Usage: tokensvc keys <list|create|import --pem FILE|confirm KID|activate KID|revoke KID|pem KID> [--json] [--force]
 
 Manages the signing keys of a running tokensvc through its admin API, at
 TOKENSVC_URL (default http://127.0.0.1:8080) with the admin API key in
@@ -19,6 +19,12 @@ TOKENSVC_API_KEY.
 
   list          every key, its state, and what to do in the MoEngage dashboard
   create        create the next key now (pending: published, not signing)
+  import --pem FILE [--registered]
+                bring in an RSA private key made elsewhere (PEM, PKCS #1 or
+                #8, 2048 to 4096 bits) as the pending key; --registered: it
+                is in the MoEngage dashboard already. The key is sent to the
+                service: over plain http:// only to a loopback address,
+                unless --insecure-transport
   confirm KID   record that KID's PEM is saved in the dashboard
   activate KID  make the pending key KID sign; the active key retires. A key
                 not confirmed is refused (MoEngage would refuse its tokens);
@@ -39,6 +45,9 @@ func keysCommand(ctx context.Context, args []string, getenv func(string) string,
 	fs := newFlagSet("keys", keysHelp, stdout)
 	asJSON := fs.Bool("json", false, "print the service's JSON answer")
 	force := fs.Bool("force", false, "activate: even though nobody confirmed the key is in the dashboard")
+	pemFile := fs.String("pem", "", "import: the file holding the RSA private key, PEM")
+	registered := fs.Bool("registered", false, "import: the key is in the MoEngage dashboard already")
+	insecure := fs.Bool("insecure-transport", false, "import: send the private key over plain http:// to a host that is not this one")
 	pos, ok, err := parseInterspersed(fs, args)
 	if !ok {
 		return err
@@ -54,13 +63,18 @@ func keysCommand(ctx context.Context, args []string, getenv func(string) string,
 		return usageError{fmt.Sprintf("keys: unexpected argument %q", pos[2])}
 	}
 	needKID := map[string]bool{"confirm": true, "activate": true, "revoke": true, "pem": true}
+	importFlags := *pemFile != "" || *registered || *insecure
 	switch {
 	case sub == "":
-		return usageError{"keys: say what to do: list, create, confirm KID, activate KID, revoke KID or pem KID (see tokensvc keys --help)"}
-	case !needKID[sub] && sub != "list" && sub != "create":
-		return usageError{fmt.Sprintf("keys: unknown action %q (list, create, confirm, activate, revoke, pem)", sub)}
+		return usageError{"keys: say what to do: list, create, import --pem FILE, confirm KID, activate KID, revoke KID or pem KID (see tokensvc keys --help)"}
+	case !needKID[sub] && sub != "list" && sub != "create" && sub != "import":
+		return usageError{fmt.Sprintf("keys: unknown action %q (list, create, import, confirm, activate, revoke, pem)", sub)}
 	case *force && sub != "activate":
 		return usageError{fmt.Sprintf("keys %s: --force is for activate only", sub)}
+	case importFlags && sub != "import":
+		return usageError{fmt.Sprintf("keys %s: --pem, --registered and --insecure-transport are for import only", sub)}
+	case sub == "import" && *pemFile == "":
+		return usageError{"keys import: which key? give the file holding it: --pem FILE"}
 	case needKID[sub] && kid == "":
 		return usageError{fmt.Sprintf("keys %s: which key? give its KID (tokensvc keys list shows them)", sub)}
 	case !needKID[sub] && kid != "":
@@ -69,6 +83,9 @@ func keysCommand(ctx context.Context, args []string, getenv func(string) string,
 	c, err := connect(getenv)
 	if err != nil {
 		return err
+	}
+	if sub == "import" {
+		return importKey(ctx, c, *pemFile, *registered, *insecure, *asJSON, stdout)
 	}
 	answer, err := keysAction(ctx, c.admin(), sub, kid, *force)
 	if err != nil {

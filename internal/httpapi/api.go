@@ -244,6 +244,7 @@ func (a *api) adminRoutes(r chi.Router) {
 		r.Delete("/v1/apikeys/{id}", a.revokeAPIKey)
 		r.Get("/v1/keys", a.listKeys)
 		r.Post("/v1/keys", a.createKey)
+		r.Post("/v1/keys/import", a.importKey)
 		r.Post("/v1/keys/{kid}/confirm", a.confirmKey)
 		r.Post("/v1/keys/{kid}/activate", a.activateKey)
 		r.Post("/v1/keys/{kid}/revoke", a.revokeKey)

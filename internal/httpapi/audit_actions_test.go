@@ -35,7 +35,7 @@ func TestDocumentedAuditActions(t *testing.T) {
 	}
 	documented := regexp.MustCompile(`\b[a-z]+\.[a-z]+\b`).FindAllString(doc.Components.Schemas.AuditEntry.Properties.Action.Description, -1)
 	audited := []string{
-		keys.ActionCreate, keys.ActionConfirm, keys.ActionActivate, keys.ActionRetire, keys.ActionExpire, keys.ActionRevoke,
+		keys.ActionCreate, keys.ActionImport, keys.ActionConfirm, keys.ActionActivate, keys.ActionRetire, keys.ActionExpire, keys.ActionRevoke,
 		apikey.ActionCreate, apikey.ActionRevoke, apikey.ActionConsoleSignIn, apikey.ActionConsoleSignOut,
 		session.ActionEndAll,
 	}

@@ -62,6 +62,7 @@ func TestEachAdminActionIsAuditedOnce(t *testing.T) {
 	}
 
 	var created struct{ ID, KID string }
+	imported, importedKID := rsaPEM(t, 2048)
 	tests := []struct {
 		name      string
 		call      func() call
@@ -85,6 +86,9 @@ func TestEachAdminActionIsAuditedOnce(t *testing.T) {
 			200, "has a space", adminID, "key.activate", func() string { return created.KID }, "ok"},
 		{"revoke signing key", func() call { return call{method: "POST", path: "/v1/keys/" + created.KID + "/revoke", auth: admin} },
 			200, strings.Repeat("x", 129), adminID, "key.revoke", func() string { return created.KID }, "ok"},
+		{"import signing key", func() call {
+			return call{method: "POST", path: "/v1/keys/import", auth: admin, body: importBody(t, imported, true)}
+		}, 201, "req-import", adminID, "key.import", func() string { return importedKID }, "ok"},
 		{"end a user's sessions", func() call { return call{method: "DELETE", path: "/v1/users/user%2F42/sessions", auth: issue} },
 			200, "req-end", issueID, "sessions.end", func() string { return "user/42" }, "ok"},
 		{"revoke the last admin key", func() call { return call{method: "DELETE", path: "/v1/apikeys/" + adminID, auth: admin} },

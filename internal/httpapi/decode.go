@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 
@@ -30,14 +31,32 @@ const maxJSONDepth = 32
 // nesting deeper than maxJSONDepth, bytes that are not UTF-8, trailing data,
 // a body over MaxBodyBytes and a non-JSON Content-Type are refused, each
 // with the problem that says which.
-func decodeJSON(r *http.Request, dst any) error {
+func decodeJSON(r *http.Request, dst any) error { return readJSON(r, dst, false) }
+
+// decodeSecretJSON is decodeJSON for a body that holds a secret (a private
+// key): the buffer it was read into is cleared before it serves another
+// request. What dst decodes the secret into is the caller's to clear.
+func decodeSecretJSON(r *http.Request, dst any) error { return readJSON(r, dst, true) }
+
+func readJSON(r *http.Request, dst any, secret bool) error {
 	if !jsonContentType(r.Header.Get("Content-Type")) {
 		return newProblem(http.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported media type",
 			"send the body as JSON with the header Content-Type: application/json")
 	}
 	bp := bodyBuffers.Get().(*[]byte)
-	defer putBodyBuffer(bp)
-	body, err := readBody(r.Body, (*bp)[:0])
+	defer func() {
+		if secret {
+			clear((*bp)[:cap(*bp)])
+		}
+		putBodyBuffer(bp)
+	}()
+	buf := (*bp)[:0]
+	if secret && r.ContentLength > 0 && r.ContentLength <= MaxBodyBytes {
+		// Room for the whole body at once: a buffer grown while reading
+		// would leave a copy of the secret's start behind, uncleared.
+		buf = slices.Grow(buf, int(r.ContentLength)+1)
+	}
+	body, err := readBody(r.Body, buf)
 	*bp = body
 	if err != nil {
 		if errors.Is(err, errBodyTooLarge) {

@@ -90,6 +90,12 @@ func problemFor(err error) *problem {
 		return newProblem(http.StatusConflict, "key-not-registered", "Key not registered", notRegisteredDetail(unregistered))
 	case errors.Is(err, keys.ErrInvalidTransition):
 		return newProblem(http.StatusConflict, "invalid-transition", "Invalid key state change", err.Error())
+	case errors.Is(err, keys.ErrKeyHeld):
+		return newProblem(http.StatusConflict, keys.ProblemKeyHeld, "Key already held", err.Error())
+	case errors.Is(err, keys.ErrWeakKey):
+		return newProblem(http.StatusUnprocessableEntity, keys.ProblemWeakKey, "Weak key", err.Error())
+	case errors.Is(err, keys.ErrNotPrivateKey):
+		return newProblem(http.StatusUnprocessableEntity, keys.ProblemNotPrivateKey, "Not an RSA private key", err.Error())
 	case errors.Is(err, keys.ErrPendingExists):
 		return newProblem(http.StatusConflict, "pending-exists", "A pending key already exists", err.Error())
 	case errors.Is(err, keys.ErrNotFound):

@@ -17,6 +17,10 @@ const (
 	// ActionConfirm is an operator saying a key's PEM is in the dashboard:
 	// a write that changes no state.
 	ActionConfirm = "key.confirm"
+	// ActionImport is an operator bringing in a private key made
+	// elsewhere (import.go). Its event is key.created, as for a key made
+	// here, so that whoever acts on key.created acts on it too.
+	ActionImport = "key.import"
 )
 
 // actionFor names the change of a key into state s.
@@ -35,7 +39,7 @@ var actionFor = map[State]string{
 // which records every transition. A decide function may set outcome (to
 // OutcomeForced when it overrode a guard): update reads it after decide.
 type operation struct {
-	action  string // ActionCreate, ActionActivate or ActionRevoke
+	action  string // ActionCreate, ActionImport, ActionActivate, ActionConfirm or ActionRevoke
 	outcome string // journal.OutcomeOK, or journal.OutcomeForced
 }
 
@@ -95,6 +99,13 @@ func journalOf(ctx context.Context, ks keySet, writes []Record, now time.Time, o
 		}
 		switch {
 		case change == "":
+		case !existed && op.action == ActionImport && w.Registered():
+			// The one step left is the operator's, who just imported it.
+			event("key.created", w, "Signing key "+w.KID+" was imported by "+by+", confirmed in the MoEngage dashboard by "+
+				w.RegisteredBy+", and is published: activate it: "+say.Command("activate", w.KID))
+		case !existed && op.action == ActionImport:
+			event("key.created", w, "Signing key "+w.KID+" was imported by "+by+" and is published: add its PEM ("+pem+
+				") to the MoEngage dashboard if it is not there, confirm it ("+say.Command("confirm", w.KID)+"), then activate it: "+say.Command("activate", w.KID))
 		case !existed && w.State == StatePending:
 			event("key.created", w, "Signing key "+w.KID+" was created by "+by+" and is published: add its PEM ("+pem+
 				") to the MoEngage dashboard, then activate it: "+say.Command("activate", w.KID))

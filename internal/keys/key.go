@@ -132,6 +132,14 @@ func generateUnstamped(alg string, bits int, sealer *Sealer) (Record, error) {
 	if err != nil {
 		return Record{}, fmt.Errorf("generate %d-bit RSA key: %w", bits, err)
 	}
+	return sealedRecord(alg, priv, sealer)
+}
+
+// sealedRecord is priv as a record of alg, unstamped: its kid, its public
+// half, and its private half sealed under sealer. Generated and imported
+// keys alike become records here, so a key has the same kid whichever way
+// it came in.
+func sealedRecord(alg string, priv *rsa.PrivateKey, sealer *Sealer) (Record, error) {
 	kid, err := Thumbprint(&priv.PublicKey)
 	if err != nil {
 		return Record{}, err
@@ -144,11 +152,13 @@ func generateUnstamped(alg string, bits int, sealer *Sealer) (Record, error) {
 	if err != nil {
 		return Record{}, fmt.Errorf("encode private key: %w", err)
 	}
+	// The plaintext goes as soon as it is sealed (or failed to be).
+	defer clear(der)
 	sealed, err := sealer.Seal(kid, der)
 	if err != nil {
 		return Record{}, err
 	}
-	return Record{KID: kid, Alg: alg, Bits: bits, PublicKey: pub, SealedPrivateKey: sealed}, nil
+	return Record{KID: kid, Alg: alg, Bits: priv.N.BitLen(), PublicKey: pub, SealedPrivateKey: sealed}, nil
 }
 
 // stamped is rec, newly generated, made state at now.
