@@ -5,3 +5,7 @@
 ALTER TABLE api_keys
     ADD COLUMN expires_at   timestamptz,
     ADD COLUMN last_used_at timestamptz;
+
+-- An audit entry's detail: what the action was given beyond its target,
+-- such as an API key's expiry at its creation. Older entries have none.
+ALTER TABLE audit_log ADD COLUMN detail text NOT NULL DEFAULT '';

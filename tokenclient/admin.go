@@ -106,6 +106,10 @@ type AuditEntry struct {
 	Target    string     `json:"target"`
 	Outcome   string     `json:"outcome"`
 	RequestID string     `json:"request_id,omitempty"`
+	// Detail is what the action was given beyond its target, such as
+	// "expires_at=2027-03-01T00:00:00Z" for an API key created to expire;
+	// empty for most entries.
+	Detail string `json:"detail,omitempty"`
 }
 
 // AuditPage is one page of the audit log, newest first. NextBefore, when

@@ -25,8 +25,13 @@ func createdRecord(ctx context.Context, k Key) journal.Record {
 	if !k.ExpiresAt.IsZero() {
 		expires = "expires at " + k.ExpiresAt.UTC().Format(time.RFC3339)
 	}
+	created := journal.NewEntry(ctx, k.CreatedAt, ActionCreate, k.ID, journal.OutcomeOK)
+	created.Detail = "scope=" + string(k.Scope) + " expires_at=never"
+	if !k.ExpiresAt.IsZero() {
+		created.Detail = "scope=" + string(k.Scope) + " expires_at=" + k.ExpiresAt.UTC().Format(time.RFC3339Nano)
+	}
 	return journal.Record{
-		Audit: []journal.Entry{journal.NewEntry(ctx, k.CreatedAt, ActionCreate, k.ID, journal.OutcomeOK)},
+		Audit: []journal.Entry{created},
 		Events: []journal.Event{journal.NewEvent("apikey.created", k.CreatedAt,
 			"API key "+k.ID+" ("+k.Name+", scope "+string(k.Scope)+", "+expires+") was created by "+by.String()+
 				". If nobody expected it, revoke it: tokensvc apikey revoke "+k.ID, nil)},

@@ -59,7 +59,7 @@ func TestCreateAPIKeyRefusesBadExpiry(t *testing.T) {
 }
 
 // TestAPIKeyExpiresAndShowsLastUse: a key created with expires_at shows it,
-// and its last use once used; it mints until its expiry and gets the 401
+// its audit entry says it, and the list shows its last use once used; it mints until its expiry and gets the 401
 // of a revoked key from then on.
 func TestAPIKeyExpiresAndShowsLastUse(t *testing.T) {
 	c := &apiKeyClock{t: time.Now().UTC().Truncate(time.Second)}
@@ -72,6 +72,18 @@ func TestAPIKeyExpiresAndShowsLastUse(t *testing.T) {
 		body: `{"name":"ios backend","scope":"issue","expires_at":"` + expires.Format(time.RFC3339) + `"}`}), 201, &k)
 	if k.ExpiresAt == nil || !k.ExpiresAt.Equal(expires) || k.LastUsedAt != nil || k.Secret == "" {
 		t.Fatalf("created %+v; want expires_at %v, no last use, a secret", k, expires)
+	}
+
+	var audit tokenclient.AuditPage
+	decodeInto(t, h.do(t, call{method: "GET", path: "/v1/audit", auth: admin}), 200, &audit)
+	var created *tokenclient.AuditEntry
+	for i, e := range audit.Entries {
+		if e.Action == "apikey.create" && e.Target == k.ID {
+			created = &audit.Entries[i]
+		}
+	}
+	if created == nil || created.Detail != "scope=issue expires_at="+expires.Format(time.RFC3339) {
+		t.Errorf("audit entry of the creation = %+v; want its expiry in detail", created)
 	}
 
 	c.advance(time.Hour)

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -18,6 +19,23 @@ func runAPIKeyAging(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("APIKeyExpiryRoundTrip", func(t *testing.T) { testAPIKeyExpiry(t, open(t)) })
 	t.Run("APIKeysUsedLatestWins", func(t *testing.T) { testAPIKeysUsed(t, open(t)) })
 	t.Run("ExpiredAdminKeyIsNoneLeft", func(t *testing.T) { testExpiredAdminKeyIsNoneLeft(t, open(t)) })
+	t.Run("AuditDetailRoundTrip", func(t *testing.T) { testAuditDetail(t, open(t)) })
+}
+
+// testAuditDetail: an entry's detail (an API key's expiry at its
+// creation) comes back as written, and an entry without one with none.
+func testAuditDetail(t *testing.T, s Store) {
+	ctx := context.Background()
+	with := entry(base, "apikey.create", "ak_1")
+	with.Detail = "scope=issue expires_at=2027-03-01T00:00:00Z"
+	without := entry(base.Add(time.Second), "apikey.revoke", "ak_1")
+	if err := s.AppendAudit(ctx, with, without); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.AuditEntries(ctx, 10, time.Time{})
+	if err != nil || !reflect.DeepEqual(got, []journal.Entry{without, with}) {
+		t.Fatalf("AuditEntries = %+v, %v\nwant %+v", got, err, []journal.Entry{without, with})
+	}
 }
 
 // agingNow is a time with no sub-microsecond part, as the stores keep.
