@@ -39,9 +39,10 @@ func (s Scope) Valid() bool { return s == ScopeIssue || s == ScopeAdmin }
 // ErrNotFound is returned when no API key has the requested id.
 var ErrNotFound = errors.New("API key not found")
 
-// ErrLastAdminKey is returned for revoking the last unrevoked admin key:
-// nothing would be left to administer tokensvc with, and neither a restart
-// nor TOKENSVC_BOOTSTRAP_API_KEY makes a new one while other keys exist.
+// ErrLastAdminKey is returned for revoking the last unrevoked admin key
+// (expired ones do not count): nothing would be left to administer
+// tokensvc with, and neither a restart nor TOKENSVC_BOOTSTRAP_API_KEY makes
+// a new one while other keys exist.
 var ErrLastAdminKey = errors.New("this is the last unrevoked admin API key; create another admin key first")
 
 // InvalidError says which field of a new API key is wrong and why.
