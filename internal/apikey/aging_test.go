@@ -109,8 +109,10 @@ func TestVerifyRecordsUseWithoutStore(t *testing.T) {
 	}
 
 	before := st.storeCalls()
-	c.Advance(time.Minute)
-	used := c.Now()
+	// A time with nanoseconds, as time.Now has; the stores keep
+	// microseconds.
+	c.Advance(time.Minute + 1234567*time.Nanosecond)
+	used := c.Now().Truncate(time.Microsecond)
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
@@ -167,7 +169,7 @@ func TestVerifyRecordsUseWithoutStore(t *testing.T) {
 	if _, err := reg.Verify(secret); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := reg.FlushUses(ctx); err != nil || n != 1 || !st.used[1][k.ID].Equal(c.Now()) {
+	if n, err := reg.FlushUses(ctx); err != nil || n != 1 || !st.used[1][k.ID].Equal(c.Now().Truncate(time.Microsecond)) {
 		t.Fatalf("flush after a new use = %d, %v, %v; want the new time", n, err, st.used)
 	}
 }

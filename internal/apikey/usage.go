@@ -24,15 +24,17 @@ const useGrain = time.Second
 // written by every Verify, without a lock; flushed only under the
 // registry's mutex.
 type lastUse struct {
-	at      atomic.Int64 // Unix nanoseconds; 0 for never
+	at      atomic.Int64 // Unix nanoseconds, whole microseconds; 0 for never
 	flushed int64        // Unix nanoseconds of the latest use the store holds
 }
 
-// record notes a use at now. Of two uses within useGrain the first is
-// kept, and of two Verify calls racing one wins: both only move the
-// clock less than a second.
+// record notes a use at now, to the microsecond the stores keep (finer,
+// a use the store holds would look unwritten for ever). Of two uses within
+// useGrain the first is kept, and of two Verify calls racing one wins:
+// both only move the clock less than a second.
 func (u *lastUse) record(now time.Time) {
 	t := now.UnixNano()
+	t -= t % int64(time.Microsecond)
 	if old := u.at.Load(); t-old >= int64(useGrain) {
 		u.at.CompareAndSwap(old, t)
 	}
