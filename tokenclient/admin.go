@@ -71,7 +71,22 @@ type APIKey struct {
 	Hint      string     `json:"hint"`  // the secret's first characters
 	CreatedAt time.Time  `json:"created_at"`
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
-	Secret    string     `json:"secret,omitempty"`
+	// ExpiresAt is when the key stops working; nil if it never expires.
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	// LastUsedAt is when the key last authenticated a request, as far as
+	// the service has written it down (each replica at most once a
+	// minute); nil if never.
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+	Secret     string     `json:"secret,omitempty"`
+}
+
+// NewAPIKey is what CreateAPIKeyWith makes: a name, a scope (issue or
+// admin), and when the key stops working, which must be in the future
+// (zero: never).
+type NewAPIKey struct {
+	Name      string
+	Scope     string
+	ExpiresAt time.Time
 }
 
 // AuditActor is who made an audited change: an API key, the scheduler, or
@@ -91,6 +106,10 @@ type AuditEntry struct {
 	Target    string     `json:"target"`
 	Outcome   string     `json:"outcome"`
 	RequestID string     `json:"request_id,omitempty"`
+	// Detail is what the action was given beyond its target, such as
+	// "expires_at=2027-03-01T00:00:00Z" for an API key created to expire;
+	// empty for most entries.
+	Detail string `json:"detail,omitempty"`
 }
 
 // AuditPage is one page of the audit log, newest first. NextBefore, when
@@ -177,9 +196,22 @@ func (a *Admin) KeyPEM(ctx context.Context, kid string) ([]byte, error) {
 // CreateAPIKey makes an API key of scope issue or admin. The answer holds
 // its secret, the only copy there is.
 func (a *Admin) CreateAPIKey(ctx context.Context, name, scope string) (APIKey, error) {
-	var k APIKey
-	err := a.do(ctx, "POST", "/v1/apikeys", map[string]string{"name": name, "scope": scope}, &k)
-	return k, err
+	return a.CreateAPIKeyWith(ctx, NewAPIKey{Name: name, Scope: scope})
+}
+
+// CreateAPIKeyWith is CreateAPIKey for a key that may expire.
+func (a *Admin) CreateAPIKeyWith(ctx context.Context, k NewAPIKey) (APIKey, error) {
+	body := struct {
+		Name      string     `json:"name"`
+		Scope     string     `json:"scope"`
+		ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	}{Name: k.Name, Scope: k.Scope}
+	if !k.ExpiresAt.IsZero() {
+		body.ExpiresAt = &k.ExpiresAt
+	}
+	var out APIKey
+	err := a.do(ctx, "POST", "/v1/apikeys", body, &out)
+	return out, err
 }
 
 // APIKeys lists every API key, without secrets.

@@ -39,9 +39,10 @@ func (s Scope) Valid() bool { return s == ScopeIssue || s == ScopeAdmin }
 // ErrNotFound is returned when no API key has the requested id.
 var ErrNotFound = errors.New("API key not found")
 
-// ErrLastAdminKey is returned for revoking the last unrevoked admin key:
-// nothing would be left to administer tokensvc with, and neither a restart
-// nor TOKENSVC_BOOTSTRAP_API_KEY makes a new one while other keys exist.
+// ErrLastAdminKey is returned for revoking the last unrevoked admin key
+// (expired ones do not count): nothing would be left to administer
+// tokensvc with, and neither a restart nor TOKENSVC_BOOTSTRAP_API_KEY makes
+// a new one while other keys exist.
 var ErrLastAdminKey = errors.New("this is the last unrevoked admin API key; create another admin key first")
 
 // InvalidError says which field of a new API key is wrong and why.
@@ -63,10 +64,25 @@ type Key struct {
 	Hint      string // the secret's first characters, to recognise it in a list
 	CreatedAt time.Time
 	RevokedAt time.Time // zero while the key is usable
+	// ExpiresAt is when the key stops working, as if revoked then; zero
+	// for a key that never expires.
+	ExpiresAt time.Time
+	// LastUsedAt is the latest authentication with the key that some
+	// replica has written to the store (at most a minute late); zero if
+	// none.
+	LastUsedAt time.Time
 }
 
 // Revoked reports whether the key has been revoked.
 func (k Key) Revoked() bool { return !k.RevokedAt.IsZero() }
+
+// Expired reports whether the key has expired at now: from its ExpiresAt
+// on, to the instant.
+func (k Key) Expired(now time.Time) bool { return !k.ExpiresAt.IsZero() && !now.Before(k.ExpiresAt) }
+
+// Usable reports whether the key authenticates at now: neither revoked nor
+// expired.
+func (k Key) Usable(now time.Time) bool { return !k.Revoked() && !k.Expired(now) }
 
 // Store persists API keys and the console sessions exchanged for them. The
 // Postgres and embedded stores implement it. Each change to a key writes its
@@ -89,9 +105,14 @@ type Store interface {
 	// RevokeAPIKey marks the key revoked at the given time. Revoking a
 	// revoked key keeps its first revocation time. An unknown id gives
 	// ErrNotFound. It refuses, atomically across every process sharing
-	// the store, to revoke the last unrevoked admin key: ErrLastAdminKey,
-	// and nothing is written.
+	// the store, to revoke the last admin key usable at that time (neither
+	// revoked nor expired): ErrLastAdminKey, and nothing is written.
 	RevokeAPIKey(ctx context.Context, id string, at time.Time, j journal.Record) error
+	// RecordAPIKeysUsed sets each key's LastUsedAt to the time given for
+	// its id, unless the stored one is later (replicas flush their own
+	// uses in any order, and the latest wins). Unknown ids are skipped. It
+	// writes no journal record: a use is not a change.
+	RecordAPIKeysUsed(ctx context.Context, used map[string]time.Time) error
 }
 
 // secretPrefix marks tokensvc API keys so that secret scanners and people
@@ -119,6 +140,26 @@ func Variety(s string) int {
 		seen[r] = true
 	}
 	return len(seen)
+}
+
+// ExpiresAtField is the API's name for a key's expiry, named by the
+// InvalidError of one that is refused.
+const ExpiresAtField = "expires_at"
+
+// WithExpiry returns k expiring at expiresAt (zero: never), or an
+// InvalidError when expiresAt is not after k's creation: a key born
+// expired could never be used.
+func WithExpiry(k Key, expiresAt time.Time) (Key, error) {
+	if expiresAt.IsZero() {
+		return k, nil
+	}
+	expiresAt = expiresAt.UTC().Truncate(time.Microsecond)
+	if !expiresAt.After(k.CreatedAt) {
+		return Key{}, &InvalidError{Field: ExpiresAtField, Reason: "must be in the future, e.g. " +
+			k.CreatedAt.Add(90*24*time.Hour).Format(time.RFC3339)}
+	}
+	k.ExpiresAt = expiresAt
+	return k, nil
 }
 
 // New makes an API key with a fresh secret. The secret is returned once and

@@ -180,7 +180,7 @@ func (r *Registry) ResumeConsole(ctx context.Context, cookie string) (ConsoleSes
 		return ConsoleSession{}, Key{}, fmt.Errorf("resume console session: %w", err)
 	}
 	now := r.now().UTC().Truncate(time.Microsecond)
-	k, usable := r.usableKey(s.KeyID)
+	k, usable := r.usableKey(s.KeyID, now)
 	if s.ended(now) || !usable || !k.Scope.Allows(ScopeAdmin) {
 		_ = r.store.DeleteConsoleSession(ctx, s.ID) // best effort: see the doc comment
 		return ConsoleSession{}, Key{}, ErrConsoleSessionEnded
@@ -201,7 +201,7 @@ func (r *Registry) EndConsole(ctx context.Context, s ConsoleSession) error {
 		return fmt.Errorf("sign out of the console: %w", err)
 	}
 	actor := journal.Actor{Kind: journal.ActorAPIKey, ID: s.KeyID}
-	if k, ok := r.usableKey(s.KeyID); ok {
+	if k, ok := r.usableKey(s.KeyID, r.now()); ok {
 		actor = keyActor(k)
 	}
 	ctx = journal.WithActor(ctx, actor)
@@ -224,12 +224,13 @@ func (r *Registry) PurgeConsole(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// usableKey returns the usable key with the given id from the copy Verify
-// checks against.
-func (r *Registry) usableKey(id string) (Key, bool) {
-	for _, k := range *r.usable.Load() {
-		if k.ID == id {
-			return k, true
+// usableKey returns the key with the given id from the copy Verify checks
+// against, if it is usable at now: an expired key's console sessions end
+// with it, as a revoked key's do.
+func (r *Registry) usableKey(id string, now time.Time) (Key, bool) {
+	for _, h := range *r.usable.Load() {
+		if h.ID == id && h.Usable(now) {
+			return h.Key, true
 		}
 	}
 	return Key{}, false

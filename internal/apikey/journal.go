@@ -21,10 +21,19 @@ const ProblemLastAdminKey = "last-admin-key"
 // apikey.created event, since a key nobody expected is a key to revoke.
 func createdRecord(ctx context.Context, k Key) journal.Record {
 	by := journal.ActorFrom(ctx)
+	expires := "never expires"
+	if !k.ExpiresAt.IsZero() {
+		expires = "expires at " + k.ExpiresAt.UTC().Format(time.RFC3339)
+	}
+	created := journal.NewEntry(ctx, k.CreatedAt, ActionCreate, k.ID, journal.OutcomeOK)
+	created.Detail = "scope=" + string(k.Scope) + " expires_at=never"
+	if !k.ExpiresAt.IsZero() {
+		created.Detail = "scope=" + string(k.Scope) + " expires_at=" + k.ExpiresAt.UTC().Format(time.RFC3339Nano)
+	}
 	return journal.Record{
-		Audit: []journal.Entry{journal.NewEntry(ctx, k.CreatedAt, ActionCreate, k.ID, journal.OutcomeOK)},
+		Audit: []journal.Entry{created},
 		Events: []journal.Event{journal.NewEvent("apikey.created", k.CreatedAt,
-			"API key "+k.ID+" ("+k.Name+", scope "+string(k.Scope)+") was created by "+by.String()+
+			"API key "+k.ID+" ("+k.Name+", scope "+string(k.Scope)+", "+expires+") was created by "+by.String()+
 				". If nobody expected it, revoke it: tokensvc apikey revoke "+k.ID, nil)},
 	}
 }

@@ -16,6 +16,7 @@ import (
 func (m *memStore) CreateConsoleSession(_ context.Context, s apikey.ConsoleSession) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.calls++
 	if !slices.ContainsFunc(m.keys, func(k apikey.Key) bool { return k.ID == s.KeyID }) {
 		return apikey.ErrNotFound
 	}
@@ -29,6 +30,7 @@ func (m *memStore) CreateConsoleSession(_ context.Context, s apikey.ConsoleSessi
 func (m *memStore) ConsoleSessionByHash(_ context.Context, hash [sha256.Size]byte) (apikey.ConsoleSession, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.calls++
 	for _, s := range m.consoles {
 		if s.Hash == hash {
 			return s, nil
@@ -40,6 +42,7 @@ func (m *memStore) ConsoleSessionByHash(_ context.Context, hash [sha256.Size]byt
 func (m *memStore) TouchConsoleSession(_ context.Context, id string, seen time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.calls++
 	m.touches++
 	if s, ok := m.consoles[id]; ok && s.SeenAt.Before(seen) {
 		s.SeenAt = seen
@@ -51,6 +54,7 @@ func (m *memStore) TouchConsoleSession(_ context.Context, id string, seen time.T
 func (m *memStore) DeleteConsoleSession(_ context.Context, id string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.calls++
 	delete(m.consoles, id)
 	return nil
 }
@@ -58,6 +62,7 @@ func (m *memStore) DeleteConsoleSession(_ context.Context, id string) error {
 func (m *memStore) DeleteConsoleSessionsBefore(_ context.Context, seenBefore, createdBefore time.Time) (int, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.calls++
 	n := 0
 	for id, s := range m.consoles {
 		if s.SeenAt.Before(seenBefore) || s.CreatedAt.Before(createdBefore) {
@@ -71,6 +76,41 @@ func (m *memStore) DeleteConsoleSessionsBefore(_ context.Context, seenBefore, cr
 func (m *memStore) AppendAudit(_ context.Context, entries ...journal.Entry) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.calls++
 	m.audit = append(m.audit, entries...)
 	return nil
+}
+
+func (m *memStore) RecordAPIKeysUsed(_ context.Context, used map[string]time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.calls++
+	m.used = append(m.used, used)
+	for i := range m.keys {
+		if at, ok := used[m.keys[i].ID]; ok && at.After(m.keys[i].LastUsedAt) {
+			m.keys[i].LastUsedAt = at
+		}
+	}
+	return m.err
+}
+
+func (m *memStore) AddEvent(_ context.Context, ev journal.Event) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.calls++
+	if m.events == nil {
+		m.events = make(map[string]journal.Event)
+	}
+	if _, ok := m.events[ev.ID]; ok {
+		return false, nil
+	}
+	m.events[ev.ID] = ev
+	return true, nil
+}
+
+// storeCalls is how many times the registry called the store.
+func (m *memStore) storeCalls() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.calls
 }

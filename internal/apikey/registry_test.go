@@ -21,17 +21,22 @@ type memStore struct {
 	consoles map[string]apikey.ConsoleSession // by id
 	touches  int                              // TouchConsoleSession calls
 	audit    []journal.Entry
+	calls    int                      // calls of any method
+	used     []map[string]time.Time   // each RecordAPIKeysUsed's argument
+	events   map[string]journal.Event // AddEvent's, by id
 }
 
 func (m *memStore) APIKeys(context.Context) ([]apikey.Key, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.calls++
 	return append([]apikey.Key(nil), m.keys...), m.err
 }
 
 func (m *memStore) CreateAPIKey(_ context.Context, k apikey.Key, _ journal.Record) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.calls++
 	m.keys = append(m.keys, k)
 	return nil
 }
@@ -39,6 +44,7 @@ func (m *memStore) CreateAPIKey(_ context.Context, k apikey.Key, _ journal.Recor
 func (m *memStore) CreateFirstAPIKey(ctx context.Context, k apikey.Key, _ journal.Record) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.calls++
 	for _, e := range m.keys {
 		if !e.Revoked() || e.Hash == k.Hash {
 			return false, nil
@@ -51,6 +57,7 @@ func (m *memStore) CreateFirstAPIKey(ctx context.Context, k apikey.Key, _ journa
 func (m *memStore) RevokeAPIKey(_ context.Context, id string, at time.Time, _ journal.Record) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.calls++
 	for i := range m.keys {
 		if m.keys[i].ID == id {
 			if !m.keys[i].Revoked() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/tokensvc/tokensvc/internal/apikey"
 )
@@ -12,7 +13,9 @@ import (
 // implements it.
 type APIKeyAdmin interface {
 	List(ctx context.Context) ([]apikey.Key, error)
-	Create(ctx context.Context, name string, scope apikey.Scope) (apikey.Key, string, error)
+	// CreateExpiring makes a key that stops working at expiresAt (zero:
+	// never).
+	CreateExpiring(ctx context.Context, name string, scope apikey.Scope, expiresAt time.Time) (apikey.Key, string, error)
 	Revoke(ctx context.Context, id string) error
 }
 
@@ -23,8 +26,12 @@ type apiKeysPage struct {
 	// answer to the POST that created it and never again.
 	Created *apikey.Key
 	Secret  string
-	// Name and Scope are the create form's fields, kept when it is refused.
-	Name, Scope string
+	// Name, Scope and Expires are the create form's fields, kept when it
+	// is refused.
+	Name, Scope, Expires string
+	// Now is when the page was made: a key whose expiry is past it shows
+	// as expired.
+	Now time.Time
 	// Confirm is the key whose revocation awaits the operator's second
 	// click, nil when none.
 	Confirm *apikey.Key
@@ -43,6 +50,7 @@ func (c *console) showAPIKeys(w http.ResponseWriter, r *http.Request, status int
 	if s, ok := signedInFrom(r.Context()); ok {
 		page.SignedIn = s.key.ID
 	}
+	page.Now = c.now()
 	ks, err := c.apiKeyAdmin.List(r.Context())
 	if err != nil {
 		c.renderError(w, r, "apikeys", err, page)
@@ -58,13 +66,39 @@ func (c *console) showAPIKeys(w http.ResponseWriter, r *http.Request, status int
 func (c *console) createAPIKey(w http.ResponseWriter, r *http.Request) {
 	name := strings.TrimSpace(r.PostFormValue("name"))
 	scope := r.PostFormValue("scope")
-	k, secret, err := c.apiKeyAdmin.Create(r.Context(), name, apikey.Scope(scope))
+	expires := strings.TrimSpace(r.PostFormValue("expires_at"))
+	at, err := formExpiry(expires)
+	var k apikey.Key
+	var secret string
+	if err == nil {
+		k, secret, err = c.apiKeyAdmin.CreateExpiring(r.Context(), name, apikey.Scope(scope), at)
+	}
 	if err != nil {
-		c.renderError(w, r, "apikeys", err, c.apiKeysAfterError(r, apiKeysPage{Name: name, Scope: scope}))
+		c.renderError(w, r, "apikeys", err, c.apiKeysAfterError(r, apiKeysPage{Name: name, Scope: scope, Expires: expires}))
 		return
 	}
 	c.log.InfoContext(r.Context(), "API key created in the console", "id", k.ID, "scope", k.Scope, "by", actorID(r))
 	c.showAPIKeys(w, r, http.StatusOK, apiKeysPage{Created: &k, Secret: secret, Scope: string(apikey.ScopeIssue)})
+}
+
+// formExpiryLayouts are what the create form's expiry may hold, read in
+// UTC as every time the console shows: a browser's datetime-local input
+// sends the first (or the second), and a person may paste RFC 3339.
+var formExpiryLayouts = []string{"2006-01-02T15:04", "2006-01-02T15:04:05", time.RFC3339}
+
+// formExpiry is the create form's expires_at, or the zero time when it is
+// left empty; the registry judges whether it is in the future.
+func formExpiry(v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	for _, layout := range formExpiryLayouts {
+		if t, err := time.ParseInLocation(layout, v, time.UTC); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, &apikey.InvalidError{Field: apikey.ExpiresAtField,
+		Reason: "must be a date and time in UTC, such as 2027-03-01T00:00, or left empty for a key that never expires"}
 }
 
 // revokeAPIKey revokes the key in the path once the operator confirmed:
@@ -118,6 +152,7 @@ func (c *console) apiKeysAfterError(r *http.Request, page apiKeysPage) apiKeysPa
 	if s, ok := signedInFrom(r.Context()); ok {
 		page.SignedIn = s.key.ID
 	}
+	page.Now = c.now()
 	page.Keys, _ = c.apiKeyAdmin.List(r.Context())
 	return page
 }

@@ -33,9 +33,12 @@ func (f *apiKeyAdmin) List(context.Context) ([]apikey.Key, error) {
 	return append([]apikey.Key(nil), f.keys...), nil
 }
 
-func (f *apiKeyAdmin) Create(_ context.Context, name string, scope apikey.Scope) (apikey.Key, string, error) {
+func (f *apiKeyAdmin) CreateExpiring(_ context.Context, name string, scope apikey.Scope, expiresAt time.Time) (apikey.Key, string, error) {
 	k, secret, err := apikey.New(name, scope, apiKeysNow)
 	if err != nil {
+		return apikey.Key{}, "", err
+	}
+	if k, err = apikey.WithExpiry(k, expiresAt); err != nil {
 		return apikey.Key{}, "", err
 	}
 	f.mu.Lock()

@@ -23,14 +23,21 @@ type apiKey struct {
 	Hint      string       `json:"hint"`
 	CreatedAt time.Time    `json:"created_at"`
 	RevokedAt time.Time    `json:"revoked_at,omitzero"`
+	// ExpiresAt and LastUsedAt came with API keys that age; a record
+	// written before has neither, which decodes as never expiring and
+	// never used.
+	ExpiresAt  time.Time `json:"expires_at,omitzero"`
+	LastUsedAt time.Time `json:"last_used_at,omitzero"`
 }
 
 func encodeAPIKey(k apikey.Key) apiKey {
-	return apiKey{ID: k.ID, Name: k.Name, Scope: k.Scope, Hash: k.Hash[:], Hint: k.Hint, CreatedAt: k.CreatedAt, RevokedAt: k.RevokedAt}
+	return apiKey{ID: k.ID, Name: k.Name, Scope: k.Scope, Hash: k.Hash[:], Hint: k.Hint, CreatedAt: k.CreatedAt, RevokedAt: k.RevokedAt,
+		ExpiresAt: k.ExpiresAt, LastUsedAt: k.LastUsedAt}
 }
 
 func (a apiKey) decode() apikey.Key {
-	k := apikey.Key{ID: a.ID, Name: a.Name, Scope: a.Scope, Hint: a.Hint, CreatedAt: a.CreatedAt, RevokedAt: a.RevokedAt}
+	k := apikey.Key{ID: a.ID, Name: a.Name, Scope: a.Scope, Hint: a.Hint, CreatedAt: a.CreatedAt, RevokedAt: a.RevokedAt,
+		ExpiresAt: a.ExpiresAt, LastUsedAt: a.LastUsedAt}
 	copy(k.Hash[:], a.Hash)
 	return k
 }
@@ -98,7 +105,7 @@ func (s *Store) CreateFirstAPIKey(_ context.Context, k apikey.Key, j journal.Rec
 
 // RevokeAPIKey marks the key revoked at the given time, keeping the first
 // revocation time of a key revoked twice, and refuses to revoke the last
-// unrevoked admin key. bbolt runs one write transaction at a time, so the
+// admin key usable at that time. bbolt runs one write transaction at a time, so the
 // check and the revocation are atomic.
 func (s *Store) RevokeAPIKey(_ context.Context, id string, at time.Time, j journal.Record) error {
 	err := s.db.Update(func(tx *bolt.Tx) error {
@@ -111,12 +118,13 @@ func (s *Store) RevokeAPIKey(_ context.Context, id string, at time.Time, j journ
 			return fmt.Errorf("decode %s/%s: %w", bucketAPIKeys, id, err)
 		}
 		if a.RevokedAt.IsZero() {
-			if a.Scope == apikey.ScopeAdmin {
+			// An admin key expired at that time is none left.
+			if a.Scope == apikey.ScopeAdmin && a.decode().Usable(at) {
 				ks, err := apiKeys(tx)
 				if err != nil {
 					return err
 				}
-				if !slices.ContainsFunc(ks, func(k apikey.Key) bool { return k.ID != id && k.Scope == apikey.ScopeAdmin && !k.Revoked() }) {
+				if !slices.ContainsFunc(ks, func(k apikey.Key) bool { return k.ID != id && k.Scope == apikey.ScopeAdmin && k.Usable(at) }) {
 					return apikey.ErrLastAdminKey
 				}
 			}
@@ -129,6 +137,39 @@ func (s *Store) RevokeAPIKey(_ context.Context, id string, at time.Time, j journ
 	})
 	if err != nil {
 		return fmt.Errorf("revoke API key %s: %w", id, err)
+	}
+	return nil
+}
+
+// RecordAPIKeysUsed sets each key's LastUsedAt to the time given for it
+// unless the stored one is later, in one transaction.
+func (s *Store) RecordAPIKeysUsed(_ context.Context, used map[string]time.Time) error {
+	if len(used) == 0 {
+		return nil
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketAPIKeys)
+		for id, at := range used {
+			v := b.Get([]byte(id))
+			if v == nil {
+				continue
+			}
+			var a apiKey
+			if err := json.Unmarshal(v, &a); err != nil {
+				return fmt.Errorf("decode %s/%s: %w", bucketAPIKeys, id, err)
+			}
+			if !a.LastUsedAt.Before(at) {
+				continue
+			}
+			a.LastUsedAt = at.UTC()
+			if err := put(tx, bucketAPIKeys, id, a); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("record API key uses: %w", err)
 	}
 	return nil
 }

@@ -40,6 +40,7 @@ type storedEntry struct {
 	Target    string    `json:"target"`
 	Outcome   string    `json:"outcome"`
 	RequestID string    `json:"request_id,omitempty"`
+	Detail    string    `json:"detail,omitempty"`
 }
 
 type storedKeyRef struct {
@@ -80,7 +81,7 @@ func auditKey(at time.Time, id string) []byte {
 func writeJournal(tx *bolt.Tx, rec journal.Record) error {
 	for _, e := range rec.Audit {
 		se := storedEntry{ID: e.ID, At: e.At.UTC(), ActorKind: e.Actor.Kind, ActorID: e.Actor.ID, ActorName: e.Actor.Name,
-			Action: e.Action, Target: e.Target, Outcome: e.Outcome, RequestID: e.RequestID}
+			Action: e.Action, Target: e.Target, Outcome: e.Outcome, RequestID: e.RequestID, Detail: e.Detail}
 		b, err := json.Marshal(se)
 		if err != nil {
 			return fmt.Errorf("encode audit entry: %w", err)
@@ -189,7 +190,7 @@ func (s *Store) AuditEntries(_ context.Context, limit int, before time.Time) ([]
 			}
 			out = append(out, journal.Entry{ID: se.ID, At: se.At,
 				Actor:  journal.Actor{Kind: se.ActorKind, ID: se.ActorID, Name: se.ActorName},
-				Action: se.Action, Target: se.Target, Outcome: se.Outcome, RequestID: se.RequestID})
+				Action: se.Action, Target: se.Target, Outcome: se.Outcome, RequestID: se.RequestID, Detail: se.Detail})
 		}
 		return nil
 	})

@@ -35,7 +35,9 @@ type KeySet interface {
 // APIKeys authenticates callers and administers API keys.
 type APIKeys interface {
 	Verify(secret string) (apikey.Key, error)
-	Create(ctx context.Context, name string, scope apikey.Scope) (apikey.Key, string, error)
+	// CreateExpiring makes a key that stops working at expiresAt (zero:
+	// never).
+	CreateExpiring(ctx context.Context, name string, scope apikey.Scope, expiresAt time.Time) (apikey.Key, string, error)
 	List(ctx context.Context) ([]apikey.Key, error)
 	Revoke(ctx context.Context, id string) error
 }

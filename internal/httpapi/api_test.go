@@ -61,6 +61,8 @@ type options struct {
 	source func(issuer.Source) issuer.Source
 	// sessionNow is the sessions' clock; nil: time.Now.
 	sessionNow func() time.Time
+	// apiKeyNow is the API keys' clock; nil: time.Now.
+	apiKeyNow func() time.Time
 	// corsOrigins may call refresh and logout from a browser.
 	corsOrigins []string
 	// logs receives the service log, in JSON at debug; nil discards it
@@ -114,7 +116,10 @@ func newHarness(t testing.TB, opt options) *harness {
 			t.Fatal(err)
 		}
 	}
-	reg := apikey.NewRegistry(st, time.Now)
+	if opt.apiKeyNow == nil {
+		opt.apiKeyNow = time.Now
+	}
+	reg := apikey.NewRegistry(st, opt.apiKeyNow)
 	h.ring = ring
 	if h.adminSecret, err = reg.Bootstrap(ctx, ""); err != nil {
 		t.Fatal(err)

@@ -80,7 +80,7 @@ func (a *api) auditLog(w http.ResponseWriter, r *http.Request) {
 	for _, e := range es {
 		resp.Entries = append(resp.Entries, tokenclient.AuditEntry{ID: e.ID, At: e.At,
 			Actor:  tokenclient.AuditActor{Kind: e.Actor.Kind, ID: e.Actor.ID, Name: e.Actor.Name},
-			Action: e.Action, Target: e.Target, Outcome: e.Outcome, RequestID: e.RequestID})
+			Action: e.Action, Target: e.Target, Outcome: e.Outcome, RequestID: e.RequestID, Detail: e.Detail})
 	}
 	if !next.IsZero() {
 		resp.NextBefore = &next

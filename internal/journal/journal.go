@@ -97,6 +97,10 @@ type Entry struct {
 	Target    string // API key id, kid, or user id
 	Outcome   string // "ok", "forced", or "refused: <problem type>"
 	RequestID string
+	// Detail is what the action was given beyond its target, in words
+	// ("expires_at=2027-03-01T00:00:00Z" for an API key made to expire);
+	// "" for most entries.
+	Detail string
 }
 
 // NewEntry returns the entry for action on target at at, by the actor and

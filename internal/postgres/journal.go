@@ -60,9 +60,9 @@ func (s *Store) AddEvent(ctx context.Context, ev journal.Event) (bool, error) {
 
 func insertAudit(ctx context.Context, db execer, e journal.Entry) error {
 	_, err := db.Exec(ctx, `INSERT INTO audit_log
-			(id, at, actor_kind, actor_id, actor_name, action, target, outcome, request_id)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		e.ID, e.At.UTC(), e.Actor.Kind, e.Actor.ID, e.Actor.Name, e.Action, e.Target, e.Outcome, e.RequestID)
+			(id, at, actor_kind, actor_id, actor_name, action, target, outcome, request_id, detail)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		e.ID, e.At.UTC(), e.Actor.Kind, e.Actor.ID, e.Actor.Name, e.Action, e.Target, e.Outcome, e.RequestID, e.Detail)
 	if err != nil {
 		return fmt.Errorf("write audit entry %s: %w", e.Action, err)
 	}
@@ -96,7 +96,7 @@ func (s *Store) AppendAudit(ctx context.Context, entries ...journal.Entry) error
 func (s *Store) AuditEntries(ctx context.Context, limit int, before time.Time) ([]journal.Entry, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	rows, err := s.pool.Query(ctx, `SELECT id, at, actor_kind, actor_id, actor_name, action, target, outcome, request_id
+	rows, err := s.pool.Query(ctx, `SELECT id, at, actor_kind, actor_id, actor_name, action, target, outcome, request_id, detail
 		FROM audit_log WHERE $2::timestamptz IS NULL OR at < $2
 		ORDER BY at DESC, id DESC LIMIT $1`, limit, nullTime(before))
 	if err != nil {
@@ -104,7 +104,7 @@ func (s *Store) AuditEntries(ctx context.Context, limit int, before time.Time) (
 	}
 	es, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (journal.Entry, error) {
 		var e journal.Entry
-		err := row.Scan(&e.ID, &e.At, &e.Actor.Kind, &e.Actor.ID, &e.Actor.Name, &e.Action, &e.Target, &e.Outcome, &e.RequestID)
+		err := row.Scan(&e.ID, &e.At, &e.Actor.Kind, &e.Actor.ID, &e.Actor.Name, &e.Action, &e.Target, &e.Outcome, &e.RequestID, &e.Detail)
 		e.At = e.At.UTC()
 		return e, err
 	})

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tokensvc/tokensvc/internal/apikey"
 	"github.com/tokensvc/tokensvc/internal/journal"
 	"github.com/tokensvc/tokensvc/internal/postgres"
 )
@@ -19,7 +20,8 @@ import (
 //     noticed);
 //  2. the listeners close, and the requests in flight have
 //     TOKENSVC_SHUTDOWN_TIMEOUT to finish;
-//  3. the background jobs stop (the notifier records what it sent).
+//  3. the background jobs stop (the notifier records what it sent; the
+//     API keys' last uses since the last flush are written).
 //
 // The store is the caller's to close after Run returns. Run returns nil
 // after a stop on request, and an error when a listener fails or requests
@@ -110,6 +112,7 @@ func (s *Server) startJobs(ctx context.Context, wg *sync.WaitGroup) {
 	wg.Go(func() { s.keysReload.Run(ctx) })
 	wg.Go(func() { s.apiKeysReload.Run(ctx) })
 	wg.Go(func() { s.purgeEvery(ctx, purgeEvery) })
+	wg.Go(func() { s.apiKeyUpkeep(ctx, apikey.FlushUsesEvery) })
 	if s.notifier != nil {
 		wg.Go(func() { s.notifier.Run(ctx) })
 	}
@@ -165,6 +168,38 @@ func (s *Server) purge(ctx context.Context, period time.Duration) {
 			"entries", entries, "events", events, "err", err)
 	} else if entries+events > 0 {
 		s.log.Info("deleted old audit entries and events", "entries", entries, "events", events, "retention", s.cfg.AuditRetention.String())
+	}
+}
+
+// finalFlushTimeout bounds the last flush of API key uses at shutdown: a
+// store that does not answer must not hold the stop up.
+const finalFlushTimeout = 5 * time.Second
+
+// apiKeyUpkeep writes the API keys' last uses every period, which is thus
+// the most often a key's use is written by this replica, and writes the
+// apikey.expiring events that are due; when ctx ends it writes the uses
+// once more, after the listeners closed, so that none of the last
+// requests' is lost.
+func (s *Server) apiKeyUpkeep(ctx context.Context, period time.Duration) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			final, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalFlushTimeout)
+			defer cancel()
+			if _, err := s.apiKeys.FlushUses(final); err != nil {
+				s.log.Warn("writing the API keys' last uses at shutdown failed; the list shows them up to a minute older", "err", err)
+			}
+			return
+		case <-t.C:
+		}
+		if _, err := s.apiKeys.FlushUses(ctx); err != nil {
+			s.log.Warn("writing the API keys' last uses failed; trying again in "+period.String(), "err", err)
+		}
+		if _, err := s.apiKeys.RemindExpiring(ctx); err != nil {
+			s.log.Warn("writing the apikey.expiring events failed; trying again in "+period.String(), "err", err)
+		}
 	}
 }
 

@@ -49,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("DeleteEndedSessions", func(t *testing.T) { testDeleteEndedSessions(t, open(t)) })
 	runJournal(t, open)
 	runConsole(t, open)
+	runAPIKeyAging(t, open)
 }
 
 func newSealer(t *testing.T) *keys.Sealer {
