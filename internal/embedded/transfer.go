@@ -146,4 +146,3 @@ func loadEvent(tx *bolt.Tx, p journal.Pending) error {
 	e.Attempts = p.Attempts
 	return putEvent(tx, seq, e)
 }
-
