@@ -59,3 +59,11 @@ func (c Contents) Live(now time.Time) Contents {
 func (c Contents) Count() int {
 	return len(c.SigningKeys) + len(c.APIKeys) + len(c.Sessions) + len(c.RefreshTokens) + len(c.Audit) + len(c.Events)
 }
+
+// The audit log's actions for moving a store.
+const (
+	// ActionBackup is a hot backup taken through the admin API.
+	ActionBackup = "store.backup"
+	// ActionImport is an import, recorded in the store imported into.
+	ActionImport = "store.import"
+)
