@@ -146,3 +146,34 @@ func loadEvent(tx *bolt.Tx, p journal.Pending) error {
 	e.Attempts = p.Attempts
 	return putEvent(tx, seq, e)
 }
+
+// Check opens the file at path read-only and says whether it is a tokensvc
+// embedded store this release reads: every bucket the store keeps is there
+// (the file has no schema number; its buckets are its schema) and every
+// record decodes. It returns what the file holds, for the caller to check
+// the master key against.
+func Check(path string) (transfer.Contents, error) {
+	db, err := OpenReadOnly(path)
+	if err != nil {
+		return transfer.Contents{}, err
+	}
+	defer db.Close()
+	err = db.db.View(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketSigningKeys, bucketAPIKeys, bucketSessions, bucketRefreshTokens,
+			bucketLiveRefreshTokens, bucketAuditLog, bucketOutbox, bucketOutboxIDs, bucketOutboxPending,
+			bucketConsoleSessions, bucketConsoleHashes} {
+			if tx.Bucket(b) == nil {
+				return fmt.Errorf("%s is not a tokensvc embedded store of a known version: it has no %s bucket", path, b)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return transfer.Contents{}, err
+	}
+	c, err := db.Contents(context.Background())
+	if err != nil {
+		return transfer.Contents{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}

@@ -24,7 +24,7 @@ type Transferer interface {
 func runTransfer(t *testing.T, open func(t *testing.T) Store) {
 	t.Run("TransferRoundTrip", func(t *testing.T) {
 		src, dst := open(t), open(t)
-		want := Populate(t, src)
+		want := Populate(t, src, nil)
 		got, err := src.Contents(context.Background())
 		if err != nil {
 			t.Fatal(err)
@@ -41,7 +41,7 @@ func runTransfer(t *testing.T, open func(t *testing.T) Store) {
 	})
 	t.Run("LoadRefusesNonEmptyStore", func(t *testing.T) {
 		src, dst := open(t), open(t)
-		c := Populate(t, src)
+		c := Populate(t, src, nil)
 		k, _, err := apikey.New("already-here", apikey.ScopeIssue, time.Now())
 		if err != nil {
 			t.Fatal(err)
@@ -62,7 +62,7 @@ func runTransfer(t *testing.T, open func(t *testing.T) Store) {
 	})
 	t.Run("LoadIsAtomic", func(t *testing.T) {
 		src, dst := open(t), open(t)
-		c := Populate(t, src)
+		c := Populate(t, src, nil)
 		// A second active key breaks the one-active rule both stores
 		// enforce, so the load fails after writing most of it.
 		c.SigningKeys = append(c.SigningKeys, c.SigningKeys[1]) // the active one
@@ -83,13 +83,16 @@ func runTransfer(t *testing.T, open func(t *testing.T) Store) {
 // Populate fills s through its own methods with one of everything Contents
 // returns: an active and a retired signing key, a live and a revoked API
 // key, a session refreshed once (a rotated and a live token) and one ended,
-// audit entries and an undelivered event. It returns what Contents should
+// audit entries and an undelivered event; the private keys are sealed by
+// sealer (nil: a random master key's). It returns what Contents should
 // read back, in Contents' order.
-func Populate(t *testing.T, s Store) transfer.Contents {
+func Populate(t *testing.T, s Store, sealer *keys.Sealer) transfer.Contents {
 	t.Helper()
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	sealer := newSealer(t)
+	if sealer == nil {
+		sealer = newSealer(t)
+	}
 	retired, err := keys.Generate("RS256", 2048, keys.StateRetired, now.Add(-2*time.Hour), sealer)
 	if err != nil {
 		t.Fatal(err)
