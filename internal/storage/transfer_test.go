@@ -107,25 +107,37 @@ func TestExportImportAcrossStores(t *testing.T) {
 	storetest.SameContents(t, "the embedded store after the way back", got, want)
 }
 
-// TestImportRefusesAnotherMasterKey: a target configured with another
-// master key than the export's gets nothing, and the message says to
-// configure the same master key.
-func TestImportRefusesAnotherMasterKey(t *testing.T) {
-	ctx := context.Background()
+// populatedExport is the export of an embedded store storetest.Populate
+// filled, with the master key its keys are sealed under.
+func populatedExport(t *testing.T) ([]byte, *bytes.Buffer) {
+	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	master := newMasterKey(t)
-	sealer, _ := keys.NewSealer(master)
+	sealer, err := keys.NewSealer(master)
+	if err != nil {
+		t.Fatal(err)
+	}
 	src := config.Config{DataDir: t.TempDir(), MasterKey: master}
-	st, err := Open(ctx, src, log)
+	st, err := Open(t.Context(), src, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	storetest.Populate(t, st.Store.(storetest.Store), sealer)
 	st.Close()
 	var file bytes.Buffer
-	if _, err := Export(ctx, src, "", &file, time.Now(), log); err != nil {
+	if _, err := Export(t.Context(), src, "", &file, time.Now(), log); err != nil {
 		t.Fatal(err)
 	}
+	return master, &file
+}
+
+// TestImportRefusesAnotherMasterKey: a target configured with another
+// master key than the export's gets nothing, and the message says to
+// configure the same master key.
+func TestImportRefusesAnotherMasterKey(t *testing.T) {
+	ctx := context.Background()
+	log := slog.New(slog.DiscardHandler)
+	_, file := populatedExport(t)
 	for name, cfg := range map[string]config.Config{
 		"embedded": {DataDir: t.TempDir(), MasterKey: newMasterKey(t)},
 		"postgres": {DatabaseURL: pgtest.NewDatabase(t), MasterKey: newMasterKey(t), StoreTimeout: 5 * time.Second},
@@ -145,19 +157,7 @@ func TestImportRefusesAnotherMasterKey(t *testing.T) {
 func TestImportRefusesACutFile(t *testing.T) {
 	ctx := context.Background()
 	log := slog.New(slog.DiscardHandler)
-	master := newMasterKey(t)
-	sealer, _ := keys.NewSealer(master)
-	src := config.Config{DataDir: t.TempDir(), MasterKey: master}
-	st, err := Open(ctx, src, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	storetest.Populate(t, st.Store.(storetest.Store), sealer)
-	st.Close()
-	var file bytes.Buffer
-	if _, err := Export(ctx, src, "", &file, time.Now(), log); err != nil {
-		t.Fatal(err)
-	}
+	master, file := populatedExport(t)
 	lines := strings.SplitAfter(strings.TrimSuffix(file.String(), "\n"), "\n")
 	cut := strings.Join(lines[:len(lines)-1], "")
 	dst := config.Config{DataDir: t.TempDir(), MasterKey: master}

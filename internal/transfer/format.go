@@ -44,6 +44,9 @@ type Header struct {
 	Source string `json:"source"`
 }
 
+// The line types spell every field out rather than reuse a store's
+// encoding (the embedded store's look much the same): the file changes only
+// with Version, whatever either store's encoding does.
 type signingKeyLine struct {
 	Kind             string    `json:"kind"`
 	KID              string    `json:"kid"`
