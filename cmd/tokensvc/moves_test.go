@@ -113,11 +113,19 @@ func TestMoveServingEmbeddedStoreToPostgres(t *testing.T) {
 				return
 			default:
 			}
-			status, _ := svc.request(t, "POST", "/v1/tokens", before.apiKeys[1], `{"user_id":"during-backup"}`)
-			if status == http.StatusOK {
+			// Not svc.request: t.Fatal may not be called off the test's
+			// goroutine.
+			req, _ := http.NewRequest("POST", svc.url+"/v1/tokens", strings.NewReader(`{"user_id":"during-backup"}`))
+			req.Header.Set("Authorization", "Bearer "+before.apiKeys[1])
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err == nil && resp.StatusCode == http.StatusOK {
 				minted.Add(1)
 			} else {
 				failed.Add(1)
+			}
+			if err == nil {
+				resp.Body.Close()
 			}
 		}
 	})
