@@ -33,15 +33,23 @@ func (a *api) backup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := a.now().UTC()
+	header := func() {
+		h := w.Header()
+		h.Set("Content-Type", "application/octet-stream")
+		h.Set("Content-Disposition", `attachment; filename="tokensvc-`+now.Format("20060102T150405Z")+`.db"`)
+		h.Set("Cache-Control", "no-store")
+	}
+	if r.Method == http.MethodHead {
+		// A HEAD takes no backup and is not audited as one.
+		header()
+		return
+	}
 	j := journal.Record{Audit: []journal.Entry{journal.NewEntry(r.Context(), now, transfer.ActionBackup, "embedded store", journal.OutcomeOK)}}
 	started := false
 	err := a.storeBackup.Backup(r.Context(), w, j, func(n int64) {
 		started = true
-		h := w.Header()
-		h.Set("Content-Type", "application/octet-stream")
-		h.Set("Content-Length", strconv.FormatInt(n, 10))
-		h.Set("Content-Disposition", `attachment; filename="tokensvc-`+now.Format("20060102T150405Z")+`.db"`)
-		h.Set("Cache-Control", "no-store")
+		header()
+		w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
 	})
 	switch {
 	case err != nil && !started:

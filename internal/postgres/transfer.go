@@ -124,20 +124,30 @@ func (s *Store) Load(ctx context.Context, c transfer.Contents) error {
 				return fmt.Errorf("write API key %s: %w", k.ID, err)
 			}
 		}
-		for _, ss := range c.Sessions {
-			if err := writeSession(ctx, tx, ss, true); err != nil {
-				return fmt.Errorf("write session %s: %w", ss.ID, err)
-			}
+		// The bulk of a store, copied rather than inserted row by row: a
+		// store with a million sessions loads in seconds.
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"sessions"},
+			[]string{"id", "user_id", "created_at", "last_used_at", "expires_at", "revoked_at", "revoke_reason"},
+			pgx.CopyFromSlice(len(c.Sessions), func(i int) ([]any, error) {
+				ss := c.Sessions[i]
+				return []any{ss.ID, ss.UserID, ss.CreatedAt, ss.LastUsedAt, ss.ExpiresAt, nullTime(ss.RevokedAt), ss.RevokeReason}, nil
+			})); err != nil {
+			return fmt.Errorf("write sessions: %w", err)
 		}
-		for _, t := range c.RefreshTokens {
-			if err := insertRefreshToken(ctx, tx, t); err != nil {
-				return fmt.Errorf("write a refresh token of session %s: %w", t.SessionID, err)
-			}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"refresh_tokens"}, []string{"hash", "session_id", "issued_at", "rotated_at"},
+			pgx.CopyFromSlice(len(c.RefreshTokens), func(i int) ([]any, error) {
+				t := c.RefreshTokens[i]
+				return []any{t.Hash[:], t.SessionID, t.IssuedAt, nullTime(t.RotatedAt)}, nil
+			})); err != nil {
+			return fmt.Errorf("write refresh tokens: %w", err)
 		}
-		for _, e := range c.Audit {
-			if err := insertAudit(ctx, tx, e); err != nil {
-				return err
-			}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"audit_log"},
+			[]string{"id", "at", "actor_kind", "actor_id", "actor_name", "action", "target", "outcome", "request_id"},
+			pgx.CopyFromSlice(len(c.Audit), func(i int) ([]any, error) {
+				e := c.Audit[i]
+				return []any{e.ID, e.At.UTC(), e.Actor.Kind, e.Actor.ID, e.Actor.Name, e.Action, e.Target, e.Outcome, e.RequestID}, nil
+			})); err != nil {
+			return fmt.Errorf("write audit entries: %w", err)
 		}
 		for _, p := range c.Events {
 			if _, err := insertEvent(ctx, tx, p.Event, ""); err != nil {
