@@ -73,14 +73,15 @@ TOKENSVC_DATA_DIR, with tokensvc stopped. It checks first that FILE is a
 tokensvc store this release reads and that the master key there (the data
 dir's master.key, or TOKENSVC_MASTER_KEY) opens its keys. It refuses a data
 dir that already holds a store unless --force, and always one a running
-tokensvc holds. The master key is not in the backup: put it back too.
+tokensvc holds. The master key is not in the backup: put it in place
+first (it refuses without one).
 
 Examples:
   cp /safe/master.key /var/lib/tokensvc/master.key
   tokensvc restore --from /backups/tokensvc-20260301T000000Z.db
 `
 
-func restoreCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func restoreCommand(_ context.Context, args []string, getenv func(string) string, stdout, _ io.Writer) error {
 	fs := newFlagSet("restore", restoreHelp, stdout)
 	from := fs.String("from", "", "the backup `FILE`")
 	force := fs.Bool("force", false, "replace the store the data dir holds")
@@ -94,8 +95,7 @@ func restoreCommand(ctx context.Context, args []string, getenv func(string) stri
 	if err != nil {
 		return fmt.Errorf("configuration:\n%w", err)
 	}
-	log := logging.New(stderr, cfg.LogLevel, cfg.LogFormat)
-	if err := storage.Restore(ctx, cfg, *from, *force, log); err != nil {
+	if err := storage.Restore(cfg, *from, *force); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "restored %s into %s\n", *from, cfg.DataDir)

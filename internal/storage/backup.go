@@ -1,12 +1,10 @@
 package storage
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -60,13 +58,13 @@ func syncDir(dir string) error {
 
 // Restore puts the backup at from in place as the embedded store in
 // cfg's data dir, for a tokensvc that is not running. It first checks that
-// from is a tokensvc embedded store this release reads and, when the data
-// dir's master key (or the configured one) is there, that it opens the
-// backup's keys. It refuses a data dir that holds a store unless force, and
+// from is a tokensvc embedded store this release reads and that the master
+// key (the data dir's master.key, or the configured one) opens the backup's
+// keys: without it, the restored store could not sign. It refuses a data dir that holds a store unless force, and
 // always one that a running tokensvc holds (bbolt's file lock says so). The
 // copy is written beside the store and renamed over it, so the data dir
 // holds the old store or the new one, never part of either.
-func Restore(ctx context.Context, cfg config.Config, from string, force bool, log *slog.Logger) error {
+func Restore(cfg config.Config, from string, force bool) error {
 	if cfg.DatabaseURL != "" {
 		return errors.New("TOKENSVC_DATABASE_URL is set: restore puts back an embedded store; restore PostgreSQL with pg_restore, or load an export with tokensvc import")
 	}
@@ -82,16 +80,17 @@ func Restore(ctx context.Context, cfg config.Config, from string, force bool, lo
 		return fmt.Errorf("restore: %w", err)
 	}
 	if master == nil {
-		log.Warn("no master key in the data dir nor configured: put the master key the backup's keys are sealed under in place (master.key in the data dir, or TOKENSVC_MASTER_KEY) before starting, or no key can sign",
-			"data_dir", cfg.DataDir)
-	} else {
-		sealer, err := keys.NewSealer(master)
-		if err != nil {
-			return err
-		}
-		if _, err := keys.CheckMasterKey(c.SigningKeys, sealer); err != nil {
-			return fmt.Errorf("restore: the backup's keys do not open under this data dir's master key %s: %w", sealer.MasterKeyID(), err)
-		}
+		// Refused rather than warned: serve would generate a new master key
+		// on the restored store's first start, and refuse to start with it.
+		return fmt.Errorf("restore: no master key: the backup's keys are sealed under one, and it is not in backups; copy it to %s (or set TOKENSVC_MASTER_KEY or TOKENSVC_MASTER_KEY_FILE as the service has it) first",
+			MasterKeyFile(cfg.DataDir))
+	}
+	sealer, err := keys.NewSealer(master)
+	if err != nil {
+		return err
+	}
+	if _, err := keys.CheckMasterKey(c.SigningKeys, sealer); err != nil {
+		return fmt.Errorf("restore: the backup's keys do not open under this data dir's master key %s: %w", sealer.MasterKeyID(), err)
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("TOKENSVC_DATA_DIR: %w", err)

@@ -86,13 +86,17 @@ func TestRestoreChecksTheBackupFirst(t *testing.T) {
 		"a missing file":       {filepath.Join(dir, "none.db"), "no such file"},
 		"the database setting": {"", "TOKENSVC_DATABASE_URL"},
 		"another master key":   {EmbeddedFile(src.DataDir), "do not open under this data dir's master key"},
+		"no master key":        {EmbeddedFile(src.DataDir), "no master key"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			cfg := config.Config{DataDir: filepath.Join(t.TempDir(), "data"), MasterKey: newMasterKey(t)}
+			if name == "no master key" {
+				cfg.MasterKey = nil
+			}
 			if tt.from == "" {
 				cfg.DatabaseURL = "postgres://unused"
 			}
-			err := Restore(t.Context(), cfg, tt.from, false, log)
+			err := Restore(cfg, tt.from, false)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("Restore: %v; want an error saying %q", err, tt.want)
 			}
