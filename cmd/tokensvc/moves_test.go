@@ -101,8 +101,8 @@ func TestMoveServingEmbeddedStoreToPostgres(t *testing.T) {
 	admin := svc.bootstrapSecret()
 	before := serveSome(t, svc, admin)
 
-	// Minting goes on through the backup: the backup is taken from a
-	// serving store.
+	// Minting goes on around the backup (it takes milliseconds here, so
+	// only "around" is sure): the backup is taken from a serving store.
 	var wg sync.WaitGroup
 	var minted, failed atomic.Int32
 	stop := make(chan struct{})
@@ -129,6 +129,9 @@ func TestMoveServingEmbeddedStoreToPostgres(t *testing.T) {
 			}
 		}
 	})
+	for minted.Load() == 0 && failed.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
 	backup := filepath.Join(dir, "now.db")
 	client := map[string]string{"TOKENSVC_URL": svc.adminURL, "TOKENSVC_API_KEY": admin}
 	out := runCommand(t, client, "backup", "--out", backup)
@@ -137,8 +140,8 @@ func TestMoveServingEmbeddedStoreToPostgres(t *testing.T) {
 	if !strings.Contains(out, "master key is not in it") {
 		t.Errorf("backup's output does not say the master key is not in the backup:\n%s", out)
 	}
-	if minted.Load() == 0 || failed.Load() != 0 {
-		t.Errorf("during the backup: %d minted, %d failed; want minting to go on", minted.Load(), failed.Load())
+	if failed.Load() != 0 {
+		t.Errorf("around the backup: %d minted, %d failed; want minting to go on", minted.Load(), failed.Load())
 	}
 	if fi, err := os.Stat(backup); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("backup file: %v, want mode 0600", err)
