@@ -73,7 +73,8 @@ func retrying(ctx context.Context, client *http.Client, method, rawURL, bearer s
 }
 
 // send sends one JSON request with a bearer credential and decodes a 2xx
-// answer into out (unless nil; a *[]byte gets the body as it is). Other
+// answer into out (unless nil; a *[]byte gets the body as it is, an
+// io.Writer has it copied to it). Other
 // answers become *Error.
 func send(ctx context.Context, client *http.Client, method, url, bearer string, body, out any) error {
 	var reader io.Reader
@@ -97,6 +98,14 @@ func send(ctx context.Context, client *http.Client, method, url, bearer string, 
 		return err
 	}
 	defer resp.Body.Close()
+	if w, ok := out.(io.Writer); ok && resp.StatusCode/100 == 2 {
+		// A download (a backup) is streamed whole, not read into memory.
+		n, err := io.Copy(w, resp.Body)
+		if err == nil && resp.ContentLength >= 0 && n != resp.ContentLength {
+			err = fmt.Errorf("%s %s: the answer was cut short: %d of %d bytes", method, req.URL.Path, n, resp.ContentLength)
+		}
+		return err
+	}
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
 		return err

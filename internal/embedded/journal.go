@@ -43,6 +43,18 @@ type storedEntry struct {
 	Detail    string    `json:"detail,omitempty"`
 }
 
+// storedEntryOf is e as the audit bucket keeps it.
+func storedEntryOf(e journal.Entry) storedEntry {
+	return storedEntry{ID: e.ID, At: e.At.UTC(), ActorKind: e.Actor.Kind, ActorID: e.Actor.ID, ActorName: e.Actor.Name,
+		Action: e.Action, Target: e.Target, Outcome: e.Outcome, RequestID: e.RequestID, Detail: e.Detail}
+}
+
+// entry is the audit entry se keeps.
+func (se storedEntry) entry() journal.Entry {
+	return journal.Entry{ID: se.ID, At: se.At, Actor: journal.Actor{Kind: se.ActorKind, ID: se.ActorID, Name: se.ActorName},
+		Action: se.Action, Target: se.Target, Outcome: se.Outcome, RequestID: se.RequestID, Detail: se.Detail}
+}
+
 type storedKeyRef struct {
 	KID          string    `json:"kid"`
 	State        string    `json:"state"`
@@ -80,8 +92,7 @@ func auditKey(at time.Time, id string) []byte {
 // writeJournal writes what a change records, in the change's transaction.
 func writeJournal(tx *bolt.Tx, rec journal.Record) error {
 	for _, e := range rec.Audit {
-		se := storedEntry{ID: e.ID, At: e.At.UTC(), ActorKind: e.Actor.Kind, ActorID: e.Actor.ID, ActorName: e.Actor.Name,
-			Action: e.Action, Target: e.Target, Outcome: e.Outcome, RequestID: e.RequestID, Detail: e.Detail}
+		se := storedEntryOf(e)
 		b, err := json.Marshal(se)
 		if err != nil {
 			return fmt.Errorf("encode audit entry: %w", err)
@@ -188,9 +199,7 @@ func (s *Store) AuditEntries(_ context.Context, limit int, before time.Time) ([]
 			if err := json.Unmarshal(v, &se); err != nil {
 				return fmt.Errorf("decode %s/%x: %w", bucketAuditLog, k, err)
 			}
-			out = append(out, journal.Entry{ID: se.ID, At: se.At,
-				Actor:  journal.Actor{Kind: se.ActorKind, ID: se.ActorID, Name: se.ActorName},
-				Action: se.Action, Target: se.Target, Outcome: se.Outcome, RequestID: se.RequestID, Detail: se.Detail})
+			out = append(out, se.entry())
 		}
 		return nil
 	})

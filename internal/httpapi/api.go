@@ -82,6 +82,9 @@ type Deps struct {
 	// CORSOrigins are the origins (scheme://host[:port]) whose pages may
 	// call refresh and logout from a browser; none when empty.
 	CORSOrigins []string
+	// Backup copies the store for GET /v1/backup; nil (PostgreSQL) answers
+	// 409 with what to use instead.
+	Backup StoreBackup
 	// Console is the operator console (internal/console), served under
 	// /console on the admin face or the one address; nil serves none.
 	Console http.Handler
@@ -101,8 +104,10 @@ type api struct {
 	log      *slog.Logger
 	openAPI  []byte
 	console  http.Handler
-	perKey   *ratelimit.Keyed
-	perUser  *ratelimit.Keyed
+	// storeBackup copies the store, or is nil where it cannot.
+	storeBackup StoreBackup
+	perKey      *ratelimit.Keyed
+	perUser     *ratelimit.Keyed
 	// perClient and trustedProxies bound the requests made without an
 	// API key, per client address.
 	perClient      *ratelimit.Keyed
@@ -133,21 +138,22 @@ func NewFaces(d Deps) (public, admin http.Handler) {
 
 func newAPI(d Deps) *api {
 	a := &api{
-		minter:   d.Minter,
-		keys:     d.Keys,
-		keyAdmin: d.KeyAdmin,
-		apiKeys:  d.APIKeys,
-		sessions: d.Sessions,
-		audit:    d.Audit,
-		now:      d.Now,
-		verifier: d.Verifier,
-		ready:    d.Ready,
-		metrics:  d.Metrics,
-		log:      d.Logger,
-		openAPI:  d.OpenAPI,
-		console:  d.Console,
-		perKey:   d.PerAPIKey,
-		perUser:  d.PerUser,
+		minter:      d.Minter,
+		keys:        d.Keys,
+		keyAdmin:    d.KeyAdmin,
+		apiKeys:     d.APIKeys,
+		sessions:    d.Sessions,
+		audit:       d.Audit,
+		now:         d.Now,
+		verifier:    d.Verifier,
+		ready:       d.Ready,
+		metrics:     d.Metrics,
+		log:         d.Logger,
+		openAPI:     d.OpenAPI,
+		console:     d.Console,
+		storeBackup: d.Backup,
+		perKey:      d.PerAPIKey,
+		perUser:     d.PerUser,
 
 		perClient:      d.PerClient,
 		trustedProxies: d.TrustedProxies,
@@ -251,6 +257,7 @@ func (a *api) adminRoutes(r chi.Router) {
 		r.Post("/v1/keys/{kid}/activate", a.activateKey)
 		r.Post("/v1/keys/{kid}/revoke", a.revokeKey)
 		r.Get("/v1/audit", a.auditLog)
+		r.Get("/v1/backup", a.backup)
 	})
 }
 

@@ -152,6 +152,7 @@ func newHarness(t testing.TB, opt options) *harness {
 		KeyAdmin: rotator,
 		APIKeys:  reg,
 		Audit:    st,
+		Backup:   backupOf(st),
 		Ready: func(context.Context) error {
 			if h.ready != nil {
 				return h.ready

@@ -11,6 +11,7 @@ import (
 	"github.com/tokensvc/tokensvc/internal/apikey"
 	"github.com/tokensvc/tokensvc/internal/keys"
 	"github.com/tokensvc/tokensvc/internal/session"
+	"github.com/tokensvc/tokensvc/internal/transfer"
 )
 
 // TestDocumentedAuditActions holds api/openapi.yaml's list of the audit
@@ -37,7 +38,7 @@ func TestDocumentedAuditActions(t *testing.T) {
 	audited := []string{
 		keys.ActionCreate, keys.ActionImport, keys.ActionConfirm, keys.ActionActivate, keys.ActionRetire, keys.ActionExpire, keys.ActionRevoke,
 		apikey.ActionCreate, apikey.ActionRevoke, apikey.ActionConsoleSignIn, apikey.ActionConsoleSignOut,
-		session.ActionEndAll,
+		session.ActionEndAll, transfer.ActionBackup, transfer.ActionImport,
 	}
 	slices.Sort(documented)
 	slices.Sort(audited)

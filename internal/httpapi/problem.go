@@ -78,6 +78,11 @@ func problemFor(err error) *problem {
 	case errors.Is(err, ErrShuttingDown):
 		return newProblem(http.StatusServiceUnavailable, "shutting-down", "Shutting down",
 			"this replica is stopping; it finishes the requests it has, send new ones to another")
+	case errors.Is(err, ErrNoHotBackup):
+		// 409, not 501: the endpoint exists and works on the embedded
+		// store; this service's configuration is what rules it out, and a
+		// 5xx would read as a failure to retry and page about.
+		return newProblem(http.StatusConflict, "backup-unsupported", "Backup not available on PostgreSQL", err.Error())
 	case errors.Is(err, keys.ErrNoActiveKey):
 		return newProblem(http.StatusServiceUnavailable, "no-active-key", "No active signing key",
 			"tokensvc has no active signing key loaded; check the service log")

@@ -17,12 +17,20 @@ import (
 func (s *Store) APIKeys(ctx context.Context) ([]apikey.Key, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	rows, err := s.pool.Query(ctx, `SELECT id, name, scope, hash, hint, created_at, revoked_at, expires_at, last_used_at
-		FROM api_keys ORDER BY created_at, id`)
+	ks, err := apiKeys(ctx, s.pool)
 	if err != nil {
 		return nil, fmt.Errorf("list API keys: %w", classify(err))
 	}
-	ks, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (apikey.Key, error) {
+	return ks, nil
+}
+
+func apiKeys(ctx context.Context, db querier) ([]apikey.Key, error) {
+	rows, err := db.Query(ctx, `SELECT id, name, scope, hash, hint, created_at, revoked_at, expires_at, last_used_at
+		FROM api_keys ORDER BY created_at, id`)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (apikey.Key, error) {
 		var (
 			k                        apikey.Key
 			hash                     []byte
@@ -37,10 +45,6 @@ func (s *Store) APIKeys(ctx context.Context) ([]apikey.Key, error) {
 		k.ExpiresAt, k.LastUsedAt = timeOf(expires), timeOf(usedAt)
 		return k, err
 	})
-	if err != nil {
-		return nil, fmt.Errorf("list API keys: %w", classify(err))
-	}
-	return ks, nil
 }
 
 // APIKeysChannel is the NOTIFY channel on which every new or revoked API

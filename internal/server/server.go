@@ -187,6 +187,9 @@ func newServer(cfg config.Config, st Store, log *slog.Logger, now func() time.Ti
 		CORSOrigins:    cfg.CORSOrigins,
 		Console:        s.consoleHandler(cfg),
 	}
+	if b, ok := st.(httpapi.StoreBackup); ok {
+		deps.Backup = b
+	}
 	if err := s.listen(deps); err != nil {
 		return nil, err
 	}

@@ -28,6 +28,7 @@ type Store interface {
 	journal.Outbox
 	// DeleteEventsBefore deletes up to limit events created before t.
 	DeleteEventsBefore(ctx context.Context, t time.Time, limit int) (int, error)
+	Transferer
 }
 
 // Run runs the contract suite; open must return a new, empty store.
@@ -50,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	runJournal(t, open)
 	runConsole(t, open)
 	runAPIKeyAging(t, open)
+	runTransfer(t, open)
 }
 
 func newSealer(t *testing.T) *keys.Sealer {
