@@ -251,3 +251,17 @@ func TestServingSettings(t *testing.T) {
 		})
 	}
 }
+
+// TestKMSMasterKeyServesPostgres: a KMS key URL is a master key for
+// PostgreSQL too; the previous ones ride beside any of the three.
+func TestKMSMasterKeyServesPostgres(t *testing.T) {
+	env := map[string]string{
+		"TOKENSVC_DATABASE_URL":            "postgres://db/x",
+		"TOKENSVC_MASTER_KEY_URL":          "hashivault://tokensvc",
+		"TOKENSVC_MASTER_KEY_URL_PREVIOUS": "awskms://alias/old?region=eu-west-1",
+	}
+	c, err := config.Load(func(k string) string { return env[k] })
+	if err != nil || c.MasterKeyURL != env["TOKENSVC_MASTER_KEY_URL"] || c.PreviousMasterKeyURL != env["TOKENSVC_MASTER_KEY_URL_PREVIOUS"] || c.MasterKey != nil {
+		t.Fatalf("Load = %+v, %v", c, err)
+	}
+}

@@ -109,3 +109,55 @@ func TestRotateRefusesWrongCurrentKey(t *testing.T) {
 		t.Error("the refused rotation rewrote the key")
 	}
 }
+
+// TestKMSRotationSteps: the README's order with KMS keys. A replica given
+// the new KMS key and the old one as previous opens the store, generates
+// and stores the new master key once (a second replica takes the same);
+// the rotation to the new KMS key then uses that master key, so keys the
+// replicas sealed meanwhile stay as they are; afterwards the new KMS key
+// alone opens everything.
+func TestKMSRotationSteps(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	for _, s := range stores {
+		t.Run(s.name, func(t *testing.T) {
+			oldCfg := s.cfg(t)
+			oldCfg.MasterKeyURL = kmsKeyURL(t)
+			st, err := Open(t.Context(), oldCfg, log)
+			if err != nil {
+				t.Fatal(err)
+			}
+			addKey(t, st)
+			st.Close()
+
+			step1 := oldCfg
+			step1.MasterKeyURL, step1.PreviousMasterKeyURL = kmsKeyURL(t), oldCfg.MasterKeyURL
+			var ids []string
+			for range 2 {
+				st, err := Open(t.Context(), step1, log)
+				if err != nil {
+					t.Fatalf("start with the new KMS key and the old as previous: %v", err)
+				}
+				ids = append(ids, st.MasterKeyID())
+				st.Close()
+			}
+			if ids[0] != ids[1] {
+				t.Fatalf("two starts of step 1 seal under %v; want one master key", ids)
+			}
+			r, err := RotateMasterKey(t.Context(), step1, NewMasterKey{URL: step1.MasterKeyURL}, log)
+			if err != nil || r.Resealed != 1 || r.MasterKeyID != ids[0] {
+				t.Fatalf("rotate: %+v, %v; want 1 key resealed under %s, the master key step 1 stored", r, err, ids[0])
+			}
+			newOnly := step1
+			newOnly.PreviousMasterKeyURL = ""
+			st, err = Open(t.Context(), newOnly, log)
+			if err != nil {
+				t.Fatalf("start with the new KMS key alone: %v", err)
+			}
+			st.Close()
+			_, wks := snapshot(t, newOnly)
+			if len(wks) != 2 || wks[0].RetiredAt.IsZero() || !wks[1].RetiredAt.IsZero() {
+				t.Errorf("wrapped master keys after the rotation: %+v; want the old retired, the new in use", wks)
+			}
+		})
+	}
+}
