@@ -5,7 +5,8 @@
 -- without its secrets. A master-key rotation retires the row it moved
 -- away from; a retired row is kept so that a replica still given the old
 -- KMS key as TOKENSVC_MASTER_KEY_URL_PREVIOUS can open keys until it
--- restarts.
+-- restarts. One KMS key wraps one master key in use: replicas starting
+-- together each generate one, the first stored wins and the others read it.
 CREATE TABLE master_keys (
     id           text PRIMARY KEY,
     wrapped      bytea NOT NULL,
@@ -13,3 +14,4 @@ CREATE TABLE master_keys (
     created_at   timestamptz NOT NULL,
     retired_at   timestamptz
 );
+CREATE UNIQUE INDEX master_keys_one_in_use_per_kms_key ON master_keys (kms_url_hint) WHERE retired_at IS NULL;

@@ -54,7 +54,7 @@ func TestKMSMasterKeyServes(t *testing.T) {
 			}
 
 			out, err := runDoctor(t, env)
-			checkLines(t, out, err, "✓ master key ", ": from TOKENSVC_MASTER_KEY_URL base64key://… (wrapped master key ",
+			checkLines(t, out, err, "✓ master key ", ": from TOKENSVC_MASTER_KEY_URL base64key://…#", " (wrapped master key ",
 				"opens all 1 private keys, all sealed under it")
 			if secret := strings.TrimPrefix(kmsURL, "base64key://"); strings.Contains(out, secret) {
 				t.Errorf("doctor prints the KMS key:\n%s", out)

@@ -42,11 +42,19 @@ func (s *Store) WrappedMasterKeys(_ context.Context) ([]keys.WrappedMasterKey, e
 }
 
 // AddWrappedMasterKey stores w unless a master key with its id is stored
-// already.
+// already, or one in use wrapped by the same KMS key, as PostgreSQL's
+// unique index has it.
 func (s *Store) AddWrappedMasterKey(_ context.Context, w keys.WrappedMasterKey) error {
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		if tx.Bucket(bucketMasterKeys).Get([]byte(w.ID)) != nil {
 			return nil
+		}
+		inUse := false
+		err := each(tx, bucketMasterKeys, func(o wrappedMasterKey) {
+			inUse = inUse || (o.KMSHint == w.KMSHint && o.RetiredAt.IsZero())
+		})
+		if err != nil || inUse {
+			return err
 		}
 		w.CreatedAt = w.CreatedAt.UTC()
 		return put(tx, bucketMasterKeys, w.ID, wrappedMasterKey(w))

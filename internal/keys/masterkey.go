@@ -91,7 +91,8 @@ type WrappedMasterKey struct {
 	ID      string
 	Wrapped []byte
 	// KMSHint names the KMS key without anything secret (scheme, host and
-	// path of the URL; for base64key:// the scheme only), for operators.
+	// path of the URL; for base64key:// the scheme and a fingerprint), for
+	// operators; one KMS key wraps one master key in use.
 	KMSHint   string
 	CreatedAt time.Time
 	RetiredAt time.Time // zero while in use

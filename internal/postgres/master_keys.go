@@ -36,12 +36,13 @@ func (s *Store) WrappedMasterKeys(ctx context.Context) ([]keys.WrappedMasterKey,
 }
 
 // AddWrappedMasterKey stores w unless a master key with its id is stored
-// already (replicas starting at once may both add one).
+// already, or one in use wrapped by the same KMS key: replicas starting at
+// once each add one, and the unique index lets the first in.
 func (s *Store) AddWrappedMasterKey(ctx context.Context, w keys.WrappedMasterKey) error {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	_, err := s.pool.Exec(ctx, `INSERT INTO master_keys (id, wrapped, kms_url_hint, created_at, retired_at)
-		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING`,
+		VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
 		w.ID, w.Wrapped, w.KMSHint, w.CreatedAt, nullTime(w.RetiredAt))
 	if err != nil {
 		return fmt.Errorf("store wrapped master key %s: %w", w.ID, classify(err))

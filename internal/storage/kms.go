@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -105,8 +106,9 @@ func resolveMasterKeys(ctx context.Context, cfg config.Config, st wrappedKeys, g
 }
 
 // store keeps a newly generated wrapped master key, then unwraps again: of
-// replicas starting at once on an empty store each generates one, and each
-// must end up sealing under the same one, the oldest stored.
+// replicas starting at once on an empty store each generates one, the
+// store keeps the first (one in use per KMS key), and each must end up
+// sealing under that one.
 func (m *masterKeys) store(ctx context.Context, st wrappedKeys) error {
 	if m.unstored == nil {
 		return nil
@@ -208,15 +210,17 @@ func newWrapped(ctx context.Context, rawURL string) ([]byte, *keys.WrappedMaster
 }
 
 // KMSHint names a KMS key URL without its secrets: scheme, host and path,
-// no query (a token may ride there), and for base64key:// the scheme only,
-// as the rest is the key itself.
+// no query (a token may ride there), and for base64key:// the scheme and a
+// short fingerprint.
 func KMSHint(rawURL string) string {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return "(a KMS key URL that does not parse)"
 	}
 	if u.Scheme == "base64key" {
-		return "base64key://…"
+		// The rest is the key itself: a fingerprint tells keys apart.
+		sum := sha256.Sum256([]byte("tokensvc KMS key hint v1\x00" + rawURL))
+		return "base64key://…#" + hex.EncodeToString(sum[:4])
 	}
 	return u.Scheme + "://" + u.Host + u.Path
 }

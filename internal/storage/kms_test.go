@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -95,7 +96,7 @@ func TestKMSMasterKey(t *testing.T) {
 			}
 			first := st.MasterKey
 			rec := addKey(t, st)
-			if !strings.HasPrefix(st.MasterKeySource, "TOKENSVC_MASTER_KEY_URL base64key://… (wrapped master key ") ||
+			if !strings.HasPrefix(st.MasterKeySource, "TOKENSVC_MASTER_KEY_URL base64key://…#") ||
 				strings.Contains(st.MasterKeySource, strings.TrimPrefix(cfg.MasterKeyURL, "base64key://")) {
 				t.Errorf("MasterKeySource = %q; want the URL's scheme and the wrapped key's id, never the KMS key", st.MasterKeySource)
 			}
@@ -124,7 +125,7 @@ func TestKMSMasterKey(t *testing.T) {
 				want string
 			}{
 				{"another KMS key", func(c *config.Config) { c.MasterKeyURL = kmsKeyURL(t) },
-					"TOKENSVC_MASTER_KEY_URL (base64key://…) unwraps none of the 1 master keys in the store"},
+					") unwraps none of the 1 master keys in the store"},
 				{"a plain master key", func(c *config.Config) {
 					c.MasterKeyURL, c.MasterKey = "", make([]byte, keys.MasterKeySize)
 					rand.Read(c.MasterKey)
@@ -167,5 +168,34 @@ func TestKMSMasterKeyWithKeysUnderAnotherRefused(t *testing.T) {
 	}
 	if _, wks := snapshot(t, cfg); len(wks) != 0 {
 		t.Errorf("the refused start stored %d wrapped master keys", len(wks))
+	}
+}
+
+// TestKMSFirstStartsAgree: replicas starting together on an empty
+// PostgreSQL with the same KMS key each generate a master key; they must
+// all end up sealing under one of them.
+func TestKMSFirstStartsAgree(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	cfg := stores[1].cfg(t)
+	cfg.MasterKeyURL = kmsKeyURL(t)
+	const n = 6
+	ids := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			st, err := Open(t.Context(), cfg, log)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			ids[i] = st.MasterKeyID()
+			st.Close()
+		})
+	}
+	wg.Wait()
+	for _, id := range ids[1:] {
+		if id != ids[0] {
+			t.Fatalf("replicas starting together seal under %v; want one master key", ids)
+		}
 	}
 }

@@ -46,9 +46,13 @@ func testWrappedMasterKeys(t *testing.T, s Store) {
 	if err := s.AddWrappedMasterKey(ctx, again); err != nil {
 		t.Fatalf("adding an id stored already: %v", err)
 	}
+	sameKMS := wrapped(now.Add(time.Minute), older.KMSHint)
+	if err := s.AddWrappedMasterKey(ctx, sameKMS); err != nil {
+		t.Fatalf("adding a second master key wrapped by a KMS key in use: %v", err)
+	}
 	got, err := s.WrappedMasterKeys(ctx)
 	if err != nil || !reflect.DeepEqual(got, []keys.WrappedMasterKey{older, newer}) {
-		t.Fatalf("WrappedMasterKeys = %+v, %v\nwant oldest first, the second add of an id ignored: %+v", got, err, []keys.WrappedMasterKey{older, newer})
+		t.Fatalf("WrappedMasterKeys = %+v, %v\nwant oldest first, a second add of an id or of a KMS key in use ignored: %+v", got, err, []keys.WrappedMasterKey{older, newer})
 	}
 	if err := s.RetireWrappedMasterKeys(ctx, newer.ID, now.Add(time.Minute)); err != nil {
 		t.Fatal(err)
