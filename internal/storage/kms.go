@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -228,7 +229,7 @@ func KMSHint(rawURL string) string {
 func hints(stored []keys.WrappedMasterKey) string {
 	var hs []string
 	for _, w := range stored {
-		if !strings.Contains(strings.Join(hs, "\n"), w.KMSHint) {
+		if !slices.Contains(hs, w.KMSHint) {
 			hs = append(hs, w.KMSHint)
 		}
 	}
