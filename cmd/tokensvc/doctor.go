@@ -87,13 +87,31 @@ func (r *report) check(ctx context.Context, getenv func(string) string) {
 		r.fail("store: cannot read the signing keys: %v", err)
 		return
 	}
-	r.checkMasterKey(recs, master)
+	if ok := r.findMasterKeys(ctx, st, cfg, master); ok {
+		r.checkMasterKey(recs, st)
+	}
 	r.checkKeys(recs, cfg)
+}
+
+// findMasterKeys finds the master keys as serve would, unwrapping a
+// KMS-wrapped one, and says where the one that seals comes from (never
+// the key, nor a URL's secrets).
+func (r *report) findMasterKeys(ctx context.Context, st *storage.Store, cfg config.Config, generated []byte) bool {
+	note, err := st.FindMasterKeys(ctx, cfg, generated)
+	if err != nil {
+		r.fail("master key: %v", err)
+		return false
+	}
+	if note != "" {
+		r.ok("master key: %s", note)
+		return false
+	}
+	return true
 }
 
 // openStore opens the configured store for reading and finds the master
 // key; it returns a nil store when the checks cannot go on.
-func (r *report) openStore(ctx context.Context, cfg config.Config) (keys.Store, []byte, func()) {
+func (r *report) openStore(ctx context.Context, cfg config.Config) (*storage.Store, []byte, func()) {
 	st, err := storage.OpenReadOnly(ctx, cfg)
 	if cfg.DatabaseURL != "" {
 		if err != nil {
@@ -133,7 +151,7 @@ func (r *report) openStore(ctx context.Context, cfg config.Config) (keys.Store, 
 	}
 	r.ok("store: embedded store %s opens", path)
 	master := st.MasterKey
-	if master == nil {
+	if master == nil && cfg.MasterKeyURL == "" {
 		if master, err = storage.ReadMasterKey(storage.MasterKeyFile(cfg.DataDir)); err != nil {
 			r.fail("master key: %v", err)
 			st.Close()
@@ -143,24 +161,41 @@ func (r *report) openStore(ctx context.Context, cfg config.Config) (keys.Store, 
 	return st, master, st.Close
 }
 
-func (r *report) checkMasterKey(recs []keys.Record, master []byte) {
-	sealer, err := keys.NewSealer(master)
+// checkMasterKey says where the master key comes from and that it opens
+// every private key, and under which master key each is sealed: after a
+// rotation, whether any is still under a previous one.
+func (r *report) checkMasterKey(recs []keys.Record, st *storage.Store) {
+	sealer, err := st.Sealer()
 	if err != nil {
 		r.fail("master key: %v", err)
 		return
 	}
-	opened := 0
+	current := sealer.MasterKeyID()
+	r.ok("master key %s: from %s", current, st.MasterKeySource)
+	if ids := sealer.AcceptedMasterKeyIDs()[1:]; len(ids) > 0 {
+		r.ok("previous master keys %s: accepted to open, never to seal (a rotation is under way)", strings.Join(ids, ", "))
+	}
+	opened, underPrevious := 0, 0
 	for _, rec := range recs {
 		if rec.SealedPrivateKey == nil {
 			continue
 		}
 		if _, err := keys.OpenRecord(rec, sealer); err != nil {
-			r.fail("master key: %v (the keys were encrypted under another master key: set TOKENSVC_MASTER_KEY to that one)", err)
+			r.fail("master key: %v (the keys were encrypted under another master key: set TOKENSVC_MASTER_KEY to that one, or TOKENSVC_MASTER_KEY_FILE or _URL to where it is kept)", err)
 			return
 		}
 		opened++
+		if under := keys.SealedUnder(rec.SealedPrivateKey); under != current {
+			underPrevious++
+			r.ok("signing key %s: sealed under the previous master key %s", rec.KID, under)
+		}
 	}
-	r.ok("master key %s: opens all %d private keys", sealer.MasterKeyID(), opened)
+	if underPrevious > 0 {
+		r.fail("master key %s: opens all %d private keys; %d are sealed under a previous master key: run tokensvc masterkey rotate before the previous key is removed",
+			current, opened, underPrevious)
+		return
+	}
+	r.ok("master key %s: opens all %d private keys, all sealed under it", current, opened)
 }
 
 func (r *report) checkKeys(recs []keys.Record, cfg config.Config) {

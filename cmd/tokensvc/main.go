@@ -68,6 +68,7 @@ func commands() []command {
 	return []command{
 		{"serve", "run the HTTP service", serve},
 		{"migrate", "apply database migrations to TOKENSVC_DATABASE_URL and exit", migrate},
+		{"masterkey", "rotate: seal every private key under a new master key (offline)", masterkeyCommand},
 		{"keys", "list, create, activate, revoke signing keys, or print one's PEM (admin API)", keysCommand},
 		{"verify", "check a token as MoEngage will, and say what to fix", verifyCommand},
 		{"token", "mint a token for a user from the running service", tokenCommand},

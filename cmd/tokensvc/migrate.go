@@ -17,7 +17,7 @@ Applies the database migrations built into this binary to the PostgreSQL
 database at TOKENSVC_DATABASE_URL, then exits. serve applies them too; run
 this first when the service's database user may not change the schema.
 Migrations only move forward and each runs in its own transaction. When
-TOKENSVC_MASTER_KEY (or TOKENSVC_MASTER_KEY_FILE) is set, migrate first
+TOKENSVC_MASTER_KEY (or _FILE, or _URL) is set, migrate first
 checks that it opens the stored signing keys and changes nothing if not.
 
 Example:
@@ -33,11 +33,12 @@ func migrate(ctx context.Context, args []string, getenv func(string) string, std
 		fmt.Fprintln(stdout, "TOKENSVC_DATABASE_URL is not set: the embedded store needs no migrations.")
 		return nil
 	}
-	master, err := config.MasterKey(getenv)
+	cfg, err := config.MasterKeys(getenv)
 	if err != nil {
 		return fmt.Errorf("configuration:\n%w", err)
 	}
-	applied, err := storage.Migrate(ctx, url, master, logging.New(stderr, "info", strings.ToLower(getenv("TOKENSVC_LOG_FORMAT"))))
+	cfg.DatabaseURL = url
+	applied, err := storage.Migrate(ctx, cfg, logging.New(stderr, "info", strings.ToLower(getenv("TOKENSVC_LOG_FORMAT"))))
 	if err != nil {
 		return err
 	}

@@ -58,7 +58,10 @@ func serveWith(ctx context.Context, args []string, getenv func(string) string, s
 	for _, line := range storage.LoosePermissions(cfg) {
 		log.Warn("secrets on disk are exposed: " + line)
 	}
-	cfg.MasterKey = st.MasterKey // the embedded store's may come from its data dir
+	// The embedded store's may come from its data dir, a KMS-wrapped one
+	// from the store.
+	cfg.MasterKey, cfg.PreviousMasterKeys = st.MasterKey, st.PreviousMasterKeys
+	log.Info("master key", "source", st.MasterKeySource, "master_key_id", st.MasterKeyID())
 	srv, err := server.New(cfg, st.Store, log)
 	if err != nil {
 		return err

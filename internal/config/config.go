@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,47 +19,57 @@ import (
 
 // Config is tokensvc's validated configuration.
 type Config struct {
-	Addr             string
-	DatabaseURL      string // empty: use the embedded store under DataDir
-	DataDir          string
-	MasterKey        []byte // nil: the embedded store generates and keeps one
-	MasterKeyFile    string // where MasterKey was read from, if from a file
-	BootstrapAPIKey  string
-	Profile          profile.Profile
-	SubjectKey       string
-	Alg              string
-	RSABits          int
-	TokenTTL         time.Duration
-	MaxTokenTTL      time.Duration
-	Issuer           string
-	Audience         string
-	LogLevel         string
-	RotationPeriod   time.Duration
-	RotationLead     time.Duration
-	AutoActivate     bool
-	WebhookURL       string // empty: no notifications
-	WebhookFormat    string // "json" or "slack"
-	WebhookSecret    string // empty: requests are not signed
-	SessionIdle      time.Duration
-	SessionMax       time.Duration
-	ReuseGrace       time.Duration
-	SessionRetention time.Duration
-	AuditRetention   time.Duration
-	PerAPIKeyRate    ratelimit.Rate
-	PerUserRate      ratelimit.Rate
-	PerClientRate    ratelimit.Rate
-	TrustedProxies   []netip.Prefix
-	MaxInFlight      int
-	StoreTimeout     time.Duration
-	AdminAddr        string // empty: the admin face is served on Addr too
-	Console          bool   // serve the operator console at /console/
-	TLSCertFile      string // with TLSKeyFile: HTTPS on Addr
-	TLSKeyFile       string
-	ShutdownDelay    time.Duration
-	ShutdownTimeout  time.Duration
-	StartupTimeout   time.Duration
-	CORSOrigins      []string // origins allowed to call refresh and logout from a browser
-	LogFormat        string   // "text" or "json"
+	Addr          string
+	DatabaseURL   string // empty: use the embedded store under DataDir
+	DataDir       string
+	MasterKey     []byte // nil: the embedded store generates and keeps one
+	MasterKeyFile string // where MasterKey was read from, if from a file
+	// MasterKeyURL is the KMS key that wraps the master key; the store
+	// unwraps it at open, which fills MasterKey.
+	MasterKeyURL string
+	// PreviousMasterKey and PreviousMasterKeyURL name, during a master-key
+	// rotation, the old master key: still accepted to open, never to seal.
+	PreviousMasterKey    []byte
+	PreviousMasterKeyURL string
+	// PreviousMasterKeys are the previous master keys the store resolved
+	// (the KMS one unwrapped), for the process's Sealer; Load leaves it nil.
+	PreviousMasterKeys [][]byte
+	BootstrapAPIKey    string
+	Profile            profile.Profile
+	SubjectKey         string
+	Alg                string
+	RSABits            int
+	TokenTTL           time.Duration
+	MaxTokenTTL        time.Duration
+	Issuer             string
+	Audience           string
+	LogLevel           string
+	RotationPeriod     time.Duration
+	RotationLead       time.Duration
+	AutoActivate       bool
+	WebhookURL         string // empty: no notifications
+	WebhookFormat      string // "json" or "slack"
+	WebhookSecret      string // empty: requests are not signed
+	SessionIdle        time.Duration
+	SessionMax         time.Duration
+	ReuseGrace         time.Duration
+	SessionRetention   time.Duration
+	AuditRetention     time.Duration
+	PerAPIKeyRate      ratelimit.Rate
+	PerUserRate        ratelimit.Rate
+	PerClientRate      ratelimit.Rate
+	TrustedProxies     []netip.Prefix
+	MaxInFlight        int
+	StoreTimeout       time.Duration
+	AdminAddr          string // empty: the admin face is served on Addr too
+	Console            bool   // serve the operator console at /console/
+	TLSCertFile        string // with TLSKeyFile: HTTPS on Addr
+	TLSKeyFile         string
+	ShutdownDelay      time.Duration
+	ShutdownTimeout    time.Duration
+	StartupTimeout     time.Duration
+	CORSOrigins        []string // origins allowed to call refresh and logout from a browser
+	LogFormat          string   // "text" or "json"
 }
 
 // Var documents one environment variable: the README's configuration table
@@ -100,20 +111,20 @@ func Load(getenv func(string) string) (Config, error) {
 	return c, errors.Join(p...)
 }
 
-// MasterKey reads the master key from TOKENSVC_MASTER_KEY or
-// TOKENSVC_MASTER_KEY_FILE, as Load does, for commands that need only it;
-// it returns nil when neither is set.
-func MasterKey(getenv func(string) string) ([]byte, error) {
+// MasterKeys reads the master-key settings (TOKENSVC_MASTER_KEY, _FILE,
+// _URL and the previous ones) as Load does, for commands that need only
+// them; the fields of a setting not given stay empty.
+func MasterKeys(getenv func(string) string) (Config, error) {
 	var c Config
 	var p problems
 	var rows []setting
 	for _, r := range settings(&c) {
-		if r.name == masterKeyVar || r.name == masterKeyFileVar {
+		if slices.Contains(masterKeyVars, r.name) {
 			rows = append(rows, r)
 		}
 	}
 	oneMasterKey(&c, p.read(rows, getenv), p.add)
-	return c.MasterKey, errors.Join(p...)
+	return c, errors.Join(p...)
 }
 
 // problems collects what is wrong with the configuration, one line each.

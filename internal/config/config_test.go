@@ -96,7 +96,15 @@ func TestProblems(t *testing.T) {
 		{"short master key", map[string]string{"TOKENSVC_MASTER_KEY": "c2hvcnQ="},
 			[]string{"TOKENSVC_MASTER_KEY: master key is 5 bytes, want 32"}},
 		{"both master keys", map[string]string{"TOKENSVC_MASTER_KEY": goodMaster, "TOKENSVC_MASTER_KEY_FILE": "/x"},
-			[]string{"not both"}},
+			[]string{"TOKENSVC_MASTER_KEY: set exactly one of TOKENSVC_MASTER_KEY, TOKENSVC_MASTER_KEY_FILE and TOKENSVC_MASTER_KEY_URL, not TOKENSVC_MASTER_KEY and TOKENSVC_MASTER_KEY_FILE"}},
+		{"master key and KMS key", map[string]string{"TOKENSVC_MASTER_KEY": goodMaster, "TOKENSVC_MASTER_KEY_URL": "gcpkms://projects/p/locations/global/keyRings/r/cryptoKeys/k"},
+			[]string{"set exactly one of TOKENSVC_MASTER_KEY, TOKENSVC_MASTER_KEY_FILE and TOKENSVC_MASTER_KEY_URL, not TOKENSVC_MASTER_KEY and TOKENSVC_MASTER_KEY_URL"}},
+		{"all three master keys", map[string]string{"TOKENSVC_MASTER_KEY": goodMaster, "TOKENSVC_MASTER_KEY_FILE": "/x", "TOKENSVC_MASTER_KEY_URL": "base64key://"},
+			[]string{"not TOKENSVC_MASTER_KEY and TOKENSVC_MASTER_KEY_FILE and TOKENSVC_MASTER_KEY_URL"}},
+		{"KMS key URL without scheme", map[string]string{"TOKENSVC_MASTER_KEY_URL": "alias/tokensvc"},
+			[]string{"TOKENSVC_MASTER_KEY_URL: is not a KMS key URL"}},
+		{"previous master key alone", map[string]string{"TOKENSVC_MASTER_KEY_PREVIOUS": goodMaster},
+			[]string{"TOKENSVC_MASTER_KEY_PREVIOUS: is set but no current master key is"}},
 		{"missing key file", map[string]string{"TOKENSVC_MASTER_KEY_FILE": "/nonexistent/master.key"},
 			[]string{"TOKENSVC_MASTER_KEY_FILE:"}},
 		{"many at once", map[string]string{
@@ -241,5 +249,19 @@ func TestServingSettings(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestKMSMasterKeyServesPostgres: a KMS key URL is a master key for
+// PostgreSQL too; the previous ones ride beside any of the three.
+func TestKMSMasterKeyServesPostgres(t *testing.T) {
+	env := map[string]string{
+		"TOKENSVC_DATABASE_URL":            "postgres://db/x",
+		"TOKENSVC_MASTER_KEY_URL":          "hashivault://tokensvc",
+		"TOKENSVC_MASTER_KEY_URL_PREVIOUS": "awskms://alias/old?region=eu-west-1",
+	}
+	c, err := config.Load(func(k string) string { return env[k] })
+	if err != nil || c.MasterKeyURL != env["TOKENSVC_MASTER_KEY_URL"] || c.PreviousMasterKeyURL != env["TOKENSVC_MASTER_KEY_URL_PREVIOUS"] || c.MasterKey != nil {
+		t.Fatalf("Load = %+v, %v", c, err)
 	}
 }

@@ -178,6 +178,20 @@ func masterKey(field *[]byte) parser {
 	}
 }
 
+// kmsURL takes a gocloud.dev/secrets keeper URL: scheme://… . Which
+// schemes open is decided by the drivers the binary links, when the store
+// opens it; here only the form is checked, so a typo is a config error.
+func kmsURL(field *string) parser {
+	return func(s string, fail func(string, ...any)) {
+		u, err := url.Parse(s)
+		if err != nil || u.Scheme == "" || !strings.Contains(s, "://") {
+			fail("is not a KMS key URL (awskms://…, gcpkms://…, azurekeyvault://…, hashivault://…, base64key://…)")
+			return
+		}
+		*field = s
+	}
+}
+
 // The parsers below serve one setting each.
 
 // postgresURL takes a PostgreSQL connection URL.

@@ -52,6 +52,12 @@ func settings(c *Config) []setting {
 		// not set too: the two are one setting written two ways.
 		{masterKeyFileVar, "", text(&c.MasterKeyFile),
 			"File holding the master key (instead of TOKENSVC_MASTER_KEY)."},
+		{masterKeyURLVar, "", kmsURL(&c.MasterKeyURL),
+			"KMS key that wraps the master key (instead of TOKENSVC_MASTER_KEY): `awskms://`, `gcpkms://`, `azurekeyvault://`, `hashivault://`, or `base64key://` for tests. The master key is generated on first start, kept in the store wrapped, unwrapped once at start. See Master key: KMS and rotation."},
+		{masterKeyPreviousVar, "", masterKey(&c.PreviousMasterKey),
+			"During a master-key rotation: the old master key, base64, no longer used to seal but still accepted to open keys. See Master key: KMS and rotation."},
+		{masterKeyURLPreviousVar, "", kmsURL(&c.PreviousMasterKeyURL),
+			"During a master-key rotation: the old KMS key (its URL), whose wrapped master key is still accepted to open keys."},
 		{"TOKENSVC_BOOTSTRAP_API_KEY", "", secret(&c.BootstrapAPIKey, "it is sent in an HTTP header"),
 			"Admin API key registered when the store has none and never held this one (at least 32 characters, 8 of them different). Once revoked it stays revoked."},
 		{"TOKENSVC_PROFILE", "moengage", oneOf(&c.Profile, "%q is not a profile (use moengage or braze)", profile.MoEngage, profile.Braze),
@@ -111,11 +117,18 @@ func settings(c *Config) []setting {
 	}
 }
 
-// The two ways to give the master key; MasterKey reads only these.
+// The three ways to give the master key, and the two to give the previous
+// one during a rotation; MasterKey reads only these.
 const (
-	masterKeyVar     = "TOKENSVC_MASTER_KEY"
-	masterKeyFileVar = "TOKENSVC_MASTER_KEY_FILE"
+	masterKeyVar            = "TOKENSVC_MASTER_KEY"
+	masterKeyFileVar        = "TOKENSVC_MASTER_KEY_FILE"
+	masterKeyURLVar         = "TOKENSVC_MASTER_KEY_URL"
+	masterKeyPreviousVar    = "TOKENSVC_MASTER_KEY_PREVIOUS"
+	masterKeyURLPreviousVar = "TOKENSVC_MASTER_KEY_URL_PREVIOUS"
 )
+
+// masterKeyVars are the master-key rows, for commands that read only them.
+var masterKeyVars = []string{masterKeyVar, masterKeyFileVar, masterKeyURLVar, masterKeyPreviousVar, masterKeyURLPreviousVar}
 
 // crossSettingChecks applies the rules that involve more than one setting,
 // once every row has been read. written holds each variable's text as Load
@@ -130,8 +143,8 @@ func crossSettingChecks(c *Config, written map[string]string, fail func(name, fo
 		fail("TOKENSVC_TLS_CERT_FILE", "and TOKENSVC_TLS_KEY_FILE go together: set both for HTTPS, or neither")
 	}
 	oneMasterKey(c, written, fail)
-	if written["TOKENSVC_DATABASE_URL"] != "" && written[masterKeyVar] == "" && written[masterKeyFileVar] == "" {
-		fail(masterKeyVar, "is required with TOKENSVC_DATABASE_URL: private keys in PostgreSQL are stored only encrypted (generate one with: openssl rand -base64 32)")
+	if written["TOKENSVC_DATABASE_URL"] != "" && written[masterKeyVar] == "" && written[masterKeyFileVar] == "" && written[masterKeyURLVar] == "" {
+		fail(masterKeyVar, "is required with TOKENSVC_DATABASE_URL (or TOKENSVC_MASTER_KEY_FILE, or TOKENSVC_MASTER_KEY_URL): private keys in PostgreSQL are stored only encrypted (generate one with: openssl rand -base64 32)")
 	}
 	if written["TOKENSVC_WEBHOOK_SECRET"] != "" && written["TOKENSVC_WEBHOOK_URL"] == "" {
 		fail("TOKENSVC_WEBHOOK_SECRET", "is set but TOKENSVC_WEBHOOK_URL is not, so no notification would be sent")
@@ -145,26 +158,41 @@ func crossSettingChecks(c *Config, written map[string]string, fail func(name, fo
 	}
 }
 
-// oneMasterKey takes the master key from TOKENSVC_MASTER_KEY or from the
-// file TOKENSVC_MASTER_KEY_FILE names, not both. The file is read only
-// here, so that a clash is one problem, not also a file that cannot be read.
+// oneMasterKey takes the master key from exactly one of
+// TOKENSVC_MASTER_KEY, the file TOKENSVC_MASTER_KEY_FILE names, or
+// TOKENSVC_MASTER_KEY_URL (unwrapped later, by the store that keeps the
+// wrapped key). The file is read only here, so that a clash is one problem,
+// not also a file that cannot be read. A previous master key is only
+// accepted beside a current one: alone it would seal nothing.
 func oneMasterKey(c *Config, written map[string]string, fail func(name, format string, args ...any)) {
-	file := written[masterKeyFileVar]
-	switch {
-	case file == "":
-	case written[masterKeyVar] != "":
-		fail(masterKeyVar, "set either TOKENSVC_MASTER_KEY or TOKENSVC_MASTER_KEY_FILE, not both")
-	default:
-		b, err := os.ReadFile(file)
-		if err != nil {
-			fail(masterKeyFileVar, "%v", err)
-			return
+	var given []string
+	for _, name := range []string{masterKeyVar, masterKeyFileVar, masterKeyURLVar} {
+		if written[name] != "" {
+			given = append(given, name)
 		}
-		k, err := keys.ParseMasterKey(string(b))
-		if err != nil {
-			fail(masterKeyFileVar, "%s: %v", file, err)
-			return
-		}
-		c.MasterKey = k
 	}
+	if len(given) > 1 {
+		fail(given[0], "set exactly one of TOKENSVC_MASTER_KEY, TOKENSVC_MASTER_KEY_FILE and TOKENSVC_MASTER_KEY_URL, not %s", strings.Join(given, " and "))
+		return
+	}
+	for _, prev := range []string{masterKeyPreviousVar, masterKeyURLPreviousVar} {
+		if written[prev] != "" && len(given) == 0 {
+			fail(prev, "is set but no current master key is (TOKENSVC_MASTER_KEY, TOKENSVC_MASTER_KEY_FILE or TOKENSVC_MASTER_KEY_URL): the previous key is only accepted beside the one that seals")
+		}
+	}
+	file := written[masterKeyFileVar]
+	if file == "" {
+		return
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		fail(masterKeyFileVar, "%v", err)
+		return
+	}
+	k, err := keys.ParseMasterKey(string(b))
+	if err != nil {
+		fail(masterKeyFileVar, "%s: %v", file, err)
+		return
+	}
+	c.MasterKey = k
 }

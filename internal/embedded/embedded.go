@@ -52,7 +52,7 @@ func Open(path string) (*Store, error) {
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketSigningKeys, bucketAPIKeys, bucketSessions, bucketRefreshTokens,
 			bucketAuditLog, bucketOutbox, bucketOutboxIDs, bucketOutboxPending,
-			bucketConsoleSessions, bucketConsoleHashes} {
+			bucketConsoleSessions, bucketConsoleHashes, bucketMasterKeys} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

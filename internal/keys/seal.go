@@ -34,9 +34,21 @@ const sealHeaderSize = 1 + masterIDSize + 12
 // Sealer encrypts private keys at rest with AES-256-GCM under the master key.
 // The kid is bound as associated data, so a sealed private key copied onto
 // another key's row fails to open instead of signing under the wrong kid.
+//
+// A Sealer seals under one master key, the current one, and may accept
+// others for opening: during a master-key rotation every replica must open
+// keys sealed under the old master key and under the new one, whichever the
+// rotation has reached. Each blob names its master key's id, so Open picks
+// the key without trying them all.
 type Sealer struct {
-	aead     cipher.AEAD
-	masterID [masterIDSize]byte
+	current  masterKey
+	accepted []masterKey // the current one first
+}
+
+// masterKey is one master key's cipher and id.
+type masterKey struct {
+	aead cipher.AEAD
+	id   [masterIDSize]byte
 }
 
 // minMasterKeyVariety is the fewest different byte values a master key may
@@ -76,60 +88,136 @@ func NewMasterKey() (string, error) {
 	return base64.StdEncoding.EncodeToString(b), nil
 }
 
-// NewSealer returns a Sealer for a 32-byte master key.
-func NewSealer(master []byte) (*Sealer, error) {
-	if len(master) != MasterKeySize {
-		return nil, fmt.Errorf("master key is %d bytes, want %d", len(master), MasterKeySize)
-	}
-	block, err := aes.NewCipher(master)
+// NewSealer returns a Sealer that seals under the 32-byte master key and
+// opens blobs sealed under it or under any of accepted (previous master
+// keys, during a rotation).
+func NewSealer(master []byte, accepted ...[]byte) (*Sealer, error) {
+	cur, err := newMasterKey(master)
 	if err != nil {
-		return nil, fmt.Errorf("master key: %w", err)
+		return nil, err
 	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, fmt.Errorf("master key: %w", err)
+	s := &Sealer{current: cur, accepted: []masterKey{cur}}
+	for i, k := range accepted {
+		mk, err := newMasterKey(k)
+		if err != nil {
+			return nil, fmt.Errorf("previous master key %d: %w", i+1, err)
+		}
+		if !s.accepts(mk.id[:]) {
+			s.accepted = append(s.accepted, mk)
+		}
 	}
-	s := &Sealer{aead: aead}
-	// The id is a MAC of a fixed label, not a hash of the key itself, so it
-	// says which key was used without helping anyone guess it.
-	mac := hmac.New(sha256.New, master)
-	mac.Write([]byte("tokensvc master key id v1"))
-	copy(s.masterID[:], mac.Sum(nil))
 	return s, nil
 }
 
-// MasterKeyID is a short, non-secret identifier of the master key, shown to
-// operators to tell master keys apart.
-func (s *Sealer) MasterKeyID() string { return hex.EncodeToString(s.masterID[:]) }
+func newMasterKey(master []byte) (masterKey, error) {
+	if len(master) != MasterKeySize {
+		return masterKey{}, fmt.Errorf("master key is %d bytes, want %d", len(master), MasterKeySize)
+	}
+	block, err := aes.NewCipher(master)
+	if err != nil {
+		return masterKey{}, fmt.Errorf("master key: %w", err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return masterKey{}, fmt.Errorf("master key: %w", err)
+	}
+	mk := masterKey{aead: aead}
+	copy(mk.id[:], MasterKeyIDOf(master))
+	return mk, nil
+}
 
-// Seal encrypts plaintext for the key kid.
+// MasterKeyIDOf is the id NewSealer gives master. The id is a MAC of a
+// fixed label, not a hash of the key itself, so it says which key was used
+// without helping anyone guess it.
+func MasterKeyIDOf(master []byte) []byte {
+	mac := hmac.New(sha256.New, master)
+	mac.Write([]byte("tokensvc master key id v1"))
+	return mac.Sum(nil)[:masterIDSize]
+}
+
+// MasterKeyID is a short, non-secret identifier of the master key that
+// seals, shown to operators to tell master keys apart.
+func (s *Sealer) MasterKeyID() string { return hex.EncodeToString(s.current.id[:]) }
+
+// AcceptedMasterKeyIDs lists the ids of every master key Open accepts, the
+// sealing one first.
+func (s *Sealer) AcceptedMasterKeyIDs() []string {
+	ids := make([]string, len(s.accepted))
+	for i, k := range s.accepted {
+		ids[i] = hex.EncodeToString(k.id[:])
+	}
+	return ids
+}
+
+// SealedUnder returns the id of the master key a sealed blob names, or ""
+// for a blob too short to name one. It opens nothing.
+func SealedUnder(sealed []byte) string {
+	if len(sealed) < sealHeaderSize || sealed[0] != sealVersion {
+		return ""
+	}
+	return hex.EncodeToString(sealed[1 : 1+masterIDSize])
+}
+
+func (s *Sealer) accepts(id []byte) bool {
+	_, ok := s.find(id)
+	return ok
+}
+
+func (s *Sealer) find(id []byte) (masterKey, bool) {
+	for _, k := range s.accepted {
+		if hmac.Equal(id, k.id[:]) {
+			return k, true
+		}
+	}
+	return masterKey{}, false
+}
+
+// Seal encrypts plaintext for the key kid under the current master key.
 func (s *Sealer) Seal(kid string, plaintext []byte) ([]byte, error) {
-	out := make([]byte, sealHeaderSize, sealHeaderSize+len(plaintext)+s.aead.Overhead())
+	aead := s.current.aead
+	out := make([]byte, sealHeaderSize, sealHeaderSize+len(plaintext)+aead.Overhead())
 	out[0] = sealVersion
-	copy(out[1:], s.masterID[:])
+	copy(out[1:], s.current.id[:])
 	nonce := out[1+masterIDSize : sealHeaderSize]
 	if _, err := rand.Read(nonce); err != nil {
 		return nil, fmt.Errorf("seal key %s: %w", kid, err)
 	}
-	return s.aead.Seal(out, nonce, plaintext, associatedData(out[:1+masterIDSize], kid)), nil
+	return aead.Seal(out, nonce, plaintext, associatedData(out[:1+masterIDSize], kid)), nil
 }
 
-// Open decrypts a blob sealed for kid. A blob sealed under another master
-// key gives ErrWrongMasterKey; a blob that was altered gives another error.
+// Open decrypts a blob sealed for kid under any master key s accepts. A
+// blob sealed under another master key gives ErrWrongMasterKey; a blob that
+// was altered gives another error.
 func (s *Sealer) Open(kid string, sealed []byte) ([]byte, error) {
-	if len(sealed) < sealHeaderSize+s.aead.Overhead() || sealed[0] != sealVersion {
+	if len(sealed) < sealHeaderSize+s.current.aead.Overhead() || sealed[0] != sealVersion {
 		return nil, fmt.Errorf("open key %s: sealed private key is malformed", kid)
 	}
-	if !hmac.Equal(sealed[1:1+masterIDSize], s.masterID[:]) {
+	k, ok := s.find(sealed[1 : 1+masterIDSize])
+	if !ok {
 		return nil, fmt.Errorf("open key %s: sealed under master key %x, configured master key is %s: %w",
-			kid, sealed[1:1+masterIDSize], s.MasterKeyID(), ErrWrongMasterKey)
+			kid, sealed[1:1+masterIDSize], strings.Join(s.AcceptedMasterKeyIDs(), " or "), ErrWrongMasterKey)
 	}
 	nonce := sealed[1+masterIDSize : sealHeaderSize]
-	plain, err := s.aead.Open(nil, nonce, sealed[sealHeaderSize:], associatedData(sealed[:1+masterIDSize], kid))
+	plain, err := k.aead.Open(nil, nonce, sealed[sealHeaderSize:], associatedData(sealed[:1+masterIDSize], kid))
 	if err != nil {
 		return nil, fmt.Errorf("open key %s: sealed private key fails authentication (altered, or stored under another kid)", kid)
 	}
 	return plain, nil
+}
+
+// Reseal returns sealed, sealed for kid under the current master key: as
+// it is when it already is, and opened and sealed again otherwise.
+func (s *Sealer) Reseal(kid string, sealed []byte) (resealed []byte, changed bool, err error) {
+	if SealedUnder(sealed) == s.MasterKeyID() {
+		return sealed, false, nil
+	}
+	plain, err := s.Open(kid, sealed)
+	if err != nil {
+		return nil, false, err
+	}
+	defer clear(plain)
+	resealed, err = s.Seal(kid, plain)
+	return resealed, err == nil, err
 }
 
 func associatedData(header []byte, kid string) []byte {

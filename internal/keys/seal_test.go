@@ -111,3 +111,45 @@ func TestParseMasterKeyRefusesWeakKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestSealerAcceptsPreviousKeys: a Sealer given previous master keys opens
+// blobs sealed under any of them and under its own, seals only under its
+// own, and Reseal moves a blob to it; a Sealer without them refuses.
+func TestSealerAcceptsPreviousKeys(t *testing.T) {
+	randomKey := func() []byte {
+		k := make([]byte, keys.MasterKeySize)
+		rand.Read(k)
+		return k
+	}
+	oldKey, newKey := randomKey(), randomKey()
+	old, _ := keys.NewSealer(oldKey)
+	rotating, err := keys.NewSealer(newKey, oldKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	onlyNew, _ := keys.NewSealer(newKey)
+	underOld, _ := old.Seal("kid", []byte("private"))
+	if plain, err := rotating.Open("kid", underOld); err != nil || string(plain) != "private" {
+		t.Fatalf("open under the previous key: %q, %v", plain, err)
+	}
+	if _, err := onlyNew.Open("kid", underOld); !errors.Is(err, keys.ErrWrongMasterKey) {
+		t.Errorf("a sealer without the previous key opened its blob: %v", err)
+	}
+	underNew, _ := rotating.Seal("kid", []byte("private"))
+	if got := keys.SealedUnder(underNew); got != onlyNew.MasterKeyID() || got == old.MasterKeyID() {
+		t.Errorf("sealed under %s, want the current key %s", got, onlyNew.MasterKeyID())
+	}
+	resealed, changed, err := rotating.Reseal("kid", underOld)
+	if err != nil || !changed {
+		t.Fatalf("Reseal = %v, %v", changed, err)
+	}
+	if plain, err := onlyNew.Open("kid", resealed); err != nil || string(plain) != "private" {
+		t.Errorf("the resealed blob does not open under the new key alone: %v", err)
+	}
+	if same, changed, err := rotating.Reseal("kid", resealed); err != nil || changed || !bytes.Equal(same, resealed) {
+		t.Errorf("resealing a blob already under the current key changed it (%v, %v)", changed, err)
+	}
+	if _, err := rotating.Open("other", resealed); err == nil {
+		t.Error("the resealed blob opens under another kid")
+	}
+}

@@ -113,7 +113,7 @@ func New(cfg config.Config, st Store, log *slog.Logger) (*Server, error) {
 
 // newServer is New with the clock given.
 func newServer(cfg config.Config, st Store, log *slog.Logger, now func() time.Time) (*Server, error) {
-	sealer, err := keys.NewSealer(cfg.MasterKey)
+	sealer, err := keys.NewSealer(cfg.MasterKey, cfg.PreviousMasterKeys...)
 	if err != nil {
 		return nil, err
 	}

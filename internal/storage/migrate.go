@@ -6,28 +6,34 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/tokensvc/tokensvc/internal/config"
 	"github.com/tokensvc/tokensvc/internal/keys"
 	"github.com/tokensvc/tokensvc/internal/postgres"
 )
 
-// Migrate applies the migrations the PostgreSQL database at url lacks and
-// returns their versions. With a master key (nil when none is configured,
-// for a schema owner who holds no secrets), it first proves that the key
-// opens the stored signing keys and changes nothing if not. A database
-// migrated by a newer release is refused with a *postgres.NewerSchemaError.
-func Migrate(ctx context.Context, url string, master []byte, log *slog.Logger) ([]string, error) {
-	var sealer *keys.Sealer
-	if master != nil {
-		var err error
-		if sealer, err = keys.NewSealer(master); err != nil {
-			return nil, err
-		}
-	}
-	db, err := postgres.Open(ctx, url)
+// Migrate applies the migrations the PostgreSQL database at cfg's URL
+// lacks and returns their versions. With a master key (none configured is
+// allowed, for a schema owner who holds no secrets), it first proves that
+// the key opens the stored signing keys and changes nothing if not; a
+// TOKENSVC_MASTER_KEY_URL is unwrapped for that, and nothing is stored. A
+// database migrated by a newer release is refused with a
+// *postgres.NewerSchemaError.
+func Migrate(ctx context.Context, cfg config.Config, log *slog.Logger) ([]string, error) {
+	db, err := postgres.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("open TOKENSVC_DATABASE_URL: %w", err)
 	}
 	defer db.Close()
+	var sealer *keys.Sealer
+	if cfg.MasterKey != nil || cfg.MasterKeyURL != "" {
+		mk, err := resolveMasterKeys(ctx, cfg, db, nil)
+		if err != nil {
+			return nil, err
+		}
+		if sealer, err = mk.sealer(); err != nil {
+			return nil, err
+		}
+	}
 	return migrateChecked(ctx, db, sealer, log)
 }
 

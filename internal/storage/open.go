@@ -30,10 +30,25 @@ type Store struct {
 	// Kind is "postgres" or "embedded", for messages.
 	Kind string
 	// MasterKey is the key the store's signing keys are sealed under:
-	// TOKENSVC_MASTER_KEY's, or the embedded store's own.
+	// TOKENSVC_MASTER_KEY's, the one TOKENSVC_MASTER_KEY_URL unwrapped, or
+	// the embedded store's own.
 	MasterKey []byte
-	sealer    *keys.Sealer
-	close     func()
+	// PreviousMasterKeys are still accepted to open keys, never to seal:
+	// TOKENSVC_MASTER_KEY_PREVIOUS and TOKENSVC_MASTER_KEY_URL_PREVIOUS's.
+	PreviousMasterKeys [][]byte
+	// MasterKeySource says where MasterKey came from, without secrets.
+	MasterKeySource string
+	sealer          *keys.Sealer
+	close           func()
+}
+
+// MasterKeyID is the id of the master key that seals, for the logs.
+func (s *Store) MasterKeyID() string { return s.sealer.MasterKeyID() }
+
+// Sealer returns a Sealer that seals under MasterKey and accepts
+// PreviousMasterKeys.
+func (s *Store) Sealer() (*keys.Sealer, error) {
+	return keys.NewSealer(s.MasterKey, s.PreviousMasterKeys...)
 }
 
 // Close closes the store.
@@ -47,25 +62,61 @@ func (s *Store) Close() { s.close() }
 // with the wrong master key writes nothing.
 func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*Store, error) {
 	if cfg.DatabaseURL != "" {
-		sealer, err := keys.NewSealer(cfg.MasterKey)
-		if err != nil {
-			return nil, err
-		}
 		pg, err := postgres.OpenPatiently(ctx, cfg.DatabaseURL, cfg.StartupTimeout, log, postgresOptions(cfg)...)
 		if err != nil {
 			return nil, fmt.Errorf("open TOKENSVC_DATABASE_URL: %w", err)
 		}
-		applied, err := migrateChecked(ctx, pg, sealer, log)
+		st, err := openPostgresChecked(ctx, pg, cfg, log)
 		if err != nil {
 			pg.Close()
 			return nil, err
 		}
-		if len(applied) > 0 {
-			log.Info("applied database migrations", "versions", applied)
-		}
-		return &Store{Store: pg, Kind: "postgres", MasterKey: cfg.MasterKey, sealer: sealer, close: pg.Close}, nil
+		return st, nil
 	}
 	return openEmbeddedChecked(ctx, cfg, log)
+}
+
+// openPostgresChecked finds the master keys, proves them, migrates, and
+// only then stores a master key newly wrapped for TOKENSVC_MASTER_KEY_URL.
+func openPostgresChecked(ctx context.Context, pg *postgres.Store, cfg config.Config, log *slog.Logger) (*Store, error) {
+	mk, err := resolveMasterKeys(ctx, cfg, pg, nil)
+	if err != nil {
+		return nil, err
+	}
+	sealer, err := mk.sealer()
+	if err != nil {
+		return nil, err
+	}
+	applied, err := migrateChecked(ctx, pg, sealer, log)
+	if err != nil {
+		return nil, err
+	}
+	if len(applied) > 0 {
+		log.Info("applied database migrations", "versions", applied)
+	}
+	st := &Store{Store: pg, Kind: "postgres", close: pg.Close}
+	if err := st.keepMasterKeys(ctx, pg, mk, log); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// keepMasterKeys stores a newly wrapped master key, if any, and sets st's
+// master keys and sealer.
+func (st *Store) keepMasterKeys(ctx context.Context, w wrappedKeys, mk masterKeys, log *slog.Logger) error {
+	created := mk.unstored != nil
+	if err := mk.store(ctx, w); err != nil {
+		return err
+	}
+	if created {
+		log.Info("generated a master key and stored it wrapped by the KMS key", "source", mk.source)
+	}
+	sealer, err := mk.sealer()
+	if err != nil {
+		return err
+	}
+	st.MasterKey, st.PreviousMasterKeys, st.MasterKeySource, st.sealer = mk.current, mk.previous, mk.source, sealer
+	return nil
 }
 
 // OpenExisting is Open for the break-glass, which must rescue the store the
@@ -79,9 +130,9 @@ func OpenExisting(ctx context.Context, cfg config.Config, log *slog.Logger) (*St
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("no embedded store at %s: set TOKENSVC_DATA_DIR to the service's data dir", path)
 	}
-	if cfg.MasterKey == nil {
+	if cfg.MasterKey == nil && cfg.MasterKeyURL == "" {
 		if _, err := os.Stat(MasterKeyFile(cfg.DataDir)); err != nil {
-			return nil, fmt.Errorf("no master key: set TOKENSVC_MASTER_KEY or TOKENSVC_MASTER_KEY_FILE as the service has it: %w", err)
+			return nil, fmt.Errorf("no master key: set TOKENSVC_MASTER_KEY, TOKENSVC_MASTER_KEY_FILE or TOKENSVC_MASTER_KEY_URL as the service has it: %w", err)
 		}
 	}
 	st, err := openEmbeddedChecked(ctx, cfg, log)
@@ -92,13 +143,18 @@ func OpenExisting(ctx context.Context, cfg config.Config, log *slog.Logger) (*St
 }
 
 // openEmbeddedChecked opens the embedded store once the master key is
-// proven to open the keys it holds.
+// proven to open the keys it holds, and then stores a master key newly
+// wrapped for TOKENSVC_MASTER_KEY_URL.
 func openEmbeddedChecked(ctx context.Context, cfg config.Config, log *slog.Logger) (*Store, error) {
-	st, err := openEmbedded(cfg, log)
+	st, mk, err := openEmbedded(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
 	if err := checkMasterKey(ctx, st, st.sealer, log); err != nil {
+		st.Close()
+		return nil, err
+	}
+	if err := st.keepMasterKeys(ctx, st.Store.(wrappedKeys), mk, log); err != nil {
 		st.Close()
 		return nil, err
 	}
@@ -107,31 +163,36 @@ func openEmbeddedChecked(ctx context.Context, cfg config.Config, log *slog.Logge
 
 // openEmbedded opens the embedded store under the data dir, generating its
 // master key on first start unless one is configured.
-func openEmbedded(cfg config.Config, log *slog.Logger) (*Store, error) {
+func openEmbedded(ctx context.Context, cfg config.Config, log *slog.Logger) (*Store, masterKeys, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("TOKENSVC_DATA_DIR: %w", err)
+		return nil, masterKeys{}, fmt.Errorf("TOKENSVC_DATA_DIR: %w", err)
 	}
-	master := cfg.MasterKey
-	if master == nil {
+	var generated []byte
+	if cfg.MasterKey == nil && cfg.MasterKeyURL == "" {
 		var err error
-		if master, err = embeddedMasterKey(cfg.DataDir, log); err != nil {
-			return nil, err
+		if generated, err = embeddedMasterKey(cfg.DataDir, log); err != nil {
+			return nil, masterKeys{}, err
 		}
-	}
-	sealer, err := keys.NewSealer(master)
-	if err != nil {
-		return nil, err
 	}
 	db, err := embedded.Open(EmbeddedFile(cfg.DataDir))
 	if err != nil {
-		return nil, err
+		return nil, masterKeys{}, err
 	}
 	closeDB := func() {
 		if err := db.Close(); err != nil {
 			log.Error("closing the embedded store", "err", err)
 		}
 	}
-	return &Store{Store: db, Kind: "embedded", MasterKey: master, sealer: sealer, close: closeDB}, nil
+	mk, err := resolveMasterKeys(ctx, cfg, db, generated)
+	if err == nil {
+		var sealer *keys.Sealer
+		if sealer, err = mk.sealer(); err == nil {
+			return &Store{Store: db, Kind: "embedded", MasterKey: mk.current, PreviousMasterKeys: mk.previous,
+				MasterKeySource: mk.source, sealer: sealer, close: closeDB}, mk, nil
+		}
+	}
+	closeDB()
+	return nil, masterKeys{}, err
 }
 
 // checkMasterKey refuses a master key that does not open the stored keys,

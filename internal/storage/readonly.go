@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/tokensvc/tokensvc/internal/config"
 	"github.com/tokensvc/tokensvc/internal/embedded"
@@ -27,6 +28,27 @@ func OpenReadOnly(ctx context.Context, cfg config.Config) (*Store, error) {
 		return nil, err
 	}
 	return &Store{Store: db, Kind: "embedded", MasterKey: cfg.MasterKey, close: func() { db.Close() }}, nil
+}
+
+// FindMasterKeys fills s's master keys from cfg as serve would find them,
+// unwrapping a KMS-wrapped one, and writes nothing. generated is the
+// embedded store's own master key, when cfg names none. The returned
+// string is empty, or says that serve's first start will generate the
+// master key TOKENSVC_MASTER_KEY_URL wraps.
+func (s *Store) FindMasterKeys(ctx context.Context, cfg config.Config, generated []byte) (string, error) {
+	w, ok := s.Store.(wrappedKeys)
+	if !ok {
+		return "", fmt.Errorf("the %s store keeps no wrapped master keys", s.Kind)
+	}
+	mk, err := resolveMasterKeys(ctx, cfg, w, generated)
+	if err != nil {
+		return "", err
+	}
+	s.MasterKey, s.PreviousMasterKeys, s.MasterKeySource = mk.current, mk.previous, mk.source
+	if mk.unstored != nil {
+		return fmt.Sprintf("no master key wrapped by %s is stored yet; serve generates and stores one at its first start", mk.unstored.KMSHint), nil
+	}
+	return "", nil
 }
 
 // PendingMigrations returns the migrations PostgreSQL has not applied yet;

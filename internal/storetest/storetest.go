@@ -26,6 +26,7 @@ type Store interface {
 	session.Store
 	journal.Audit
 	journal.Outbox
+	WrappedMasterKeys
 	// DeleteEventsBefore deletes up to limit events created before t.
 	DeleteEventsBefore(ctx context.Context, t time.Time, limit int) (int, error)
 	Transferer
@@ -52,6 +53,7 @@ func Run(t *testing.T, open func(t *testing.T) Store) {
 	runConsole(t, open)
 	runAPIKeyAging(t, open)
 	runTransfer(t, open)
+	runMasterKeys(t, open)
 }
 
 func newSealer(t *testing.T) *keys.Sealer {

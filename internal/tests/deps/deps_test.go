@@ -48,6 +48,12 @@ var rules = []struct {
 	{pkg: "cmd/tokensoak", forbidden: testHelpers, why: "the soak binary links no test code"},
 	{pkg: "cmd/tokenbench", forbidden: testHelpers, why: "the bench binary links no test code"},
 	{
+		pkg: "internal/storage",
+		forbidden: []string{"gocloud.dev/secrets/awskms", "gocloud.dev/secrets/gcpkms", "gocloud.dev/secrets/azurekeyvault",
+			"gocloud.dev/secrets/hashivault", "github.com/aws", "github.com/Azure", "cloud.google.com", "github.com/hashicorp/vault"},
+		why: "the KMS drivers and their cloud SDKs are linked by cmd/tokensvc/kms.go alone, so that only the binary compiles them",
+	},
+	{
 		pkg:       "internal/keys",
 		forbidden: []string{"github.com/go-chi", module + "/internal/httpapi", module + "/internal/server", module + "/cmd"},
 		why:       "keys owns key material and its lifecycle; routes and CLI text are the edge's",
