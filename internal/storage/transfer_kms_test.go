@@ -1,0 +1,146 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tokensvc/tokensvc/internal/config"
+	"github.com/tokensvc/tokensvc/internal/keys"
+	"github.com/tokensvc/tokensvc/internal/storetest"
+)
+
+// populateKMS opens the store cfg names under its TOKENSVC_MASTER_KEY_URL,
+// fills it, and returns the id of the master key the KMS key unwraps.
+func populateKMS(t *testing.T, cfg config.Config) string {
+	t.Helper()
+	st, err := Open(t.Context(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	sealer, err := st.Sealer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	storetest.Populate(t, st.Store.(storetest.Store), sealer)
+	return st.MasterKeyID()
+}
+
+// exportOf is the export file of the store cfg names.
+func exportOf(t *testing.T, cfg config.Config) []byte {
+	t.Helper()
+	var file bytes.Buffer
+	if _, err := Export(t.Context(), cfg, "", &file, time.Now(), slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	return file.Bytes()
+}
+
+// opensUnder checks that two starts of the store cfg names both unwrap the
+// master key id and open every key it holds.
+func opensUnder(t *testing.T, what string, cfg config.Config, id string) {
+	t.Helper()
+	for i := range 2 {
+		st, err := Open(t.Context(), cfg, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatalf("%s: start %d after the import: %v", what, i+1, err)
+		}
+		recs, err := st.SigningKeys(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		sealer, _ := st.Sealer()
+		unreadable, err := keys.CheckMasterKey(recs, sealer)
+		got := st.MasterKeyID()
+		st.Close()
+		if got != id || err != nil || len(unreadable) != 0 || len(recs) == 0 {
+			t.Fatalf("%s: start %d seals under master key %s (want %s); CheckMasterKey of its %d keys: %v, %d unreadable",
+				what, i+1, got, id, len(recs), err, len(unreadable))
+		}
+	}
+}
+
+// TestExportImportMovesKMSMasterKey: a store whose master key a KMS wraps
+// (TOKENSVC_MASTER_KEY_URL) moves to the other store kind and back through
+// export files, the target configured with the same KMS key URL: each
+// import succeeds, and every start of the target unwraps the source's
+// master key and opens its keys.
+func TestExportImportMovesKMSMasterKey(t *testing.T) {
+	ctx := context.Background()
+	log := slog.New(slog.DiscardHandler)
+	url := kmsKeyURL(t)
+	src := stores[0].cfg(t)
+	src.MasterKeyURL = url
+	id := populateKMS(t, src)
+
+	pg := stores[1].cfg(t)
+	pg.MasterKeyURL = url
+	if _, _, err := Import(ctx, pg, bytes.NewReader(exportOf(t, src)), time.Now(), log); err != nil {
+		t.Fatalf("import into PostgreSQL under the same KMS key: %v", err)
+	}
+	opensUnder(t, "PostgreSQL", pg, id)
+	if _, wks := snapshot(t, pg); len(wks) != 1 || wks[0].ID != id {
+		t.Errorf("PostgreSQL holds wrapped master keys %+v; want the source's one, %s", wks, id)
+	}
+
+	back := stores[0].cfg(t)
+	back.MasterKeyURL = url
+	if _, _, err := Import(ctx, back, bytes.NewReader(exportOf(t, pg)), time.Now(), log); err != nil {
+		t.Fatalf("import back into an embedded store under the same KMS key: %v", err)
+	}
+	opensUnder(t, "the embedded store on the way back", back, id)
+}
+
+// TestRefusedImportWritesNoMasterKey: an import refused for whatever reason
+// leaves the target as it was: no record, and no wrapped master key either.
+func TestRefusedImportWritesNoMasterKey(t *testing.T) {
+	ctx := context.Background()
+	log := slog.New(slog.DiscardHandler)
+	kmsSrc := stores[0].cfg(t)
+	kmsSrc.MasterKeyURL = kmsKeyURL(t)
+	populateKMS(t, kmsSrc)
+	kmsFile := exportOf(t, kmsSrc)
+	_, plainFile := populatedExport(t)
+	cut := kmsFile[:bytes.LastIndexByte(kmsFile[:len(kmsFile)-1], '\n')+1] // without its end line
+
+	tests := []struct {
+		name string
+		file []byte
+		url  string
+		want string
+	}{
+		{"a KMS store's file under another KMS key", kmsFile, kmsKeyURL(t), "nothing was written"},
+		{"a plain master key's file into a KMS-configured target", plainFile.Bytes(), kmsSrc.MasterKeyURL, "configure the same master key"},
+		{"a KMS store's file cut short", cut, kmsSrc.MasterKeyURL, "cut short"},
+	}
+	for _, tt := range tests {
+		for _, s := range stores {
+			t.Run(tt.name+"/"+s.name, func(t *testing.T) {
+				cfg := s.cfg(t)
+				cfg.MasterKeyURL = tt.url
+				if _, _, err := Import(ctx, cfg, bytes.NewReader(tt.file), time.Now(), log); err == nil || !strings.Contains(err.Error(), tt.want) {
+					t.Errorf("import: %v; want refused, saying %q", err, tt.want)
+				}
+				st, err := OpenReadOnly(ctx, cfg)
+				if err != nil {
+					return // nothing was even created
+				}
+				defer st.Close()
+				wks, err := st.Store.(wrappedKeys).WrappedMasterKeys(ctx)
+				if err != nil && !strings.Contains(err.Error(), "does not exist") {
+					t.Fatal(err)
+				}
+				if len(wks) != 0 {
+					t.Errorf("the refused import stored %d wrapped master keys: %+v", len(wks), wks)
+				}
+				if c, err := st.Store.(transferer).Contents(ctx); err == nil && c.Count() != 0 {
+					t.Errorf("the refused import wrote %d records", c.Count())
+				}
+			})
+		}
+	}
+}
