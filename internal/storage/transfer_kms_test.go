@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -83,8 +87,9 @@ func TestExportImportMovesKMSMasterKey(t *testing.T) {
 		t.Fatalf("import into PostgreSQL under the same KMS key: %v", err)
 	}
 	opensUnder(t, "PostgreSQL", pg, id)
-	if _, wks := snapshot(t, pg); len(wks) != 1 || wks[0].ID != id {
-		t.Errorf("PostgreSQL holds wrapped master keys %+v; want the source's one, %s", wks, id)
+	_, want := snapshot(t, src)
+	if _, got := snapshot(t, pg); !reflect.DeepEqual(got, want) || !slices.ContainsFunc(got, func(w keys.WrappedMasterKey) bool { return w.ID == id }) {
+		t.Errorf("PostgreSQL holds wrapped master keys %+v; want the source's, %+v, %s among them", got, want, id)
 	}
 
 	back := stores[0].cfg(t)
@@ -142,5 +147,49 @@ func TestRefusedImportWritesNoMasterKey(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestKMSStoreFromBackup: a serving embedded store is moved from its hot
+// backup, which holds its wrapped master key: export --from-backup and
+// restore find the master key by unwrapping it with the same KMS key URL.
+func TestKMSStoreFromBackup(t *testing.T) {
+	ctx := context.Background()
+	log := slog.New(slog.DiscardHandler)
+	url := kmsKeyURL(t)
+	src := stores[0].cfg(t)
+	src.MasterKeyURL = url
+	id := populateKMS(t, src)
+	b, err := os.ReadFile(EmbeddedFile(src.DataDir)) // the store closed: as tokensvc backup writes it
+	if err != nil {
+		t.Fatal(err)
+	}
+	backup := filepath.Join(t.TempDir(), "backup.db")
+	if err := os.WriteFile(backup, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	var file bytes.Buffer
+	if _, err := Export(ctx, config.Config{MasterKeyURL: url}, backup, &file, time.Now(), log); err != nil {
+		t.Fatalf("export --from-backup under the KMS key: %v", err)
+	}
+	pg := stores[1].cfg(t)
+	pg.MasterKeyURL = url
+	if _, _, err := Import(ctx, pg, &file, time.Now(), log); err != nil {
+		t.Fatalf("import of the backup's export: %v", err)
+	}
+	opensUnder(t, "PostgreSQL", pg, id)
+
+	restored := stores[0].cfg(t)
+	restored.MasterKeyURL = url
+	if err := Restore(restored, backup, false); err != nil {
+		t.Fatalf("restore under the KMS key: %v", err)
+	}
+	opensUnder(t, "the restored store", restored, id)
+
+	other := stores[0].cfg(t)
+	other.MasterKeyURL = kmsKeyURL(t)
+	if err := Restore(other, backup, false); err == nil || !strings.Contains(err.Error(), "unwraps none of the backup's") {
+		t.Errorf("restore under another KMS key: %v; want refused", err)
 	}
 }
