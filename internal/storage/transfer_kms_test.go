@@ -17,10 +17,13 @@ import (
 	"github.com/tokensvc/tokensvc/internal/storetest"
 )
 
-// populateKMS opens the store cfg names under its TOKENSVC_MASTER_KEY_URL,
-// fills it, and returns the id of the master key the KMS key unwraps.
-func populateKMS(t *testing.T, cfg config.Config) string {
+// populateKMS starts a new embedded store under a new KMS key URL, fills
+// it, and returns its config and the id of the master key the KMS key
+// unwraps.
+func populateKMS(t *testing.T) (config.Config, string) {
 	t.Helper()
+	cfg := stores[0].cfg(t)
+	cfg.MasterKeyURL = kmsKeyURL(t)
 	st, err := Open(t.Context(), cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -31,7 +34,7 @@ func populateKMS(t *testing.T, cfg config.Config) string {
 		t.Fatal(err)
 	}
 	storetest.Populate(t, st.Store.(storetest.Store), sealer)
-	return st.MasterKeyID()
+	return cfg, st.MasterKeyID()
 }
 
 // exportOf is the export file of the store cfg names.
@@ -76,10 +79,8 @@ func opensUnder(t *testing.T, what string, cfg config.Config, id string) {
 func TestExportImportMovesKMSMasterKey(t *testing.T) {
 	ctx := context.Background()
 	log := slog.New(slog.DiscardHandler)
-	url := kmsKeyURL(t)
-	src := stores[0].cfg(t)
-	src.MasterKeyURL = url
-	id := populateKMS(t, src)
+	src, id := populateKMS(t)
+	url := src.MasterKeyURL
 
 	pg := stores[1].cfg(t)
 	pg.MasterKeyURL = url
@@ -105,9 +106,7 @@ func TestExportImportMovesKMSMasterKey(t *testing.T) {
 func TestRefusedImportWritesNoMasterKey(t *testing.T) {
 	ctx := context.Background()
 	log := slog.New(slog.DiscardHandler)
-	kmsSrc := stores[0].cfg(t)
-	kmsSrc.MasterKeyURL = kmsKeyURL(t)
-	populateKMS(t, kmsSrc)
+	kmsSrc, _ := populateKMS(t)
 	kmsFile := exportOf(t, kmsSrc)
 	_, plainFile := populatedExport(t)
 	cut := kmsFile[:bytes.LastIndexByte(kmsFile[:len(kmsFile)-1], '\n')+1] // without its end line
@@ -156,10 +155,8 @@ func TestRefusedImportWritesNoMasterKey(t *testing.T) {
 func TestKMSStoreFromBackup(t *testing.T) {
 	ctx := context.Background()
 	log := slog.New(slog.DiscardHandler)
-	url := kmsKeyURL(t)
-	src := stores[0].cfg(t)
-	src.MasterKeyURL = url
-	id := populateKMS(t, src)
+	src, id := populateKMS(t)
+	url := src.MasterKeyURL
 	b, err := os.ReadFile(EmbeddedFile(src.DataDir)) // the store closed: as tokensvc backup writes it
 	if err != nil {
 		t.Fatal(err)
