@@ -8,6 +8,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/tokensvc/tokensvc/internal/journal"
+	"github.com/tokensvc/tokensvc/internal/keys"
 	"github.com/tokensvc/tokensvc/internal/session"
 	"github.com/tokensvc/tokensvc/internal/transfer"
 )
@@ -37,11 +38,20 @@ func (s *Store) Backup(_ context.Context, w io.Writer, j journal.Record, size fu
 }
 
 // Contents reads everything the store holds but console sessions, in one
-// read transaction: every signing key, API key, session and refresh token,
+// read transaction: every wrapped master key, signing key, API key, session and refresh token,
 // the audit log oldest first, and the undelivered events.
 func (s *Store) Contents(_ context.Context) (transfer.Contents, error) {
 	var c transfer.Contents
 	err := s.db.View(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketMasterKeys) != nil { // a file written before KMS master keys has none
+			err := each(tx, bucketMasterKeys, func(w wrappedMasterKey) {
+				c.WrappedMasterKeys = append(c.WrappedMasterKeys, keys.WrappedMasterKey(w))
+			})
+			if err != nil {
+				return err
+			}
+			sortWrapped(c.WrappedMasterKeys)
+		}
 		var err error
 		if c.SigningKeys, err = signingKeys(tx); err != nil {
 			return err
@@ -88,6 +98,17 @@ func (s *Store) Load(_ context.Context, c transfer.Contents) error {
 		for _, b := range [][]byte{bucketSigningKeys, bucketAPIKeys} {
 			if k, _ := tx.Bucket(b).Cursor().First(); k != nil {
 				return transfer.ErrNotEmpty
+			}
+		}
+		for _, w := range c.WrappedMasterKeys {
+			// One the target stored already (its own start under the same
+			// KMS key, which found it in the file) stays as it is.
+			if tx.Bucket(bucketMasterKeys).Get([]byte(w.ID)) != nil {
+				continue
+			}
+			w.CreatedAt, w.RetiredAt = w.CreatedAt.UTC(), w.RetiredAt.UTC()
+			if err := put(tx, bucketMasterKeys, w.ID, wrappedMasterKey(w)); err != nil {
+				return err
 			}
 		}
 		for _, r := range c.SigningKeys {

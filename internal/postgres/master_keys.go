@@ -20,15 +20,7 @@ func (s *Store) WrappedMasterKeys(ctx context.Context) ([]keys.WrappedMasterKey,
 	if err != nil {
 		return nil, fmt.Errorf("list wrapped master keys: %w", classify(err))
 	}
-	wks, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (keys.WrappedMasterKey, error) {
-		var (
-			w       keys.WrappedMasterKey
-			retired *time.Time
-		)
-		err := row.Scan(&w.ID, &w.Wrapped, &w.KMSHint, &w.CreatedAt, &retired)
-		w.CreatedAt, w.RetiredAt = w.CreatedAt.UTC(), timeOf(retired)
-		return w, err
-	})
+	wks, err := pgx.CollectRows(rows, scanWrappedMasterKey)
 	if err != nil {
 		return nil, fmt.Errorf("list wrapped master keys: %w", classify(err))
 	}
@@ -60,4 +52,16 @@ func (s *Store) RetireWrappedMasterKeys(ctx context.Context, keep string, at tim
 		return fmt.Errorf("retire wrapped master keys: %w", classify(err))
 	}
 	return nil
+}
+
+// scanWrappedMasterKey scans a master_keys row selected as id, wrapped,
+// kms_url_hint, created_at, retired_at.
+func scanWrappedMasterKey(row pgx.CollectableRow) (keys.WrappedMasterKey, error) {
+	var (
+		w       keys.WrappedMasterKey
+		retired *time.Time
+	)
+	err := row.Scan(&w.ID, &w.Wrapped, &w.KMSHint, &w.CreatedAt, &retired)
+	w.CreatedAt, w.RetiredAt = w.CreatedAt.UTC(), timeOf(retired)
+	return w, err
 }

@@ -14,20 +14,26 @@ import (
 
 // Contents reads everything the store holds but console sessions, in one
 // read-only repeatable-read transaction, so that the parts agree with one
-// another while replicas go on writing: every signing key, API key, session
+// another while replicas go on writing: every wrapped master key, signing key, API key, session
 // and refresh token, the audit log oldest first, and the undelivered events.
 func (s *Store) Contents(ctx context.Context) (transfer.Contents, error) {
 	var c transfer.Contents
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		btx := boundedTx{Tx: tx, s: s}
-		var err error
+		rows, err := btx.Query(ctx, `SELECT id, wrapped, kms_url_hint, created_at, retired_at FROM master_keys ORDER BY created_at, id`)
+		if err != nil {
+			return err
+		}
+		if c.WrappedMasterKeys, err = pgx.CollectRows(rows, scanWrappedMasterKey); err != nil {
+			return err
+		}
 		if c.SigningKeys, err = signingKeys(ctx, btx); err != nil {
 			return err
 		}
 		if c.APIKeys, err = apiKeys(ctx, btx); err != nil {
 			return err
 		}
-		rows, err := btx.Query(ctx, `SELECT `+sessionColumns+` FROM sessions ORDER BY created_at, id`)
+		rows, err = btx.Query(ctx, `SELECT `+sessionColumns+` FROM sessions ORDER BY created_at, id`)
 		if err != nil {
 			return err
 		}
@@ -108,6 +114,16 @@ func (s *Store) Load(ctx context.Context, c transfer.Contents) error {
 		}
 		if held {
 			return transfer.ErrNotEmpty
+		}
+		for _, w := range c.WrappedMasterKeys {
+			// One the target stored already (its own start under the same
+			// KMS key, which found it in the file) stays as it is.
+			_, err := tx.Exec(ctx, `INSERT INTO master_keys (id, wrapped, kms_url_hint, created_at, retired_at)
+				VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING`,
+				w.ID, w.Wrapped, w.KMSHint, w.CreatedAt, nullTime(w.RetiredAt))
+			if err != nil {
+				return fmt.Errorf("write wrapped master key %s: %w", w.ID, err)
+			}
 		}
 		for _, r := range c.SigningKeys {
 			_, err := tx.Exec(ctx, `INSERT INTO signing_keys (`+signingKeyColumns+`)

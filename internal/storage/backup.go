@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -75,14 +76,14 @@ func Restore(cfg config.Config, from string, force bool) error {
 	if err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
-	master, err := masterKeyIfAny(cfg)
+	master, err := backupMasterKey(context.Background(), cfg, c.WrappedMasterKeys)
 	if err != nil {
 		return fmt.Errorf("restore: %w", err)
 	}
 	if master == nil {
 		// Refused rather than warned: serve would generate a new master key
 		// on the restored store's first start, and refuse to start with it.
-		return fmt.Errorf("restore: no master key: the backup's keys are sealed under one, and it is not in backups; copy it to %s (or set TOKENSVC_MASTER_KEY or TOKENSVC_MASTER_KEY_FILE as the service has it) first",
+		return fmt.Errorf("restore: no master key: the backup's keys are sealed under one, and it is not in backups; copy it to %s (or set TOKENSVC_MASTER_KEY_URL, TOKENSVC_MASTER_KEY or TOKENSVC_MASTER_KEY_FILE as the service has it) first",
 			MasterKeyFile(cfg.DataDir))
 	}
 	sealer, err := keys.NewSealer(master)
@@ -124,6 +125,25 @@ func Restore(cfg config.Config, from string, force bool) error {
 		_, err := io.Copy(w, src)
 		return err
 	})
+}
+
+// backupMasterKey is the master key a backup's keys are sealed under: with
+// TOKENSVC_MASTER_KEY_URL (and no plain master key), the one it unwraps from
+// the backup's own wrapped master keys, as serve would; otherwise
+// masterKeyIfAny's.
+func backupMasterKey(ctx context.Context, cfg config.Config, wrapped []keys.WrappedMasterKey) ([]byte, error) {
+	if cfg.MasterKeyURL == "" || cfg.MasterKey != nil {
+		return masterKeyIfAny(cfg)
+	}
+	k, _, err := unwrap(ctx, cfg.MasterKeyURL, wrapped)
+	if err != nil {
+		return nil, fmt.Errorf("TOKENSVC_MASTER_KEY_URL: %w", err)
+	}
+	if k == nil {
+		return nil, fmt.Errorf("TOKENSVC_MASTER_KEY_URL (%s) unwraps none of the backup's %d wrapped master keys: set it to the KMS key the backed-up service has",
+			KMSHint(cfg.MasterKeyURL), len(wrapped))
+	}
+	return k, nil
 }
 
 // masterKeyIfAny is the configured master key, or the data dir's

@@ -56,7 +56,12 @@ func (m masterKeys) sealer() (*keys.Sealer, error) { return keys.NewSealer(m.cur
 // unstored for the caller to keep once it has proven nothing else is
 // wrong. A KMS key that unwraps none of several stored keys is refused, so
 // a wrong URL writes nothing.
-func resolveMasterKeys(ctx context.Context, cfg config.Config, st wrappedKeys, generated []byte) (masterKeys, error) {
+//
+// imp is set for the target of an import: its master key must be the
+// export file's, so when st holds no wrapped key yet the file's are
+// unwrapped instead (and stored by the import's one Load), and no master
+// key is ever generated.
+func resolveMasterKeys(ctx context.Context, cfg config.Config, st wrappedKeys, generated []byte, imp *importKeys) (masterKeys, error) {
 	m := masterKeys{current: cfg.MasterKey, source: "TOKENSVC_MASTER_KEY", url: cfg.MasterKeyURL}
 	if cfg.MasterKeyFile != "" {
 		m.source = "TOKENSVC_MASTER_KEY_FILE " + cfg.MasterKeyFile
@@ -73,6 +78,10 @@ func resolveMasterKeys(ctx context.Context, cfg config.Config, st wrappedKeys, g
 	stored, err := wrappedMasterKeys(ctx, st)
 	if err != nil {
 		return masterKeys{}, err
+	}
+	where := "the store"
+	if imp != nil && len(stored) == 0 {
+		stored, where = imp.wrapped, "the export file"
 	}
 	if cfg.PreviousMasterKeyURL != "" {
 		prev, _, err := unwrap(ctx, cfg.PreviousMasterKeyURL, stored)
@@ -91,6 +100,11 @@ func resolveMasterKeys(ctx context.Context, cfg config.Config, st wrappedKeys, g
 	if err != nil {
 		return masterKeys{}, fmt.Errorf("TOKENSVC_MASTER_KEY_URL: %w", err)
 	}
+	if cur == nil && imp != nil {
+		return masterKeys{}, fmt.Errorf("the file's keys are sealed under master key %s, and TOKENSVC_MASTER_KEY_URL (%s) unwraps none of the %d master keys in %s; an import generates none, and nothing was written: "+
+			"configure the same master key as the exporting service (its TOKENSVC_MASTER_KEY_URL, TOKENSVC_MASTER_KEY or TOKENSVC_MASTER_KEY_FILE) (%w)",
+			imp.masterKeyID, KMSHint(cfg.MasterKeyURL), len(stored), where, keys.ErrWrongMasterKey)
+	}
 	if cur == nil {
 		if len(stored) > 0 && len(m.previous) == 0 {
 			return masterKeys{}, fmt.Errorf("TOKENSVC_MASTER_KEY_URL (%s) unwraps none of the %d master keys in the store (wrapped by %s); nothing was written. "+
@@ -104,6 +118,17 @@ func resolveMasterKeys(ctx context.Context, cfg config.Config, st wrappedKeys, g
 	}
 	m.current, m.source = cur, fmt.Sprintf("TOKENSVC_MASTER_KEY_URL %s (wrapped master key %s)", w.KMSHint, w.ID)
 	return m, nil
+}
+
+// importKeys is what an export file says of its master key, for resolving
+// the import target's.
+type importKeys struct {
+	// masterKeyID is the header's: the master key the file's private keys
+	// are sealed under.
+	masterKeyID string
+	// wrapped are the file's wrapped master keys, none for a store whose
+	// master key no KMS wrapped.
+	wrapped []keys.WrappedMasterKey
 }
 
 // store keeps a newly generated wrapped master key, then unwraps again: of

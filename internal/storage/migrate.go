@@ -26,7 +26,7 @@ func Migrate(ctx context.Context, cfg config.Config, log *slog.Logger) ([]string
 	defer db.Close()
 	var sealer *keys.Sealer
 	if cfg.MasterKey != nil || cfg.MasterKeyURL != "" {
-		mk, err := resolveMasterKeys(ctx, cfg, db, nil)
+		mk, err := resolveMasterKeys(ctx, cfg, db, nil, nil)
 		if err != nil {
 			return nil, err
 		}

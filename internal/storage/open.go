@@ -61,25 +61,31 @@ func (s *Store) Close() { s.close() }
 // it proves that the master key opens the keys already stored, so a process
 // with the wrong master key writes nothing.
 func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*Store, error) {
+	return open(ctx, cfg, log, nil)
+}
+
+// open is Open, for the target of an import when imp is set (see
+// resolveMasterKeys).
+func open(ctx context.Context, cfg config.Config, log *slog.Logger, imp *importKeys) (*Store, error) {
 	if cfg.DatabaseURL != "" {
 		pg, err := postgres.OpenPatiently(ctx, cfg.DatabaseURL, cfg.StartupTimeout, log, postgresOptions(cfg)...)
 		if err != nil {
 			return nil, fmt.Errorf("open TOKENSVC_DATABASE_URL: %w", err)
 		}
-		st, err := openPostgresChecked(ctx, pg, cfg, log)
+		st, err := openPostgresChecked(ctx, pg, cfg, log, imp)
 		if err != nil {
 			pg.Close()
 			return nil, err
 		}
 		return st, nil
 	}
-	return openEmbeddedChecked(ctx, cfg, log)
+	return openEmbeddedChecked(ctx, cfg, log, imp)
 }
 
 // openPostgresChecked finds the master keys, proves them, migrates, and
 // only then stores a master key newly wrapped for TOKENSVC_MASTER_KEY_URL.
-func openPostgresChecked(ctx context.Context, pg *postgres.Store, cfg config.Config, log *slog.Logger) (*Store, error) {
-	mk, err := resolveMasterKeys(ctx, cfg, pg, nil)
+func openPostgresChecked(ctx context.Context, pg *postgres.Store, cfg config.Config, log *slog.Logger, imp *importKeys) (*Store, error) {
+	mk, err := resolveMasterKeys(ctx, cfg, pg, nil, imp)
 	if err != nil {
 		return nil, err
 	}
@@ -135,7 +141,7 @@ func OpenExisting(ctx context.Context, cfg config.Config, log *slog.Logger) (*St
 			return nil, fmt.Errorf("no master key: set TOKENSVC_MASTER_KEY, TOKENSVC_MASTER_KEY_FILE or TOKENSVC_MASTER_KEY_URL as the service has it: %w", err)
 		}
 	}
-	st, err := openEmbeddedChecked(ctx, cfg, log)
+	st, err := openEmbeddedChecked(ctx, cfg, log, nil)
 	if errors.Is(err, embedded.ErrInUse) {
 		return nil, fmt.Errorf("tokensvc is running on the data dir %s: stop it first; the embedded store takes one process at a time", cfg.DataDir)
 	}
@@ -145,8 +151,8 @@ func OpenExisting(ctx context.Context, cfg config.Config, log *slog.Logger) (*St
 // openEmbeddedChecked opens the embedded store once the master key is
 // proven to open the keys it holds, and then stores a master key newly
 // wrapped for TOKENSVC_MASTER_KEY_URL.
-func openEmbeddedChecked(ctx context.Context, cfg config.Config, log *slog.Logger) (*Store, error) {
-	st, mk, err := openEmbedded(ctx, cfg, log)
+func openEmbeddedChecked(ctx context.Context, cfg config.Config, log *slog.Logger, imp *importKeys) (*Store, error) {
+	st, mk, err := openEmbedded(ctx, cfg, log, imp)
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +169,7 @@ func openEmbeddedChecked(ctx context.Context, cfg config.Config, log *slog.Logge
 
 // openEmbedded opens the embedded store under the data dir, generating its
 // master key on first start unless one is configured.
-func openEmbedded(ctx context.Context, cfg config.Config, log *slog.Logger) (*Store, masterKeys, error) {
+func openEmbedded(ctx context.Context, cfg config.Config, log *slog.Logger, imp *importKeys) (*Store, masterKeys, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, masterKeys{}, fmt.Errorf("TOKENSVC_DATA_DIR: %w", err)
 	}
@@ -183,7 +189,7 @@ func openEmbedded(ctx context.Context, cfg config.Config, log *slog.Logger) (*St
 			log.Error("closing the embedded store", "err", err)
 		}
 	}
-	mk, err := resolveMasterKeys(ctx, cfg, db, generated)
+	mk, err := resolveMasterKeys(ctx, cfg, db, generated, imp)
 	if err == nil {
 		var sealer *keys.Sealer
 		if sealer, err = mk.sealer(); err == nil {

@@ -40,7 +40,7 @@ func (s *Store) FindMasterKeys(ctx context.Context, cfg config.Config, generated
 	if !ok {
 		return "", fmt.Errorf("the %s store keeps no wrapped master keys", s.Kind)
 	}
-	mk, err := resolveMasterKeys(ctx, cfg, w, generated)
+	mk, err := resolveMasterKeys(ctx, cfg, w, generated, nil)
 	if err != nil {
 		return "", err
 	}

@@ -25,8 +25,9 @@ type transferer interface {
 // fromBackup is set, of that backup file (tokensvc backup's): the way to
 // export an embedded store that is serving, since bbolt's lock keeps other
 // processes off the store itself. It needs the master key the keys are
-// sealed under (configured, or the data dir's master.key) to name it in the
-// file and to prove it opens them. Ended sessions are left behind.
+// sealed under (configured, unwrapped by TOKENSVC_MASTER_KEY_URL, or the
+// data dir's master.key) to name it in the file and to prove it opens
+// them. Ended sessions are left behind; wrapped master keys go, wrapped.
 func Export(ctx context.Context, cfg config.Config, fromBackup string, w io.Writer, now time.Time, log *slog.Logger) (transfer.Contents, error) {
 	var (
 		c      transfer.Contents
@@ -38,12 +39,12 @@ func Export(ctx context.Context, cfg config.Config, fromBackup string, w io.Writ
 		if c, err = embedded.Check(fromBackup); err != nil {
 			return c, fmt.Errorf("export: %w", err)
 		}
-		master, err := masterKeyIfAny(cfg)
+		master, err := backupMasterKey(ctx, cfg, c.WrappedMasterKeys)
 		if err != nil {
 			return c, fmt.Errorf("export: %w", err)
 		}
 		if master == nil {
-			return c, errors.New("export: no master key: set TOKENSVC_MASTER_KEY or TOKENSVC_MASTER_KEY_FILE, or TOKENSVC_DATA_DIR to the data dir holding the backed-up store's master.key")
+			return c, errors.New("export: no master key: set TOKENSVC_MASTER_KEY_URL, TOKENSVC_MASTER_KEY or TOKENSVC_MASTER_KEY_FILE as the service has it, or TOKENSVC_DATA_DIR to the data dir holding the backed-up store's master.key")
 		}
 		if sealer, err = keys.NewSealer(master); err != nil {
 			return c, err
@@ -80,14 +81,17 @@ func Export(ctx context.Context, cfg config.Config, fromBackup string, w io.Writ
 // keys is not something tokensvc decides for an operator. The file's keys
 // must open under the target's master key, so the same master key must be
 // configured for it; with the embedded store, either configured or the
-// source's master.key copied into the data dir first. Everything is
-// written in one transaction, with a store.import audit entry.
+// source's master.key copied into the data dir first; for a source whose
+// master key a KMS wraps, the same TOKENSVC_MASTER_KEY_URL, which unwraps
+// the file's wrapped master key (an import never generates one). Everything
+// is written in one transaction, the wrapped master keys included, with a
+// store.import audit entry; a refusal writes nothing.
 func Import(ctx context.Context, cfg config.Config, r io.Reader, now time.Time, log *slog.Logger) (transfer.Header, transfer.Contents, error) {
 	h, c, err := transfer.Read(r)
 	if err != nil {
 		return h, c, fmt.Errorf("import: %w", err)
 	}
-	if cfg.DatabaseURL == "" && cfg.MasterKey == nil {
+	if cfg.DatabaseURL == "" && cfg.MasterKey == nil && cfg.MasterKeyURL == "" {
 		k, err := masterKeyIfAny(cfg)
 		if err != nil {
 			return h, c, fmt.Errorf("import: %w", err)
@@ -97,7 +101,7 @@ func Import(ctx context.Context, cfg config.Config, r io.Reader, now time.Time, 
 				h.MasterKeyID, cfg.DataDir)
 		}
 	}
-	st, err := Open(ctx, cfg, log)
+	st, err := open(ctx, cfg, log, &importKeys{masterKeyID: h.MasterKeyID, wrapped: c.WrappedMasterKeys})
 	if err != nil {
 		return h, c, fmt.Errorf("import: %w", err)
 	}

@@ -2,6 +2,8 @@ package storetest
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"reflect"
 	"testing"
@@ -56,8 +58,9 @@ func runTransfer(t *testing.T, open func(t *testing.T) Store) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(after.SigningKeys) != 0 || len(after.APIKeys) != 1 || len(after.Sessions) != 0 {
-			t.Errorf("a refused Load wrote: %d keys, %d API keys, %d sessions", len(after.SigningKeys), len(after.APIKeys), len(after.Sessions))
+		if len(after.WrappedMasterKeys) != 0 || len(after.SigningKeys) != 0 || len(after.APIKeys) != 1 || len(after.Sessions) != 0 {
+			t.Errorf("a refused Load wrote: %d wrapped master keys, %d keys, %d API keys, %d sessions",
+				len(after.WrappedMasterKeys), len(after.SigningKeys), len(after.APIKeys), len(after.Sessions))
 		}
 	})
 	t.Run("LoadIsAtomic", func(t *testing.T) {
@@ -81,7 +84,8 @@ func runTransfer(t *testing.T, open func(t *testing.T) Store) {
 }
 
 // Populate fills s through its own methods with one of everything Contents
-// returns: an active and a retired signing key, a live and a revoked API
+// returns: a retired wrapped master key (its wrapped bytes random: no KMS
+// unwraps it), an active and a retired signing key, a live and a revoked API
 // key, a session refreshed once (a rotated and a live token) and one ended,
 // audit entries and an undelivered event; the private keys are sealed by
 // sealer (nil: a random master key's). It returns what Contents should
@@ -167,15 +171,24 @@ func Populate(t *testing.T, s Store, sealer *keys.Sealer) transfer.Contents {
 	}
 	ended.RevokedAt, ended.RevokeReason = now, "logout"
 
+	wrapped := make([]byte, 60)
+	rand.Read(wrapped)
+	wmk := keys.WrappedMasterKey{ID: hex.EncodeToString(wrapped[:8]), Wrapped: wrapped, KMSHint: "awskms://alias/before-rotation",
+		CreatedAt: now.Add(-3 * time.Hour), RetiredAt: now.Add(-2 * time.Hour)}
+	if err := s.AddWrappedMasterKey(ctx, wmk); err != nil {
+		t.Fatal(err)
+	}
+
 	p := journal.Pending{Event: ev}
 	p.CreatedAt = p.CreatedAt.UTC()
 	return transfer.Contents{
-		SigningKeys:   []keys.Record{retired, active},
-		APIKeys:       []apikey.Key{admin, gone},
-		Sessions:      []session.Session{live, ended},
-		RefreshTokens: []session.RefreshToken{first, endedTok, next},
-		Audit:         []journal.Entry{created, audit, revoked},
-		Events:        []journal.Pending{p},
+		WrappedMasterKeys: []keys.WrappedMasterKey{wmk},
+		SigningKeys:       []keys.Record{retired, active},
+		APIKeys:           []apikey.Key{admin, gone},
+		Sessions:          []session.Session{live, ended},
+		RefreshTokens:     []session.RefreshToken{first, endedTok, next},
+		Audit:             []journal.Entry{created, audit, revoked},
+		Events:            []journal.Pending{p},
 	}
 }
 
@@ -199,6 +212,7 @@ func SameContents(t *testing.T, what string, got, want transfer.Contents) {
 		name      string
 		got, want any
 	}{
+		{"wrapped master keys", got.WrappedMasterKeys, want.WrappedMasterKeys},
 		{"signing keys", got.SigningKeys, want.SigningKeys},
 		{"API keys", got.APIKeys, want.APIKeys},
 		{"sessions", got.Sessions, want.Sessions},

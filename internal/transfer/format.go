@@ -47,6 +47,17 @@ type Header struct {
 // The line types spell every field out rather than reuse a store's
 // encoding (the embedded store's look much the same): the file changes only
 // with Version, whatever either store's encoding does.
+// wrappedMasterKeyLine carries a master key as the KMS wrapped it; the
+// unwrapped key never leaves the process.
+type wrappedMasterKeyLine struct {
+	Kind      string    `json:"kind"`
+	ID        string    `json:"id"`
+	Wrapped   []byte    `json:"wrapped"`
+	KMSHint   string    `json:"kms_hint"`
+	CreatedAt time.Time `json:"created_at"`
+	RetiredAt time.Time `json:"retired_at,omitzero"`
+}
+
 type signingKeyLine struct {
 	Kind             string    `json:"kind"`
 	KID              string    `json:"kid"`
@@ -134,13 +145,14 @@ type endLine struct {
 
 // The kinds of line.
 const (
-	kindSigningKey   = "signing_key"
-	kindAPIKey       = "api_key"
-	kindSession      = "session"
-	kindRefreshToken = "refresh_token"
-	kindAudit        = "audit_entry"
-	kindEvent        = "outbox_event"
-	kindEnd          = "end"
+	kindWrappedMasterKey = "wrapped_master_key"
+	kindSigningKey       = "signing_key"
+	kindAPIKey           = "api_key"
+	kindSession          = "session"
+	kindRefreshToken     = "refresh_token"
+	kindAudit            = "audit_entry"
+	kindEvent            = "outbox_event"
+	kindEnd              = "end"
 )
 
 // Write writes h and c to w as the export file.
@@ -150,6 +162,10 @@ func Write(w io.Writer, h Header, c Contents) error {
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
 	lines := []any{h}
+	for _, w := range c.WrappedMasterKeys {
+		lines = append(lines, wrappedMasterKeyLine{Kind: kindWrappedMasterKey, ID: w.ID, Wrapped: w.Wrapped, KMSHint: w.KMSHint,
+			CreatedAt: w.CreatedAt, RetiredAt: w.RetiredAt})
+	}
 	for _, r := range c.SigningKeys {
 		lines = append(lines, signingKeyLine{Kind: kindSigningKey, KID: r.KID, Alg: r.Alg, Bits: r.Bits, State: string(r.State),
 			PublicKey: r.PublicKey, SealedPrivateKey: r.SealedPrivateKey, CreatedAt: r.CreatedAt, ActivatedAt: r.ActivatedAt,
@@ -244,6 +260,16 @@ func Read(r io.Reader) (Header, Contents, error) {
 // add decodes one record line of kind into c.
 func (c *Contents) add(kind string, raw []byte, end **endLine) error {
 	switch kind {
+	case kindWrappedMasterKey:
+		var l wrappedMasterKeyLine
+		if err := strictUnmarshal(raw, &l); err != nil {
+			return err
+		}
+		if l.ID == "" || len(l.Wrapped) == 0 {
+			return errors.New("wrapped_master_key without its id or wrapped key")
+		}
+		c.WrappedMasterKeys = append(c.WrappedMasterKeys, keys.WrappedMasterKey{ID: l.ID, Wrapped: l.Wrapped, KMSHint: l.KMSHint,
+			CreatedAt: l.CreatedAt, RetiredAt: l.RetiredAt})
 	case kindSigningKey:
 		var l signingKeyLine
 		if err := strictUnmarshal(raw, &l); err != nil {

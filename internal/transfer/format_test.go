@@ -2,11 +2,13 @@ package transfer
 
 import (
 	"bytes"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tokensvc/tokensvc/internal/apikey"
+	"github.com/tokensvc/tokensvc/internal/keys"
 )
 
 func TestReadRefusesWhatItCannotTrust(t *testing.T) {
@@ -39,5 +41,25 @@ func TestReadRefusesWhatItCannotTrust(t *testing.T) {
 				t.Errorf("Read: %v; want an error saying %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestWrappedMasterKeyRoundTrip: a wrapped master key goes through the
+// file as it was, still wrapped, and counts as a record.
+func TestWrappedMasterKeyRoundTrip(t *testing.T) {
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	w := keys.WrappedMasterKey{ID: "0123456789abcdef", Wrapped: []byte("wrapped by a KMS"), KMSHint: "awskms://alias/tokensvc",
+		CreatedAt: now.Add(-time.Hour), RetiredAt: now}
+	var file bytes.Buffer
+	if err := Write(&file, Header{ExportedAt: now, MasterKeyID: w.ID, Source: "postgres"}, Contents{WrappedMasterKeys: []keys.WrappedMasterKey{w}}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(file.String(), `{"kind":"wrapped_master_key","id":"0123456789abcdef","wrapped":"d3JhcHBlZCBieSBhIEtNUw==","kms_hint":"awskms://alias/tokensvc",`) ||
+		!strings.Contains(file.String(), `{"kind":"end","records":1}`) {
+		t.Fatalf("the file:\n%s", file.String())
+	}
+	_, c, err := Read(&file)
+	if err != nil || !reflect.DeepEqual(c.WrappedMasterKeys, []keys.WrappedMasterKey{w}) {
+		t.Fatalf("Read: %+v, %v; want %+v", c.WrappedMasterKeys, err, w)
 	}
 }

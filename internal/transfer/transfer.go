@@ -19,11 +19,16 @@ import (
 // Contents is a store's contents, read in one transaction so that it is
 // consistent, or to be written in one.
 type Contents struct {
-	SigningKeys   []keys.Record
-	APIKeys       []apikey.Key
-	Sessions      []session.Session
-	RefreshTokens []session.RefreshToken
-	Audit         []journal.Entry
+	// WrappedMasterKeys are the master keys a KMS wrapped for
+	// TOKENSVC_MASTER_KEY_URL, oldest first, still wrapped: the target
+	// unwraps them with the same KMS key, so that a KMS-configured store
+	// moves with the master key its private keys are sealed under.
+	WrappedMasterKeys []keys.WrappedMasterKey
+	SigningKeys       []keys.Record
+	APIKeys           []apikey.Key
+	Sessions          []session.Session
+	RefreshTokens     []session.RefreshToken
+	Audit             []journal.Entry
 	// Events are the outbox's undelivered events, neither delivered nor
 	// abandoned, with the attempts made so far.
 	Events []journal.Pending
@@ -57,7 +62,7 @@ func (c Contents) Live(now time.Time) Contents {
 
 // Count is how many records c holds.
 func (c Contents) Count() int {
-	return len(c.SigningKeys) + len(c.APIKeys) + len(c.Sessions) + len(c.RefreshTokens) + len(c.Audit) + len(c.Events)
+	return len(c.WrappedMasterKeys) + len(c.SigningKeys) + len(c.APIKeys) + len(c.Sessions) + len(c.RefreshTokens) + len(c.Audit) + len(c.Events)
 }
 
 // The audit log's actions for moving a store.
