@@ -145,6 +145,9 @@ func TestPostgresReplicasStartTogether(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	if t.Failed() {
+		t.FailNow() // start said why a replica did not start: nothing to compare
+	}
 	a, b := svcs[0].jwksKeys(t), svcs[1].jwksKeys(t)
 	if len(a) != 1 || len(b) != 1 {
 		t.Fatalf("replicas publish %d and %d keys, want 1 each", len(a), len(b))

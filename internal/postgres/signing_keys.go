@@ -30,6 +30,30 @@ func (s *Store) SigningKeys(ctx context.Context) ([]keys.Record, error) {
 	return recs, nil
 }
 
+// SealedSigningKeys returns each signing key's kid, state and sealed
+// private key, and nothing else: the columns every schema version has had
+// since the first. It is what proving the master key needs, and it must
+// work before the migrations run: on a database an earlier release left
+// (SigningKeys reads columns later migrations add), and while another
+// replica is still migrating a new one.
+func (s *Store) SealedSigningKeys(ctx context.Context) ([]keys.Record, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	rows, err := s.pool.Query(ctx, `SELECT kid, state, sealed_private_key FROM signing_keys ORDER BY created_at, kid`)
+	if err != nil {
+		return nil, fmt.Errorf("list sealed signing keys: %w", classify(err))
+	}
+	recs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (keys.Record, error) {
+		var rec keys.Record
+		err := row.Scan(&rec.KID, &rec.State, &rec.SealedPrivateKey)
+		return rec, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list sealed signing keys: %w", classify(err))
+	}
+	return recs, nil
+}
+
 type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }

@@ -201,10 +201,23 @@ func openEmbedded(ctx context.Context, cfg config.Config, log *slog.Logger, imp 
 	return nil, masterKeys{}, err
 }
 
+// sealedKeysReader is a store with schema versions (PostgreSQL): it reads
+// the sealed keys the same way at every version, so that the master key is
+// proven before the migrations run.
+type sealedKeysReader interface {
+	SealedSigningKeys(ctx context.Context) ([]keys.Record, error)
+}
+
 // checkMasterKey refuses a master key that does not open the stored keys,
 // and names stored keys it cannot open besides, which must be revoked.
 func checkMasterKey(ctx context.Context, st keys.Store, sealer *keys.Sealer, log *slog.Logger) error {
-	recs, err := st.SigningKeys(ctx)
+	var recs []keys.Record
+	var err error
+	if r, ok := st.(sealedKeysReader); ok {
+		recs, err = r.SealedSigningKeys(ctx)
+	} else {
+		recs, err = st.SigningKeys(ctx)
+	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "42P01" { // undefined_table
 		return nil // a database not yet migrated holds no keys
