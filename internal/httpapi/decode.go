@@ -239,22 +239,41 @@ type number string
 // UnmarshalJSON takes a number literal and refuses every other JSON value
 // with the *json.UnmarshalTypeError encoding/json gives for a wrong type.
 func (n *number) UnmarshalJSON(b []byte) error {
-	given := "string"
-	switch {
-	case len(b) == 0:
-	case b[0] == '-' || '0' <= b[0] && b[0] <= '9':
+	switch given := jsonKind(b); given {
+	case "number":
 		*n = number(b)
 		return nil
-	case b[0] == 'n': // null leaves the value as it is, as encoding/json does
+	case "null": // leaves the value as it is, as encoding/json does
 		return nil
-	case b[0] == 't' || b[0] == 'f':
-		given = "bool"
-	case b[0] == '{':
-		given = "object"
-	case b[0] == '[':
-		given = "array"
+	case "":
+		given = "string"
+		fallthrough
+	default:
+		return &json.UnmarshalTypeError{Value: given, Type: reflect.TypeFor[number]()}
 	}
-	return &json.UnmarshalTypeError{Value: given, Type: reflect.TypeFor[number]()}
+}
+
+// jsonKind names the JSON type of b, a value strictjson.Check has found
+// well formed, by its first byte, in the words of encoding/json's type
+// errors: "string", "number", "bool", "object", "array", "null"; "" when b
+// is empty.
+func jsonKind(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	switch b[0] {
+	case '"':
+		return "string"
+	case 't', 'f':
+		return "bool"
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case 'n':
+		return "null"
+	}
+	return "number"
 }
 
 // Int64 is the number as an int64, if it is a whole one in range.

@@ -72,22 +72,10 @@ type secretText []byte
 // found well formed, and refuses every other value as encoding/json
 // refuses a wrong type.
 func (s *secretText) UnmarshalJSON(b []byte) error {
-	if len(b) > 0 && b[0] == 'n' { // null leaves it empty, as encoding/json does
+	switch given := jsonKind(b); {
+	case given == "null": // leaves it empty, as encoding/json does
 		return nil
-	}
-	if len(b) < 2 || b[0] != '"' {
-		var given string
-		switch {
-		case len(b) == 0:
-		case b[0] == 't' || b[0] == 'f':
-			given = "bool"
-		case b[0] == '{':
-			given = "object"
-		case b[0] == '[':
-			given = "array"
-		default:
-			given = "number"
-		}
+	case given != "string" || len(b) < 2:
 		return &json.UnmarshalTypeError{Value: given, Type: reflect.TypeFor[string]()}
 	}
 	out := make([]byte, 0, len(b)-2)
